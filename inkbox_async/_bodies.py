@@ -1,0 +1,267 @@
+"""Request bodies for identity and account calls, validated before any I/O.
+
+Pure functions shared by both flavours; each returns the exact JSON body the
+hosted API expects (key order and omit-vs-null as in the wire reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from inkbox_async import _validate as check
+from inkbox_async._errors import InvalidArgumentError
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.identities import (
+    IdentityPhoneNumberCreateOptions,
+    IdentityStatus,
+    IdentityTunnelCreateOptions,
+    IncomingCallAction,
+    PhoneNumberType,
+    TlsMode,
+)
+
+DISPLAY_NAME_MAX = 255
+DESCRIPTION_MAX = 1000
+LABEL_MAX = 255
+US_STATES = frozenset(
+    [
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "DC",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+    ]
+)
+
+TunnelOption = IdentityTunnelCreateOptions | Mapping[str, Any]
+PhoneOption = IdentityPhoneNumberCreateOptions | Mapping[str, Any]
+
+
+def _options(argument: str, value: Any, cls: type[Any]) -> Any:
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise InvalidArgumentError(
+                argument, f"unknown option in {dict(value)!r} ({exc})"
+            ) from None
+    raise check.type_error(argument, f"a {cls.__name__} or a dict", value)
+
+
+def tunnel_options(value: TunnelOption) -> dict[str, Any]:
+    """The nested ``tunnel`` object (the README's dict form is accepted too)."""
+    options = _options("tunnel", value, IdentityTunnelCreateOptions)
+    if options.tls_mode is None:
+        return {}
+    return {"tls_mode": check.choice("tunnel.tls_mode", options.tls_mode, TlsMode)}
+
+
+def phone_options(value: PhoneOption) -> dict[str, Any]:
+    """The nested ``phone_number`` object, checked like the official client does."""
+    options = _options("phone_number", value, IdentityPhoneNumberCreateOptions)
+    kind = check.choice("phone_number.type", options.type, PhoneNumberType)
+    action = check.choice(
+        "phone_number.incoming_call_action", options.incoming_call_action, IncomingCallAction
+    )
+    body: dict[str, Any] = {"type": kind, "incoming_call_action": action}
+    if options.state is not None:
+        state = check.text("phone_number.state", options.state)
+        if kind == PhoneNumberType.TOLL_FREE:
+            raise InvalidArgumentError("phone_number.state", "only local numbers take a state")
+        if state.upper() not in US_STATES:
+            raise InvalidArgumentError("phone_number.state", f"{state!r} is not a US state code")
+        body["state"] = state
+    if options.client_websocket_url is not None:
+        body["client_websocket_url"] = check.url(
+            "phone_number.client_websocket_url", options.client_websocket_url, schemes=("wss", "ws")
+        )
+    elif action == IncomingCallAction.AUTO_ACCEPT:
+        raise InvalidArgumentError(
+            "phone_number.client_websocket_url",
+            "is required with incoming_call_action='auto_accept'",
+        )
+    if options.incoming_call_webhook_url is not None:
+        body["incoming_call_webhook_url"] = check.url(
+            "phone_number.incoming_call_webhook_url",
+            options.incoming_call_webhook_url,
+            schemes=("https", "http"),
+        )
+    elif action == IncomingCallAction.WEBHOOK:
+        raise InvalidArgumentError(
+            "phone_number.incoming_call_webhook_url",
+            "is required with incoming_call_action='webhook'",
+        )
+    if options.incoming_text_webhook_url is not None:
+        body["incoming_text_webhook_url"] = check.url(
+            "phone_number.incoming_text_webhook_url",
+            options.incoming_text_webhook_url,
+            schemes=("https", "http"),
+        )
+    return body
+
+
+def vault_secret_ids(value: Any) -> str | list[str]:
+    """``"*"``/``"all"``, one secret id, or a list of secret ids."""
+    if isinstance(value, str) and value in ("*", "all"):
+        return value
+    if isinstance(value, str | UUID):
+        return check.uuid("vault_secret_ids", value)
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return [check.uuid(f"vault_secret_ids[{i}]", v) for i, v in enumerate(value)]
+    raise check.type_error("vault_secret_ids", "'*', a secret id or a list of secret ids", value)
+
+
+def identity_create(
+    agent_handle: str,
+    *,
+    display_name: str | None,
+    description: str | Unset | None,
+    email_local_part: str | None,
+    sending_domain: str | Unset | None,
+    tunnel: TunnelOption | None,
+    phone_number: PhoneOption | None,
+    vault_secret_ids_: Any,
+) -> dict[str, Any]:
+    """Body of ``POST /api/v1/identities/``."""
+    body: dict[str, Any] = {"agent_handle": check.handle("agent_handle", agent_handle)}
+    if display_name is not None:
+        body["display_name"] = check.text("display_name", display_name, max_length=DISPLAY_NAME_MAX)
+    if description is not UNSET:
+        body["description"] = check.optional_text(
+            "description", description, max_length=DESCRIPTION_MAX, allow_empty=True
+        )
+    mailbox: dict[str, Any] = {}
+    if email_local_part is not None:
+        mailbox["email_local_part"] = check.text(
+            "email_local_part", email_local_part, max_length=64
+        )
+    if sending_domain is not UNSET:
+        mailbox["sending_domain"] = check.optional_text(
+            "sending_domain", sending_domain, max_length=253
+        )
+    if mailbox:
+        body["mailbox"] = mailbox
+    if tunnel is not None:
+        body["tunnel"] = tunnel_options(tunnel)
+    if phone_number is not None:
+        body["phone_number"] = phone_options(phone_number)
+    if vault_secret_ids_ is not None:
+        body["vault_secret_ids"] = vault_secret_ids(vault_secret_ids_)
+    return body
+
+
+def identity_update(
+    *,
+    new_handle: str | None,
+    display_name: str | Unset | None,
+    description: str | Unset | None,
+    status: IdentityStatus | str | None,
+) -> dict[str, Any]:
+    """Body of ``PATCH /api/v1/identities/{handle}`` (``{}`` when nothing changes)."""
+    body: dict[str, Any] = {}
+    if new_handle is not None:
+        body["agent_handle"] = check.handle("new_handle", new_handle)
+    if display_name is not UNSET:
+        body["display_name"] = check.optional_text(
+            "display_name", display_name, max_length=DISPLAY_NAME_MAX
+        )
+    if description is not UNSET:
+        body["description"] = check.optional_text(
+            "description", description, max_length=DESCRIPTION_MAX, allow_empty=True
+        )
+    if status is not None:
+        body["status"] = check.choice("status", status, IdentityStatus)
+    return body
+
+
+def api_key_create(
+    *, label: str, description: str | None, scoped_identity_id: UUID | str | None
+) -> dict[str, Any]:
+    """Body of ``POST /api/v1/api-keys``."""
+    body: dict[str, Any] = {"label": check.text("label", label, max_length=LABEL_MAX)}
+    if description is not None:
+        body["description"] = check.text("description", description, max_length=DESCRIPTION_MAX)
+    if scoped_identity_id is not None:
+        body["scoped_identity_id"] = check.uuid("scoped_identity_id", scoped_identity_id)
+    return body
+
+
+def email_address(argument: str, value: object) -> str:
+    """A plausible single email address (``local@domain``)."""
+    address = check.text(argument, value, max_length=320)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in address):
+        raise InvalidArgumentError(argument, f"{address!r} is not an email address")
+    return address
+
+
+def signup(
+    *,
+    human_email: str,
+    note_to_human: str,
+    display_name: str | None,
+    agent_handle: str | None,
+    email_local_part: str | None,
+) -> dict[str, Any]:
+    """Body of ``POST /api/v1/agent-signup``."""
+    body: dict[str, Any] = {
+        "human_email": email_address("human_email", human_email),
+        "note_to_human": check.text("note_to_human", note_to_human, max_length=2000),
+    }
+    if display_name is not None:
+        body["display_name"] = check.text("display_name", display_name, max_length=DISPLAY_NAME_MAX)
+    if agent_handle is not None:
+        body["agent_handle"] = check.handle("agent_handle", agent_handle)
+    if email_local_part is not None:
+        body["email_local_part"] = check.text("email_local_part", email_local_part, max_length=64)
+    return body

@@ -1,0 +1,157 @@
+"""The client: one connection pool, every resource, identities and account calls."""
+
+from __future__ import annotations
+
+import functools
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from uuid import UUID
+
+from inkbox_async import _bodies
+from inkbox_async import _validate as check
+from inkbox_async._config import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    check_max_retries,
+    check_timeout,
+    resolve_api_key,
+    resolve_base_url,
+)
+from inkbox_async._converter import structure, structure_list
+from inkbox_async._errors import ConflictError
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.account import (
+    SigningKey,
+    WhoamiApiKeyResponse,
+    WhoamiJwtResponse,
+    WhoamiResponse,
+)
+from inkbox_async.models.identities import IdentityDetail, IdentitySummary
+
+from ._account import AsyncApiKeys, AsyncSignup
+from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
+from ._transport import AsyncTransport
+
+if TYPE_CHECKING:
+    import httpx2
+
+
+class AsyncInkbox(AsyncSignup):
+    """The Inkbox API client.
+
+    ``api_key`` falls back to ``INKBOX_API_KEY`` and ``base_url`` to
+    ``INKBOX_BASE_URL`` (then the hosted API). ``base_url`` must be https,
+    except for loopback hosts. ``timeout`` is in seconds; ``max_retries``
+    bounds the retries of failed requests that are safe to repeat.
+    ``transport`` replaces the network with an httpx2 transport (e.g.
+    ``httpx2.MockTransport``) for tests. Construction does no I/O; use it as
+    an async context manager, or call :meth:`aclose`.
+    """
+
+    WhoamiApiKeyResponse = WhoamiApiKeyResponse
+    WhoamiJwtResponse = WhoamiJwtResponse
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        vault_key: str | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._vault_key = check.optional_text("vault_key", vault_key)
+        self._transport = AsyncTransport(
+            base_url=resolve_base_url(base_url),
+            api_key=resolve_api_key(api_key),
+            timeout=check_timeout(timeout),
+            max_retries=check_max_retries(max_retries),
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key='***')"
+
+    @property
+    def base_url(self) -> str:
+        """The API root this client talks to."""
+        return self._transport.base_url
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._transport.aclose()
+
+    @functools.cached_property
+    def api_keys(self) -> AsyncApiKeys:
+        """Mint API keys."""
+        return AsyncApiKeys(self._transport)
+
+    async def whoami(self) -> WhoamiResponse:
+        """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""
+        data: Any = await self._transport.request("GET", "/api/whoami")
+        if isinstance(data, dict) and data.get("auth_type") == "api_key":
+            return structure(data, WhoamiApiKeyResponse)
+        return structure(data, WhoamiJwtResponse)
+
+    async def create_signing_key(self) -> SigningKey:
+        """Create, or rotate, the organisation's webhook signing key (shown once)."""
+        data = await self._transport.request("POST", "/api/v1/signing-keys", json={})
+        return structure(data, SigningKey)
+
+    async def create_identity(
+        self,
+        agent_handle: str,
+        *,
+        display_name: str | None = None,
+        description: str | Unset | None = UNSET,
+        email_local_part: str | None = None,
+        sending_domain: str | Unset | None = UNSET,
+        tunnel: _bodies.TunnelOption | None = None,
+        phone_number: _bodies.PhoneOption | None = None,
+        vault_secret_ids: str | UUID | list[str | UUID] | None = None,
+    ) -> AsyncAgentIdentity:
+        """Create an agent identity with its mailbox and tunnel (atomically).
+
+        ``sending_domain``: omit to use the organisation's default, ``None``
+        for the platform domain, or a verified custom domain name.
+        ``tunnel`` and ``phone_number`` take the options classes or plain
+        dicts. Raises :class:`HandleUnavailableError` when the handle is taken.
+        """
+        body = _bodies.identity_create(
+            agent_handle,
+            display_name=display_name,
+            description=description,
+            email_local_part=email_local_part,
+            sending_domain=sending_domain,
+            tunnel=tunnel,
+            phone_number=phone_number,
+            vault_secret_ids_=vault_secret_ids,
+        )
+        try:
+            data = await self._transport.request("POST", IDENTITIES + "/", json=body)
+        except ConflictError as exc:
+            raise handle_unavailable(exc) from exc
+        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail))
+
+    async def get_identity(self, agent_handle: str) -> AsyncAgentIdentity:
+        """Fetch one identity by handle."""
+        check.handle("agent_handle", agent_handle)
+        data = await self._transport.request("GET", identity_path(agent_handle))
+        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail))
+
+    async def list_identities(self) -> list[IdentitySummary]:
+        """Every identity this key can see."""
+        data = await self._transport.request("GET", IDENTITIES + "/")
+        return structure_list(data, IdentitySummary)

@@ -1,0 +1,111 @@
+"""The one cattrs converter that turns response JSON into models.
+
+Forward compatible: unknown keys are kept in each model's ``extra``, unknown
+enum values stay plain strings, ``null`` for a field with a default means the
+default, datetimes are timezone-aware (ISO strings and epoch numbers both
+parse). cattrs is imported on first use so importing the SDK stays fast.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import types
+import typing
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import attrs
+
+if TYPE_CHECKING:
+    import cattrs
+
+T = TypeVar("T")
+
+
+def _datetime(value: Any, _: type) -> datetime:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _open_enum_member(union: Any) -> type[enum.Enum] | None:
+    """The enum of an ``SomeEnum | str`` annotation, else None."""
+    if typing.get_origin(union) not in (typing.Union, types.UnionType):
+        return None
+    args = typing.get_args(union)
+    enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
+    if len(enums) == 1 and str in args and type(None) not in args:
+        return enums[0]
+    return None
+
+
+def _open_enum_hook(union: Any) -> Callable[[Any, Any], Any]:
+    enum_type = _open_enum_member(union)
+    assert enum_type is not None
+    members = {str(m.value): m for m in enum_type}
+
+    def structure(value: Any, _: Any) -> Any:
+        return members.get(value, value) if isinstance(value, str) else str(value)
+
+    return structure
+
+
+def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
+    from cattrs.gen import make_dict_structure_fn
+
+    fields = attrs.fields(cls)
+    names = frozenset(f.name for f in fields)
+    has_extra = "extra" in names
+    hints = typing.get_type_hints(cls)
+    null_means_default = frozenset(
+        f.name
+        for f in fields
+        if f.default is not attrs.NOTHING and type(None) not in typing.get_args(hints[f.name])
+    )
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv)
+
+    def structure(data: Any, _: Any) -> Any:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
+        if null_means_default or has_extra:
+            data = {k: v for k, v in data.items() if not (v is None and k in null_means_default)}
+            if has_extra:
+                data["extra"] = {k: v for k, v in data.items() if k not in names}
+        return inner(data, cls)
+
+    return structure
+
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    """The shared converter, built on first use."""
+    import cattrs
+
+    conv = cattrs.Converter()
+    conv.register_structure_hook(datetime, _datetime)
+    conv.register_structure_hook(date, lambda v, _: date.fromisoformat(str(v)))
+    conv.register_structure_hook(UUID, lambda v, _: v if isinstance(v, UUID) else UUID(str(v)))
+    conv.register_structure_hook_factory(
+        lambda t: _open_enum_member(t) is not None, _open_enum_hook
+    )
+    conv.register_structure_hook_factory(attrs.has, functools.partial(_model_hook, conv))
+    return conv
+
+
+def structure(data: Any, cls: type[T]) -> T:
+    """Parse decoded JSON into ``cls``."""
+    return converter().structure(data, cls)
+
+
+def structure_list(data: Any, cls: type[T]) -> list[T]:
+    """Parse a JSON array (or an ``{"items": [...]}`` envelope) into ``list[cls]``."""
+    if isinstance(data, dict) and "items" in data:
+        data = data["items"]
+    if not isinstance(data, list):
+        raise TypeError(f"expected a JSON array of {cls.__name__}, got {type(data).__name__}")
+    hook = converter().get_structure_hook(cls)
+    return [hook(item, cls) for item in data]

@@ -1,0 +1,98 @@
+"""The engine seam: the only module that touches the HTTP library (httpx2).
+
+Everything else sees :class:`AsyncEngine`: send a request, get an
+:class:`EngineResponse` or an :class:`~inkbox_async.InkboxConnectionError`.
+The HTTP client (one connection pool) is created on the first request, so
+constructing an SDK client does no I/O and no TLS set-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import attrs
+
+from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
+
+if TYPE_CHECKING:
+    import httpx2
+
+
+@attrs.frozen
+class EngineResponse:
+    """A fully read HTTP response."""
+
+    status_code: int
+    headers: dict[str, str]
+    content: bytes
+
+
+class AsyncEngine:
+    """One pooled HTTP client; ``transport`` replaces the network (e.g. a mock)."""
+
+    def __init__(self, *, timeout: float, transport: httpx2.AsyncBaseTransport | None = None):
+        self._timeout = timeout
+        self._transport = transport
+        self._client: httpx2.AsyncClient | None = None
+
+    def _http(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            import httpx2
+
+            self._client = httpx2.AsyncClient(
+                timeout=self._timeout,
+                transport=self._transport,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        return self._client
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str],
+        content: bytes | None = None,
+        timeout: float | None = None,
+    ) -> EngineResponse:
+        """Send one request and read the whole response."""
+        import httpx2
+
+        client = self._http()
+        try:
+            response = await client.request(
+                method,
+                url,
+                headers=headers,
+                content=content,
+                timeout=self._timeout if timeout is None else timeout,
+            )
+        except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise InkboxTimeoutError(
+                f"timed out connecting to {_origin(url)}", request_sent=False
+            ) from exc
+        except httpx2.TimeoutException as exc:
+            raise InkboxTimeoutError(
+                f"timed out waiting for {_origin(url)}", request_sent=True
+            ) from exc
+        except httpx2.ConnectError as exc:
+            raise InkboxConnectionError(
+                f"could not connect to {_origin(url)}: {exc}", request_sent=False
+            ) from exc
+        except httpx2.TransportError as exc:
+            raise InkboxConnectionError(
+                f"connection to {_origin(url)} failed: {exc!r}", request_sent=True
+            ) from exc
+        return EngineResponse(response.status_code, dict(response.headers), response.content)
+
+    async def aclose(self) -> None:
+        """Close the pool (a later request opens a new one)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+def _origin(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -1,0 +1,303 @@
+"""The exception hierarchy and the one map from HTTP responses to exceptions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+from uuid import UUID
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "CustomerCampaignRequiredError",
+    "DuplicateContactRuleError",
+    "HandleUnavailableError",
+    "InkboxAPIError",
+    "InkboxConnectionError",
+    "InkboxError",
+    "InkboxTimeoutError",
+    "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidArgumentTypeError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RecipientBlockedError",
+    "RecipientNotOptedInError",
+    "RecipientOptedOutError",
+    "RedundantContactAccessGrantError",
+    "SenderRateLimitedError",
+    "SenderSmsPendingError",
+    "UnprocessableEntityError",
+    "error_from_response",
+]
+
+
+class InkboxError(Exception):
+    """Base class of every error this SDK raises."""
+
+
+class InvalidArgumentError(InkboxError, ValueError):
+    """An argument was rejected before any request was sent."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(f"{argument}: {message}")
+        self.argument = argument
+
+
+class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
+    """An argument had the wrong type; raised before any request was sent."""
+
+
+class InkboxConnectionError(InkboxError):
+    """The API could not be reached, or the connection failed mid-request.
+
+    ``request_sent`` is False only when the request provably never left this
+    process (connection refused, connect timeout, no free pooled connection).
+    """
+
+    def __init__(self, message: str, *, request_sent: bool) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
+
+
+class InkboxTimeoutError(InkboxConnectionError):
+    """The request timed out."""
+
+
+class InkboxAPIError(InkboxError):
+    """The API answered with an error status.
+
+    ``status_code`` is the HTTP status; ``detail`` is the body's ``detail``
+    member (a string, an object for structured errors, or a list of
+    validation problems), or the raw body text when it has none; ``code`` is
+    the stable error code (``detail["error"]``) when the API gave one.
+    """
+
+    status: ClassVar[int | None] = None
+    error_code: ClassVar[str | None] = None
+
+    def __init__(self, status_code: int, detail: Any, *, request_id: str | None = None) -> None:
+        self.status_code = status_code
+        self.detail = detail
+        self.request_id = request_id
+        super().__init__(f"HTTP {status_code}: {detail}")
+
+    @property
+    def code(self) -> str | None:
+        """The stable error code carried in ``detail["error"]``, if any."""
+        if isinstance(self.detail, dict):
+            value = self.detail.get("error")
+            if isinstance(value, str):
+                return value
+        return None
+
+
+class BadRequestError(InkboxAPIError):
+    """HTTP 400."""
+
+    status = 400
+
+
+class AuthenticationError(InkboxAPIError):
+    """HTTP 401: the API key is missing, unknown or revoked."""
+
+    status = 401
+
+
+class PermissionDeniedError(InkboxAPIError):
+    """HTTP 403: the key may not do this."""
+
+    status = 403
+
+
+class NotFoundError(InkboxAPIError):
+    """HTTP 404."""
+
+    status = 404
+
+
+class ConflictError(InkboxAPIError):
+    """HTTP 409."""
+
+    status = 409
+
+
+class UnprocessableEntityError(InkboxAPIError):
+    """HTTP 422: the request was understood but its content was rejected."""
+
+    status = 422
+
+
+class RateLimitError(InkboxAPIError):
+    """HTTP 429."""
+
+    status = 429
+
+
+class InternalServerError(InkboxAPIError):
+    """HTTP 5xx."""
+
+
+class HandleUnavailableError(ConflictError):
+    """The agent handle is taken (by an identity, a tunnel or a mailbox).
+
+    ``blocking_namespace`` is ``"identities"``, ``"tunnels"`` or ``"mail"``
+    when the API said which, else None.
+    """
+
+    error_code = "handle_unavailable"
+
+    @property
+    def blocking_namespace(self) -> str | None:
+        """Which namespace holds the handle, when the API said."""
+        if isinstance(self.detail, dict):
+            value = self.detail.get("blocking_namespace")
+            if value in ("identities", "tunnels", "mail"):
+                return str(value)
+        return None
+
+
+class RedundantContactAccessGrantError(ConflictError):
+    """A per-identity grant on a target that is already visible to everyone."""
+
+    error_code = "redundant_grant"
+
+    @property
+    def detail_message(self) -> str:
+        """The human-readable part of the structured detail."""
+        if isinstance(self.detail, dict):
+            return str(self.detail.get("detail", ""))
+        return ""
+
+
+class DuplicateContactRuleError(ConflictError):
+    """A contact rule with the same match already exists."""
+
+    @property
+    def existing_rule_id(self) -> UUID | None:
+        """The id of the rule that already exists."""
+        if isinstance(self.detail, dict) and self.detail.get("existing_rule_id"):
+            return UUID(str(self.detail["existing_rule_id"]))
+        return None
+
+
+class RecipientBlockedError(PermissionDeniedError):
+    """A contact rule or the filter mode blocks this recipient."""
+
+    error_code = "recipient_blocked"
+
+    def _field(self, name: str) -> Any:
+        return self.detail.get(name) if isinstance(self.detail, dict) else None
+
+    @property
+    def matched_rule_id(self) -> UUID | None:
+        """The blocking rule, or None when the filter mode blocked it."""
+        value = self._field("matched_rule_id")
+        return UUID(str(value)) if value else None
+
+    @property
+    def address(self) -> str | None:
+        """The blocked address or number."""
+        value = self._field("address")
+        return None if value is None else str(value)
+
+    @property
+    def reason(self) -> str | None:
+        """Why it was blocked."""
+        value = self._field("reason")
+        return None if value is None else str(value)
+
+
+class RecipientNotOptedInError(PermissionDeniedError):
+    """The SMS recipient never texted START to a number of this organisation."""
+
+    error_code = "recipient_not_opted_in"
+
+
+class RecipientOptedOutError(PermissionDeniedError):
+    """The SMS recipient texted STOP."""
+
+    error_code = "recipient_opted_out"
+
+
+class SenderSmsPendingError(ConflictError):
+    """The sending number is not yet ready for SMS (``sms_status`` pending)."""
+
+    error_code = "sender_sms_pending"
+
+
+class CustomerCampaignRequiredError(ConflictError):
+    """Opt-in writes need the organisation's own 10DLC campaign."""
+
+    error_code = "customer_campaign_required"
+
+
+class SenderRateLimitedError(RateLimitError):
+    """The sending number reached its rolling 24-hour text limit."""
+
+    error_code = "sender_rate_limited"
+
+
+_BY_STATUS: dict[int, type[InkboxAPIError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        ConflictError,
+        UnprocessableEntityError,
+        RateLimitError,
+    )
+    if cls.status is not None
+}
+
+_BY_CODE: dict[tuple[int, str], type[InkboxAPIError]] = {
+    (cls.status, cls.error_code): cls
+    for cls in (
+        HandleUnavailableError,
+        RedundantContactAccessGrantError,
+        RecipientBlockedError,
+        RecipientNotOptedInError,
+        RecipientOptedOutError,
+        SenderSmsPendingError,
+        CustomerCampaignRequiredError,
+        SenderRateLimitedError,
+    )
+    if cls.status is not None and cls.error_code is not None
+}
+
+
+def parse_detail(body: bytes) -> Any:
+    """The ``detail`` member of an error body, or the raw text when it has none."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(decoded, dict) and "detail" in decoded:
+        return decoded["detail"]
+    return text
+
+
+def error_class(status_code: int, detail: Any) -> type[InkboxAPIError]:
+    """The most specific exception class for a status and detail."""
+    if isinstance(detail, dict):
+        code = detail.get("error")
+        if isinstance(code, str) and (status_code, code) in _BY_CODE:
+            return _BY_CODE[(status_code, code)]
+        if status_code == 409 and "existing_rule_id" in detail:
+            return DuplicateContactRuleError
+    if status_code >= 500:
+        return InternalServerError
+    return _BY_STATUS.get(status_code, InkboxAPIError)
+
+
+def error_from_response(
+    status_code: int, body: bytes, *, request_id: str | None = None
+) -> InkboxAPIError:
+    """Build the typed exception for an error response."""
+    detail = parse_detail(body)
+    return error_class(status_code, detail)(status_code, detail, request_id=request_id)

@@ -1,0 +1,188 @@
+"""An agent identity and the calls scoped to it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import attrs
+
+from inkbox_async import _bodies
+from inkbox_async import _validate as check
+from inkbox_async._converter import structure, structure_list
+from inkbox_async._errors import ConflictError, HandleUnavailableError, InkboxError
+from inkbox_async._paths import segment
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.identities import (
+    IdentityAccess,
+    IdentityDetail,
+    IdentityMailbox,
+    IdentityPhoneNumber,
+    IdentityStatus,
+    IdentitySummary,
+    Tunnel,
+)
+
+from ._transport import AsyncTransport
+
+IDENTITIES = "/api/v1/identities"
+
+
+def identity_path(handle: str, *rest: str | UUID) -> str:
+    """``/api/v1/identities/{handle}[/rest...]`` with every segment escaped."""
+    return "/".join([IDENTITIES, segment(handle), *(segment(part) for part in rest)])
+
+
+def handle_unavailable(error: ConflictError) -> HandleUnavailableError:
+    """Every 409 of identity create and rename means the handle is unavailable."""
+    if isinstance(error, HandleUnavailableError):
+        return error
+    return HandleUnavailableError(error.status_code, error.detail, request_id=error.request_id)
+
+
+class AsyncAgentIdentity:
+    """An agent identity: its cached channels and the calls scoped to it.
+
+    Returned by ``create_identity`` and ``get_identity``. The channels
+    (``mailbox``, ``tunnel``, ``phone_number``) are cached from the last
+    response; :meth:`refresh` reloads them.
+    """
+
+    def __init__(self, transport: AsyncTransport, detail: IdentityDetail) -> None:
+        self._transport = transport
+        self._detail = detail
+
+    def __repr__(self) -> str:
+        phone = self._detail.phone_number.number if self._detail.phone_number else None
+        return (
+            f"{type(self).__name__}(agent_handle={self.agent_handle!r}, "
+            f"email_address={self.email_address!r}, phone_number={phone!r})"
+        )
+
+    @property
+    def detail(self) -> IdentityDetail:
+        """The identity as last returned by the API."""
+        return self._detail
+
+    @property
+    def id(self) -> UUID:
+        """The identity's id."""
+        return self._detail.id
+
+    @property
+    def organization_id(self) -> str:
+        """The organisation that owns it."""
+        return self._detail.organization_id
+
+    @property
+    def agent_handle(self) -> str:
+        """The handle (unique across Inkbox)."""
+        return self._detail.agent_handle
+
+    @property
+    def display_name(self) -> str | None:
+        """The display name."""
+        return self._detail.display_name
+
+    @property
+    def description(self) -> str | None:
+        """The org-internal description."""
+        return self._detail.description
+
+    @property
+    def email_address(self) -> str | None:
+        """The mailbox address assigned at creation."""
+        return self._detail.email_address
+
+    @property
+    def created_at(self) -> datetime:
+        """When it was created."""
+        return self._detail.created_at
+
+    @property
+    def updated_at(self) -> datetime:
+        """When it last changed."""
+        return self._detail.updated_at
+
+    @property
+    def mailbox(self) -> IdentityMailbox | None:
+        """Its mailbox."""
+        return self._detail.mailbox
+
+    @property
+    def tunnel(self) -> Tunnel | None:
+        """Its tunnel."""
+        return self._detail.tunnel
+
+    @property
+    def phone_number(self) -> IdentityPhoneNumber | None:
+        """Its phone number, if one was provisioned."""
+        return self._detail.phone_number
+
+    async def refresh(self) -> AsyncAgentIdentity:
+        """Reload the identity and its channels; returns ``self``."""
+        data = await self._transport.request("GET", identity_path(self.agent_handle))
+        self._detail = structure(data, IdentityDetail)
+        return self
+
+    async def update(
+        self,
+        *,
+        new_handle: str | None = None,
+        display_name: str | Unset | None = UNSET,
+        description: str | Unset | None = UNSET,
+        status: IdentityStatus | str | None = None,
+    ) -> None:
+        """Rename, re-describe, pause or resume the identity.
+
+        ``display_name`` and ``description``: omit to leave unchanged, pass
+        ``None`` to clear. A rename also renames the tunnel, so the cached
+        channels are reloaded. Raises :class:`HandleUnavailableError` when the
+        new handle is taken.
+        """
+        body = _bodies.identity_update(
+            new_handle=new_handle, display_name=display_name, description=description, status=status
+        )
+        try:
+            data = await self._transport.request(
+                "PATCH", identity_path(self.agent_handle), json=body
+            )
+        except ConflictError as exc:
+            raise handle_unavailable(exc) from exc
+        self._detail = self._detail.with_summary(structure(data, IdentitySummary))
+        if new_handle is not None and self._detail.tunnel is not None:
+            await self.refresh()
+
+    async def delete(self) -> None:
+        """Delete the identity, its mailbox, tunnel and phone number.
+
+        Identity-scoped API keys are revoked.
+        """
+        await self._transport.request("DELETE", identity_path(self.agent_handle))
+
+    async def release_phone_number(self) -> None:
+        """Release the identity's phone number (at the carrier; irreversible)."""
+        if self._detail.phone_number is None:
+            raise InkboxError(f"identity {self.agent_handle!r} has no phone number")
+        await self._transport.request("DELETE", identity_path(self.agent_handle, "phone_number"))
+        self._detail = attrs.evolve(self._detail, phone_number=None)
+
+    async def list_access(self) -> list[IdentityAccess]:
+        """Who may see this identity: one wildcard row, per-viewer rows, or none."""
+        data = await self._transport.request("GET", identity_path(self.agent_handle, "access"))
+        return structure_list(data, IdentityAccess)
+
+    async def grant_access(self, viewer_identity_id: UUID | str | None) -> IdentityAccess:
+        """Let one identity see this one; ``None`` makes it visible to every identity."""
+        viewer = check.optional_uuid("viewer_identity_id", viewer_identity_id)
+        data = await self._transport.request(
+            "POST",
+            identity_path(self.agent_handle, "access"),
+            json={"viewer_identity_id": viewer},
+        )
+        return structure(data, IdentityAccess)
+
+    async def revoke_access(self, viewer_identity_id: UUID | str) -> None:
+        """Stop one identity from seeing this one (keyed by the viewer's id)."""
+        viewer = check.uuid("viewer_identity_id", viewer_identity_id)
+        await self._transport.request("DELETE", identity_path(self.agent_handle, "access", viewer))

@@ -1,0 +1,123 @@
+"""Requests as the rest of the SDK sees them: JSON in, JSON or a typed error out."""
+
+from __future__ import annotations
+
+import json as jsonlib
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from anyio import sleep
+
+from inkbox_async import _retry
+from inkbox_async._errors import InkboxConnectionError, error_from_response
+from inkbox_async._logging import logger
+from inkbox_async._paths import query_string
+
+from ._engine import AsyncEngine, EngineResponse
+
+if TYPE_CHECKING:
+    import httpx2
+
+USER_AGENT = "inkbox-sdk-python/0.1.0"
+NO_BODY: Any = object()
+
+
+class AsyncTransport:
+    """Sends API requests with the key, retries what is safe, maps errors."""
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+        transport: httpx2.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url
+        self.max_retries = max_retries
+        self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if api_key:
+            self._headers["X-API-Key"] = api_key
+        self._engine = AsyncEngine(timeout=timeout, transport=transport)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = NO_BODY,
+    ) -> Any:
+        """Send a request; return the decoded JSON body (None when empty)."""
+        response = await self.send(method, path, params=params, json=json)
+        if not response.content or response.status_code == 204:
+            return None
+        return jsonlib.loads(response.content)
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = NO_BODY,
+    ) -> EngineResponse:
+        """Send a request with retries; raise the typed error for a status >= 400."""
+        url = self.base_url + path
+        if params:
+            query = query_string(params)
+            if query:
+                url = f"{url}?{query}"
+        headers = self._headers
+        content = None
+        if json is not NO_BODY:
+            content = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+            headers = {**headers, "Content-Type": "application/json"}
+        attempt = 0
+        while True:
+            started = time.perf_counter()
+            try:
+                response = await self._engine.send(method, url, headers=headers, content=content)
+            except InkboxConnectionError as exc:
+                delay = self._retry_delay(attempt, _retry.may_retry_error(method, exc), None)
+                if delay is None:
+                    raise
+                logger.info("%s %s failed (%s); retrying in %.2fs", method, path, exc, delay)
+            else:
+                logger.debug(
+                    "%s %s -> %d in %.1f ms",
+                    method,
+                    path,
+                    response.status_code,
+                    (time.perf_counter() - started) * 1000,
+                )
+                if response.status_code < 400:
+                    return response
+                retryable = _retry.may_retry_status(method, response.status_code)
+                delay = self._retry_delay(
+                    attempt, retryable, _retry.retry_after_seconds(response.headers)
+                )
+                if delay is None:
+                    raise error_from_response(
+                        response.status_code,
+                        response.content,
+                        request_id=response.headers.get("x-request-id"),
+                    )
+                logger.info(
+                    "%s %s -> %d; retrying in %.2fs", method, path, response.status_code, delay
+                )
+            attempt += 1
+            await sleep(delay)
+
+    def _retry_delay(
+        self, attempt: int, retryable: bool, retry_after: float | None
+    ) -> float | None:
+        if not retryable or attempt >= self.max_retries:
+            return None
+        return _retry.backoff(attempt + 1, retry_after)
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._engine.aclose()

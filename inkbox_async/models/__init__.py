@@ -1,0 +1,8 @@
+"""Response models and request options (attrs classes, shared by both flavours)."""
+
+from inkbox_async.models.account import *  # noqa: F403
+from inkbox_async.models.account import __all__ as _account
+from inkbox_async.models.identities import *  # noqa: F403
+from inkbox_async.models.identities import __all__ as _identities
+
+__all__ = [*_account, *_identities]

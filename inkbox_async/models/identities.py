@@ -1,0 +1,210 @@
+"""Identities, their embedded channels, visibility rows and create options."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import attrs
+
+from inkbox_async.models._base import extra_field
+
+__all__ = [
+    "FilterMode",
+    "IdentityAccess",
+    "IdentityDetail",
+    "IdentityMailbox",
+    "IdentityPhoneNumber",
+    "IdentityPhoneNumberCreateOptions",
+    "IdentityStatus",
+    "IdentitySummary",
+    "IdentityTunnelCreateOptions",
+    "IncomingCallAction",
+    "PhoneNumberType",
+    "TlsMode",
+    "Tunnel",
+    "TunnelStatus",
+]
+
+
+class FilterMode(enum.StrEnum):
+    """How a mailbox or number treats senders without a contact rule."""
+
+    WHITELIST = "whitelist"
+    BLACKLIST = "blacklist"
+
+
+class TlsMode(enum.StrEnum):
+    """Where a tunnel's TLS is terminated."""
+
+    EDGE = "edge"
+    PASSTHROUGH = "passthrough"
+
+
+class TunnelStatus(enum.StrEnum):
+    """Lifecycle of a tunnel."""
+
+    AWAITING_CERT = "awaiting_cert"
+    ACTIVE = "active"
+    DELETED = "deleted"
+
+
+class IdentityStatus(enum.StrEnum):
+    """Values accepted by ``identity.update(status=...)``."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class PhoneNumberType(enum.StrEnum):
+    """Kinds of phone number."""
+
+    TOLL_FREE = "toll_free"
+    LOCAL = "local"
+
+
+class IncomingCallAction(enum.StrEnum):
+    """What happens to an inbound call."""
+
+    AUTO_REJECT = "auto_reject"
+    AUTO_ACCEPT = "auto_accept"
+    WEBHOOK = "webhook"
+
+
+@attrs.frozen(kw_only=True)
+class IdentityMailbox:
+    """The mailbox every identity owns."""
+
+    id: UUID
+    email_address: str
+    sending_domain: str | None = None
+    webhook_url: str | None = None
+    filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    agent_identity_id: UUID | None = None
+    filter_mode_change_notice: dict[str, Any] | None = None
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = extra_field()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.sending_domain and "@" in self.email_address:
+            object.__setattr__(self, "sending_domain", self.email_address.rpartition("@")[2])
+
+
+@attrs.frozen(kw_only=True)
+class IdentityPhoneNumber:
+    """A phone number bound to an identity."""
+
+    id: UUID
+    number: str
+    type: PhoneNumberType | str
+    status: str
+    sms_status: str = "ready"
+    sms_error_code: str | None = None
+    sms_error_detail: str | None = None
+    sms_ready_at: datetime | None = None
+    incoming_call_action: IncomingCallAction | str
+    client_websocket_url: str | None = None
+    incoming_call_webhook_url: str | None = None
+    incoming_text_webhook_url: str | None = None
+    filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    state: str | None = None
+    agent_identity_id: UUID | None = None
+    filter_mode_change_notice: dict[str, Any] | None = None
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class Tunnel:
+    """The tunnel every identity owns (its public host is ``public_host``)."""
+
+    id: UUID
+    organization_id: str
+    tunnel_name: str
+    tls_mode: TlsMode | str
+    cert_pem: str | None = None
+    cert_fingerprint_sha256: str | None = None
+    cert_expires_at: datetime | None = None
+    status: TunnelStatus | str
+    last_connected_at: datetime | None = None
+    last_connected_ip_addr: str | None = None
+    currently_connected: bool = False
+    public_host: str
+    zone: str
+    metadata: dict[str, Any] = attrs.field(factory=dict)
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = extra_field()
+
+    @property
+    def public_url(self) -> str:
+        """``https://{public_host}``."""
+        return f"https://{self.public_host}"
+
+
+@attrs.frozen(kw_only=True)
+class IdentitySummary:
+    """An identity without its channels (list items and update results)."""
+
+    id: UUID
+    organization_id: str
+    agent_handle: str
+    display_name: str | None = None
+    description: str | None = None
+    email_address: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
+class IdentityDetail(IdentitySummary):
+    """An identity with its mailbox, tunnel and optional phone number."""
+
+    mailbox: IdentityMailbox | None = None
+    phone_number: IdentityPhoneNumber | None = None
+    tunnel: Tunnel | None = None
+
+    def with_summary(self, summary: IdentitySummary) -> IdentityDetail:
+        """This detail with the summary fields replaced (channels kept)."""
+        fields = attrs.fields(IdentitySummary)
+        return attrs.evolve(self, **{f.name: getattr(summary, f.name) for f in fields})
+
+
+@attrs.frozen(kw_only=True)
+class IdentityAccess:
+    """One visibility row; ``viewer_identity_id`` None is the org-wide wildcard."""
+
+    id: UUID
+    target_identity_id: UUID
+    viewer_identity_id: UUID | None = None
+    created_at: datetime
+    extra: dict[str, Any] = extra_field()
+
+    @property
+    def is_wildcard(self) -> bool:
+        """True for the row that makes the target visible to every identity."""
+        return self.viewer_identity_id is None
+
+
+@attrs.frozen(kw_only=True)
+class IdentityTunnelCreateOptions:
+    """Tunnel options for ``create_identity(tunnel=...)``."""
+
+    tls_mode: TlsMode | str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class IdentityPhoneNumberCreateOptions:
+    """Phone number options for ``create_identity(phone_number=...)``."""
+
+    type: PhoneNumberType | str = PhoneNumberType.TOLL_FREE
+    incoming_call_action: IncomingCallAction | str = IncomingCallAction.AUTO_REJECT
+    state: str | None = None
+    client_websocket_url: str | None = None
+    incoming_call_webhook_url: str | None = None
+    incoming_text_webhook_url: str | None = None
