@@ -1,6 +1,8 @@
-"""Inkbox SDK, async flavour: ``async with AsyncInkbox(...) as inkbox``.
+"""The Inkbox SDK.
 
-Models, errors and webhook verification are shared with ``inkbox_sync``.
+``inkbox_async`` is the async flavour (``async with AsyncInkbox(...)``) and
+``inkbox_sync`` its generated blocking twin (``with Inkbox(...)``); both share
+the same models, errors and webhook verification.
 """
 
 from typing import TYPE_CHECKING, Any

@@ -9,6 +9,7 @@ from inkbox_async import _bodies
 from inkbox_async import _validate as check
 from inkbox_async._config import DEFAULT_MAX_RETRIES, check_timeout, resolve_base_url
 from inkbox_async._converter import structure
+from inkbox_async._wire import NO_BODY
 from inkbox_async.models.account import (
     AgentSignupResendResponse,
     AgentSignupResponse,
@@ -17,7 +18,7 @@ from inkbox_async.models.account import (
     CreatedApiKey,
 )
 
-from ._transport import NO_BODY, AsyncTransport
+from ._transport import AsyncTransport
 
 if TYPE_CHECKING:
     import httpx2

@@ -1,6 +1,6 @@
 """The engine seam: the only module that touches the HTTP library (httpx2).
 
-Everything else sees :class:`AsyncEngine`: send a request, get an
+Everything else sees the engine class below: send a request, get an
 :class:`EngineResponse` or an :class:`~inkbox_async.InkboxConnectionError`.
 The HTTP client (one connection pool) is created on the first request, so
 constructing an SDK client does no I/O and no TLS set-up.
@@ -10,21 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import attrs
-
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
+from inkbox_async._wire import EngineResponse
 
 if TYPE_CHECKING:
     import httpx2
-
-
-@attrs.frozen
-class EngineResponse:
-    """A fully read HTTP response."""
-
-    status_code: int
-    headers: dict[str, str]
-    content: bytes
 
 
 class AsyncEngine:

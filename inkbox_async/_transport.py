@@ -13,14 +13,12 @@ from inkbox_async import _retry
 from inkbox_async._errors import InkboxConnectionError, error_from_response
 from inkbox_async._logging import logger
 from inkbox_async._paths import query_string
+from inkbox_async._wire import NO_BODY, USER_AGENT, EngineResponse
 
-from ._engine import AsyncEngine, EngineResponse
+from ._engine import AsyncEngine
 
 if TYPE_CHECKING:
     import httpx2
-
-USER_AGENT = "inkbox-sdk-python/0.1.0"
-NO_BODY: Any = object()
 
 
 class AsyncTransport:

@@ -1,0 +1,28 @@
+"""The async -> sync rule table: every name codegen rewrites, and to what.
+
+Each rule must be used by some generated file (the check fails otherwise),
+and every ``Async*`` name met in a source must be listed here, so the table
+stays exact and minimal.
+"""
+
+# Names rewritten in the SDK package (pure modules are imported from
+# inkbox_async by absolute imports, which these rules leave alone).
+PACKAGE_RULES: dict[str, str] = {
+    "AsyncInkbox": "Inkbox",
+    "AsyncAgentIdentity": "AgentIdentity",
+    "AsyncApiKeys": "ApiKeys",
+    "AsyncSignup": "Signup",
+    "AsyncTransport": "Transport",
+    "AsyncEngine": "Engine",
+    "AsyncCursorPager": "CursorPager",
+    "AsyncClient": "Client",
+    "AsyncBaseTransport": "BaseTransport",
+    "aclose": "close",
+    "anyio": "time",
+}
+
+# Extra names rewritten in the tests: they import the public package.
+TEST_RULES: dict[str, str] = {
+    **PACKAGE_RULES,
+    "inkbox_async": "inkbox_sync",
+}

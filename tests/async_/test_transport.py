@@ -1,0 +1,264 @@
+"""Error mapping, retries, pagination and redaction on the engine's mock transport."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+import pytest
+
+from inkbox_async import (
+    AsyncCursorPager,
+    AsyncInkbox,
+    AuthenticationError,
+    ConflictError,
+    HandleUnavailableError,
+    IdentitySummary,
+    InkboxAPIError,
+    InkboxConnectionError,
+    InkboxError,
+    InternalServerError,
+    NotFoundError,
+    RateLimitError,
+    RecipientBlockedError,
+    RecipientNotOptedInError,
+    RedundantContactAccessGrantError,
+    SenderSmsPendingError,
+    UnprocessableEntityError,
+)
+
+KEY = "ApiKey_00000000-0000-0000-0000-000000000000.secret_topsecret"
+SUMMARY = {
+    "id": "eeee5555-0000-4000-8000-000000000000",
+    "organization_id": "org-abc123",
+    "agent_handle": "sales-agent",
+    "display_name": "Sales Agent",
+    "description": None,
+    "email_address": "sales-agent@inkbox.ai",
+    "created_at": "2026-03-09T00:00:00Z",
+    "updated_at": "2026-03-09T00:00:00Z",
+}
+
+Handler = Callable[[httpx2.Request], httpx2.Response]
+
+
+class Recorder:
+    """A mock server: answers from a script and records what it was sent."""
+
+    def __init__(self, *answers: httpx2.Response | Exception) -> None:
+        self.answers = list(answers)
+        self.requests: list[httpx2.Request] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def client(handler: Handler, **kwargs: Any) -> AsyncInkbox:
+    return AsyncInkbox(
+        KEY, base_url="https://api.test", transport=httpx2.MockTransport(handler), **kwargs
+    )
+
+
+def error(status: int, detail: Any, **headers: str) -> httpx2.Response:
+    return httpx2.Response(status, json={"detail": detail}, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "expected"),
+    [
+        (401, "Invalid API key", AuthenticationError),
+        (404, "not found", NotFoundError),
+        (409, "Access already granted", ConflictError),
+        (409, {"error": "redundant_grant", "detail": "wildcard"}, RedundantContactAccessGrantError),
+        (409, {"error": "sender_sms_pending"}, SenderSmsPendingError),
+        (
+            403,
+            {
+                "error": "recipient_blocked",
+                "matched_rule_id": None,
+                "address": "+1555",
+                "reason": "r",
+            },
+            RecipientBlockedError,
+        ),
+        (403, {"error": "recipient_not_opted_in", "message": "m"}, RecipientNotOptedInError),
+        (
+            422,
+            [{"loc": ["body", "x"], "msg": "Field required", "type": "missing"}],
+            UnprocessableEntityError,
+        ),
+        (500, "boom", InternalServerError),
+        (418, "teapot", InkboxAPIError),
+    ],
+)
+async def test_error_map(status: int, detail: Any, expected: type[InkboxAPIError]) -> None:
+    async with client(Recorder(error(status, detail)), max_retries=0) as inkbox:
+        with pytest.raises(expected) as info:
+            await inkbox.list_identities()
+    assert type(info.value) is expected
+    assert info.value.status_code == status and info.value.detail == detail
+    assert isinstance(info.value, InkboxAPIError) and isinstance(info.value, InkboxError)
+
+
+async def test_error_without_detail_carries_raw_text() -> None:
+    async with client(
+        Recorder(httpx2.Response(502, text="<html>bad gateway</html>")), max_retries=0
+    ) as inkbox:
+        with pytest.raises(InternalServerError) as info:
+            await inkbox.whoami()
+    assert info.value.detail == "<html>bad gateway</html>"
+
+
+async def test_every_create_conflict_is_handle_unavailable() -> None:
+    detail = {"error": "handle_unavailable", "detail": "taken", "blocking_namespace": "tunnels"}
+    async with client(Recorder(error(409, detail))) as inkbox:
+        with pytest.raises(HandleUnavailableError) as info:
+            await inkbox.create_identity("sales-bot")
+    assert info.value.blocking_namespace == "tunnels"
+    async with client(Recorder(error(409, "plain"))) as inkbox:
+        with pytest.raises(HandleUnavailableError) as plain:
+            await inkbox.create_identity("sales-bot")
+    assert plain.value.blocking_namespace is None
+
+
+async def test_get_retried_on_503_honouring_retry_after() -> None:
+    server = Recorder(
+        error(503, "busy", **{"Retry-After": "0"}), httpx2.Response(200, json=[SUMMARY])
+    )
+    async with client(server) as inkbox:
+        identities = await inkbox.list_identities()
+    assert [i.agent_handle for i in identities] == ["sales-agent"]
+    assert len(server.requests) == 2
+
+
+async def test_retries_are_bounded() -> None:
+    server = Recorder(error(503, "busy", **{"Retry-After": "0"}))
+    async with client(server, max_retries=2) as inkbox:
+        with pytest.raises(InternalServerError):
+            await inkbox.list_identities()
+    assert len(server.requests) == 3
+
+
+async def test_post_not_retried_once_it_may_have_been_processed() -> None:
+    for answer in (error(503, "busy", **{"Retry-After": "0"}), httpx2.ReadError("reset")):
+        server = Recorder(answer)
+        async with client(server) as inkbox:
+            with pytest.raises((InternalServerError, InkboxConnectionError)):
+                await inkbox.create_signing_key()
+        assert len(server.requests) == 1
+
+
+async def test_post_retried_when_never_sent_or_refused() -> None:
+    key = {"signing_key": "whsec_abc", "created_at": "2026-03-09T00:00:00Z"}
+    for first in (httpx2.ConnectError("refused"), error(429, "slow down", **{"Retry-After": "0"})):
+        server = Recorder(first, httpx2.Response(201, json=key))
+        async with client(server) as inkbox:
+            assert (await inkbox.create_signing_key()).signing_key == "whsec_abc"
+        assert len(server.requests) == 2
+
+
+async def test_retry_after_too_long_is_not_waited_for() -> None:
+    server = Recorder(error(429, "later", **{"Retry-After": "3600"}))
+    async with client(server) as inkbox:
+        with pytest.raises(RateLimitError):
+            await inkbox.list_identities()
+    assert len(server.requests) == 1
+
+
+async def test_connection_error_is_typed() -> None:
+    async with client(Recorder(httpx2.ConnectError("refused")), max_retries=0) as inkbox:
+        with pytest.raises(InkboxConnectionError) as info:
+            await inkbox.whoami()
+    assert info.value.request_sent is False
+
+
+async def test_request_shape_and_escaping() -> None:
+    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
+    server = Recorder(httpx2.Response(200, json=detail))
+    async with client(server) as inkbox:
+        await inkbox.get_identity("@sales-agent")
+    request = server.requests[0]
+    assert request.url.raw_path == b"/api/v1/identities/@sales-agent"
+    assert request.headers["x-api-key"] == KEY
+    assert request.headers["accept"] == "application/json"
+
+
+async def test_pager_walks_cursors_one_page_at_a_time() -> None:
+    pages = {
+        None: {"items": [SUMMARY] * 2, "next_cursor": "c1", "has_more": True},
+        "c1": {"items": [SUMMARY], "next_cursor": None, "has_more": False},
+    }
+    seen: list[str | None] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        cursor = request.url.params.get("cursor")
+        seen.append(cursor)
+        assert request.url.params["limit"] == "2"
+        return httpx2.Response(200, json=pages[cursor])
+
+    async with client(handler) as inkbox:
+        pager = AsyncCursorPager(inkbox._transport, "/items", IdentitySummary, page_size=2)
+        items = [item async for item in pager]
+    assert len(items) == 3 and seen == [None, "c1"]
+
+
+async def test_pager_refuses_to_loop_forever() -> None:
+    page = {"items": [], "next_cursor": None, "has_more": True}
+    async with client(Recorder(httpx2.Response(200, json=page))) as inkbox:
+        with pytest.raises(InkboxError, match="without a new cursor"):
+            async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary):
+                pass
+
+
+async def test_unknown_fields_and_values_are_tolerated() -> None:
+    body = {
+        **SUMMARY,
+        "mailbox": None,
+        "phone_number": None,
+        "brand_new": {"x": 1},
+        "tunnel": {
+            "id": SUMMARY["id"],
+            "organization_id": "o",
+            "tunnel_name": "t",
+            "tls_mode": "quantum",
+            "status": "hibernating",
+            "public_host": "t.z",
+            "zone": "z",
+            "currently_connected": None,
+            "metadata": {},
+            "created_at": "2026-03-09T00:00:00Z",
+            "updated_at": "2026-03-09T00:00:00Z",
+        },
+    }
+    async with client(Recorder(httpx2.Response(200, json=body))) as inkbox:
+        identity = await inkbox.get_identity("sales-agent")
+    assert identity.detail.extra == {"brand_new": {"x": 1}}
+    assert identity.tunnel is not None
+    assert (identity.tunnel.tls_mode, identity.tunnel.status) == ("quantum", "hibernating")
+    assert identity.tunnel.currently_connected is False
+
+
+async def test_secrets_never_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    server = Recorder(error(503, "busy", **{"Retry-After": "0"}), httpx2.Response(200, json=[]))
+    with caplog.at_level(logging.DEBUG, logger="inkbox"):
+        async with client(server) as inkbox:
+            await inkbox.list_identities()
+            assert "topsecret" not in repr(inkbox)
+    assert caplog.records
+    assert all("topsecret" not in r.getMessage() for r in caplog.records)
+
+
+async def test_patch_body_is_exact() -> None:
+    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
+    server = Recorder(httpx2.Response(200, json=detail), httpx2.Response(200, json=SUMMARY))
+    async with client(server) as inkbox:
+        identity = await inkbox.get_identity("sales-agent")
+        await identity.update(description=None)
+    assert json.loads(server.requests[1].content) == {"description": None}
