@@ -1,0 +1,22 @@
+"""Where the examples run: the hosted API when INKBOX_API_KEY is set, else a fresh emulator."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def api() -> Iterator[tuple[str, str | None]]:
+    """Yield ``(api_key, base_url)``; starts a local emulator when no key is configured."""
+    key = os.environ.get("INKBOX_API_KEY")
+    if key:
+        yield key, os.environ.get("INKBOX_BASE_URL")
+        return
+    from inkbox_emulator import Emulator
+
+    with Emulator() as emu:
+        org = emu.create_org()
+        print(f"(running against a local emulator at {emu.base_url})")
+        yield org.api_key, emu.base_url

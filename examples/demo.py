@@ -1,0 +1,30 @@
+"""The demo: the quick start in both flavours (async on asyncio and trio) and agent signup."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RUNS = [
+    ["quickstart.py"],
+    ["quickstart_async.py", "asyncio"],
+    ["quickstart_async.py", "trio"],
+    ["agent_signup.py"],
+]
+
+
+def main() -> int:
+    for script, *args in RUNS:
+        print(f"\n=== {script} {' '.join(args)}".rstrip(), flush=True)
+        result = subprocess.run([sys.executable, str(HERE / script), *args], cwd=HERE)
+        if result.returncode:
+            print(f"{script} failed with exit code {result.returncode}", file=sys.stderr)
+            return result.returncode
+    print("\ndemo: all runs succeeded")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

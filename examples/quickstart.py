@@ -1,0 +1,40 @@
+"""The seed's quick start (identity part), blocking flavour.
+
+Runs against a fresh local emulator, or the hosted API when INKBOX_API_KEY is set.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from _runtime import api
+
+from inkbox_sync import Inkbox, WhoamiApiKeyResponse
+
+
+def main() -> None:
+    with api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
+        me = inkbox.whoami()
+        if isinstance(me, WhoamiApiKeyResponse):
+            print("authenticated as key", me.key_id, "of", me.organization_id)
+
+        handle = f"support-bot-{uuid.uuid4().hex[:6]}"
+        identity = inkbox.create_identity(handle, display_name="Support Bot", description="demo")
+        print("identity:", identity.agent_handle)
+        print("  mailbox:", identity.email_address)
+        print("  tunnel: ", identity.tunnel.public_url if identity.tunnel else None)
+
+        identity.update(description=None)  # explicit None clears; omitted fields stay
+        identity.grant_access(None)  # visible to every identity of the org
+        print("  access: ", [row.is_wildcard for row in identity.list_access()])
+
+        print("identities:", [s.agent_handle for s in inkbox.list_identities()])
+        key_ = inkbox.create_signing_key()
+        print("signing key created at", key_.created_at.isoformat(), "(shown once; keep it)")
+
+        identity.delete()
+        print("deleted", handle)
+
+
+if __name__ == "__main__":
+    main()

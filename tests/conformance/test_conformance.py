@@ -1,0 +1,252 @@
+"""The official inkbox 0.4.4 client and ours send the same requests for every call.
+
+Each scenario runs once per client against a freshly reset emulator; the
+recorded requests (method, path, query, JSON body) must be equal once
+generated ids are replaced by placeholders, and every client must parse the
+responses. Ours runs in both flavours (the async one through a blocking
+portal, so one scenario drives all three).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio.from_thread
+import pytest
+
+import inkbox_async
+import inkbox_sync
+from inkbox_emulator import Emulator
+
+inkbox = pytest.importorskip("inkbox", reason="the official client is a dev dependency")
+
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class Blocking:
+    """Drives an async SDK object from blocking code through an anyio portal."""
+
+    def __init__(self, target: Any, portal: Any) -> None:
+        self._target = target
+        self._portal = portal
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if not callable(value) or isinstance(value, type):
+            return self._wrap(value)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            result = value(*args, **kwargs)
+            if hasattr(result, "__await__"):
+
+                async def wait() -> Any:
+                    return await result
+
+                result = self._portal.call(wait)
+            return self._wrap(result)
+
+        return call
+
+    def _wrap(self, value: Any) -> Any:
+        if type(value).__name__.startswith("Async"):
+            return Blocking(value, self._portal)
+        return value
+
+
+Client = Callable[..., Any]
+
+
+def close(client: Any, portal: Any) -> None:
+    if isinstance(client, Blocking):
+        portal.call(client._target.aclose)
+    else:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Emulator]:
+    with Emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def portal() -> Iterator[Any]:
+    with anyio.from_thread.start_blocking_portal() as p:
+        yield p
+
+
+def flavours(portal: Any) -> dict[str, tuple[Client, Any]]:
+    """name -> (client factory, module holding the option classes and Inkbox class)."""
+
+    def ours_async(key: str, *, base_url: str) -> Any:
+        return Blocking(inkbox_async.AsyncInkbox(key, base_url=base_url), portal)
+
+    return {
+        "official": (inkbox.Inkbox, inkbox),
+        "sync": (inkbox_sync.Inkbox, inkbox_sync),
+        "async": (ours_async, inkbox_async),
+    }
+
+
+def normalise(emu: Emulator) -> list[tuple[str, str, list[tuple[str, str]], Any]]:
+    out = []
+    for r in emu.requests():
+        body = r.json() if r.body else None
+        text = json.dumps(body, sort_keys=True)
+        text = _ID.sub("<id>", text)
+        text = re.sub(r"ApiKey_[^\"]+", "<key>", text)
+        text = re.sub(r'"verification_code": "\d+"', '"verification_code": "<code>"', text)
+        path = _ID.sub("<id>", r.path)
+        query = sorted(parse_qsl(r.query, keep_blank_values=True))
+        out.append((r.method, path, query, json.loads(text)))
+    return out
+
+
+def run(emu: Emulator, portal: Any, scenario: Callable[..., Any]) -> dict[str, Any]:
+    recorded: dict[str, Any] = {}
+    for name, (factory, module) in flavours(portal).items():
+        emu.reset()
+        org = emu.create_org()
+        client = factory(org.api_key, base_url=emu.base_url)
+        emu.clear_requests()
+        try:
+            scenario(client, module, emu, org)
+        finally:
+            close(client, portal)
+        recorded[name] = normalise(emu)
+    assert recorded["official"], "the scenario sent nothing"
+    assert recorded["sync"] == recorded["official"]
+    assert recorded["async"] == recorded["official"]
+    return recorded
+
+
+def test_whoami_api_key_and_jwt(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        me = client.whoami()
+        assert me.auth_type == "api_key" and me.organization_id == org.organization_id
+        token = emu.create_human_session(org.organization_id, email="o@example.com")
+        factory = flavours(portal)[_name(module)][0]
+        console = factory(token, base_url=emu.base_url)
+        human = console.whoami()
+        assert human.auth_type == "jwt" and human.email == "o@example.com"
+        close(console, portal)
+
+    run(emu, portal, scenario)
+
+
+def _name(module: Any) -> str:
+    return {inkbox: "official", inkbox_sync: "sync", inkbox_async: "async"}[module]
+
+
+def test_signing_key_and_api_keys(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        assert client.create_signing_key().signing_key
+        identity = client.create_identity("conf-keys")
+        created = client.api_keys.create(
+            label="worker", description="d", scoped_identity_id=identity.id
+        )
+        assert created.record.label == "worker"
+        client.api_keys.create(label="minimal", scoped_identity_id=str(identity.id))
+
+    run(emu, portal, scenario)
+
+
+def test_identity_lifecycle(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        emu.add_sending_domain(org.organization_id, "mail.acme.com")
+        identity = client.create_identity("conf-bot", display_name="Conf Bot", description="about")
+        assert identity.tunnel.public_host == "conf-bot.inkboxwire.com"
+        client.create_identity("conf-min")
+        client.create_identity(
+            "conf-full",
+            description=None,
+            email_local_part="sales",
+            sending_domain="mail.acme.com",
+            tunnel=module.IdentityTunnelCreateOptions(tls_mode="passthrough"),
+            phone_number=module.IdentityPhoneNumberCreateOptions(type="local", state="NY"),
+            vault_secret_ids="*",
+        )
+        client.create_identity("conf-platform", sending_domain=None)
+        assert {s.agent_handle for s in client.list_identities()} >= {"conf-bot", "conf-full"}
+        fetched = client.get_identity("conf-bot")
+        assert fetched.email_address == identity.email_address
+        fetched.update(description=None)
+        fetched.update(display_name="Renamed", description="new")
+        fetched.update()
+        fetched.update(status="paused")
+        fetched.update(new_handle="conf-bot-2")
+        assert fetched.agent_handle == "conf-bot-2"
+        fetched.refresh()
+        with_phone = client.get_identity("conf-full")
+        with_phone.release_phone_number()
+        fetched.delete()
+
+    run(emu, portal, scenario)
+
+
+def test_visibility(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        target = client.create_identity("conf-target")
+        viewer = client.create_identity("conf-viewer")
+        assert target.list_access() == []
+        row = target.grant_access(viewer.id)
+        assert str(row.viewer_identity_id) == str(viewer.id)
+        assert len(target.list_access()) == 1
+        target.revoke_access(viewer.id)
+        wildcard = target.grant_access(None)
+        assert wildcard.viewer_identity_id is None
+
+    run(emu, portal, scenario)
+
+
+def test_signup(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        cls = flavours(portal)[_name(module)][0]
+        signup: Any = module.Inkbox if module is inkbox else cls
+        if module is inkbox_async:
+            signup = Blocking(inkbox_async.AsyncInkbox, portal)
+        base = emu.base_url
+        result = signup.signup(
+            "human@example.com",
+            note_to_human="hello",
+            display_name="Agent",
+            agent_handle="conf-agent",
+            email_local_part="agent",
+            base_url=base,
+        )
+        assert result.claim_status == "agent_unclaimed"
+        signup.get_signup_status(result.api_key, base_url=base)
+        emu.advance_clock(301)
+        signup.resend_signup_verification(result.api_key, base_url=base)
+        code = emu.signup_code(result.agent_handle)
+        assert (
+            signup.verify_signup(result.api_key, code, base_url=base).claim_status
+            == "agent_claimed"
+        )
+
+    recorded = run(emu, portal, scenario)
+    resend = [r for r in recorded["official"] if r[1].endswith("/resend-verification")]
+    assert resend and resend[0][3] is None  # no body at all
+
+
+def test_headers_match_on_the_wire(emu: Emulator, portal: Any) -> None:
+    seen: dict[str, dict[str, str]] = {}
+    for name, (factory, _module) in flavours(portal).items():
+        emu.reset()
+        org = emu.create_org()
+        client = factory(org.api_key, base_url=emu.base_url)
+        emu.clear_requests()
+        client.create_signing_key()
+        (request,) = emu.requests()
+        seen[name] = {
+            k: request.headers.get(k, "") for k in ("x-api-key", "accept", "content-type")
+        }
+        seen[name]["x-api-key"] = (
+            "ok" if request.headers.get("x-api-key") == org.api_key else "wrong"
+        )
+        close(client, portal)
+    assert seen["sync"] == seen["official"] == seen["async"]

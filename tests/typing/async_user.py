@@ -1,0 +1,24 @@
+"""Written as an async user would; mypy --strict checks the public types users get."""
+
+from __future__ import annotations
+
+from inkbox_async import AsyncAgentIdentity, AsyncInkbox, CreatedApiKey, IdentityDetail
+
+
+async def main(key: str, base_url: str) -> None:
+    async with AsyncInkbox(api_key=key, base_url=base_url) as inkbox:
+        me = await inkbox.whoami()
+        print(me.organization_id)
+        identity: AsyncAgentIdentity = await inkbox.create_identity(
+            "sales-bot", display_name="Sales Bot"
+        )
+        detail: IdentityDetail = (await identity.refresh()).detail
+        print(detail.tunnel.public_host if detail.tunnel else None)
+        await identity.update(description=None)
+        await identity.grant_access(None)
+        key_: CreatedApiKey = await inkbox.api_keys.create(
+            label="bot", scoped_identity_id=identity.id
+        )
+        print(key_.record.id)
+        status = await AsyncInkbox.get_signup_status(key_.api_key, base_url=base_url)
+        print(status.restrictions.max_sends_per_day)
