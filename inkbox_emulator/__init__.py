@@ -1,0 +1,19 @@
+"""A stateful local emulator of the hosted Inkbox API.
+
+>>> from inkbox_emulator import Emulator
+>>> with Emulator() as emu:                      # doctest: +SKIP
+...     creds = emu.create_org()
+...     # point any Inkbox client at emu.base_url with creds.api_key
+
+It keeps real state in SQLite, serves real HTTP (HTTP/1.1 and HTTP/2) on
+loopback, and exposes a control API under ``/_emulator``. It is written from
+the wire reference and never imports the SDK.
+"""
+
+from __future__ import annotations
+
+from ._emulator import Emulator, OrgCredentials
+from ._recording import RecordedRequest
+from ._signing import signing_headers
+
+__all__ = ["Emulator", "OrgCredentials", "RecordedRequest", "signing_headers"]

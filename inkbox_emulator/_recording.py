@@ -1,0 +1,135 @@
+"""Request recording: every public-API request and the status it got, in arrival order."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ._store import Store
+
+__all__ = ["CONTROL_PREFIX", "RecordedRequest", "RecordingMiddleware"]
+
+CONTROL_PREFIX = "/_emulator"
+"""Reserved path prefix of the control API (never recorded)."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the emulator served, as it arrived on the wire."""
+
+    method: str
+    """HTTP method, upper-case."""
+    path: str
+    """Raw request path, percent-escapes kept as sent."""
+    query: str
+    """Raw query string without ``?`` (``""`` if none)."""
+    headers: dict[str, str]
+    """Header names lower-cased; the last value wins for repeated headers."""
+    body: bytes
+    """Raw request body."""
+    status: int
+    """Status code of the response."""
+    seq: int = field(default=0, compare=False, repr=False)
+
+    def json(self) -> Any:
+        """The body decoded as JSON, or ``None`` when it is empty or not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The control-API representation (body as base64 plus text when UTF-8)."""
+        try:
+            text: str | None = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": self.headers,
+            "body_base64": base64.b64encode(self.body).decode(),
+            "body_text": text,
+            "status": self.status,
+        }
+
+
+class RecordingMiddleware:
+    """ASGI middleware that buffers each request body and records it with its status."""
+
+    def __init__(self, app: ASGIApp, store: Store) -> None:
+        self.app = app
+        self.store = store
+        self._seq = itertools.count(1)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        seq = next(self._seq)
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        recorded = False
+
+        async def capture(message: Message) -> None:
+            # Record before the response leaves, so a client that has its answer
+            # always finds the request in the log.
+            nonlocal recorded
+            if message["type"] == "http.response.start" and not recorded:
+                recorded = True
+                self._record(scope, body, int(message["status"]), seq)
+            await send(message)
+
+        try:
+            await self.app(scope, replay, capture)
+        finally:
+            if not recorded:
+                self._record(scope, body, 500, seq)
+
+    def _record(self, scope: Scope, body: bytes, status: int, seq: int) -> None:
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        entry = RecordedRequest(
+            method=scope["method"],
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            status=status,
+            seq=seq,
+        )
+        with self.store.lock:
+            _insert(self.store.requests, entry)
+
+
+def _insert(log: list[Any], entry: RecordedRequest) -> None:
+    """Insert keeping arrival order (responses may finish out of order)."""
+    index = len(log)
+    while index > 0 and log[index - 1].seq > entry.seq:
+        index -= 1
+    log.insert(index, entry)

@@ -1,0 +1,288 @@
+"""The emulator's state: one SQLite database behind one lock.
+
+Every operation runs through :meth:`Store.run`, which takes the lock, opens a
+transaction (``BEGIN IMMEDIATE``), calls the operation with a :class:`Db`
+handle and commits, or rolls back if the operation raised, so a failed request
+never leaves half-written rows. The HTTP handlers and the Python API both call
+the same operations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+__all__ = ["SCHEMA", "Db", "Settings", "Store"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orgs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    slug TEXT NOT NULL,
+    owner_user_id TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS human_sessions (
+    token_hash TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    user_id TEXT NOT NULL,
+    email TEXT,
+    name TEXT,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    secret_hash TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    creator_type TEXT NOT NULL,
+    scoped_identity_id TEXT,
+    label TEXT NOT NULL,
+    description TEXT,
+    status TEXT NOT NULL,
+    last4 TEXT NOT NULL,
+    display_prefix TEXT NOT NULL,
+    last_used_at REAL,
+    expires_at REAL,
+    revoked_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS identities (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_handle TEXT NOT NULL,
+    display_name TEXT,
+    description TEXT,
+    email_address TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS identities_live_handle
+    ON identities(agent_handle) WHERE status != 'deleted';
+CREATE TABLE IF NOT EXISTS mailboxes (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_identity_id TEXT REFERENCES identities(id),
+    email_address TEXT NOT NULL,
+    sending_domain TEXT NOT NULL,
+    webhook_url TEXT,
+    filter_mode TEXT NOT NULL DEFAULT 'blacklist',
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS mailboxes_live_address
+    ON mailboxes(email_address) WHERE status != 'deleted';
+CREATE TABLE IF NOT EXISTS tunnels (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_identity_id TEXT REFERENCES identities(id),
+    tunnel_name TEXT NOT NULL,
+    tls_mode TEXT NOT NULL,
+    status TEXT NOT NULL,
+    public_host TEXT NOT NULL,
+    zone TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    cert_pem TEXT,
+    cert_fingerprint_sha256 TEXT,
+    cert_expires_at REAL,
+    last_connected_at REAL,
+    last_connected_ip_addr TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS tunnels_live_name
+    ON tunnels(tunnel_name) WHERE status != 'deleted';
+CREATE TABLE IF NOT EXISTS phone_numbers (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_identity_id TEXT REFERENCES identities(id),
+    number TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    sms_status TEXT NOT NULL,
+    sms_ready_at REAL,
+    incoming_call_action TEXT NOT NULL,
+    client_websocket_url TEXT,
+    incoming_call_webhook_url TEXT,
+    incoming_text_webhook_url TEXT,
+    filter_mode TEXT NOT NULL DEFAULT 'blacklist',
+    state TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    released_at REAL
+);
+CREATE TABLE IF NOT EXISTS identity_access (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    target_identity_id TEXT NOT NULL REFERENCES identities(id),
+    viewer_identity_id TEXT REFERENCES identities(id),
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sending_domains (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    domain TEXT NOT NULL,
+    status TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0,
+    verified_at REAL,
+    created_at REAL NOT NULL,
+    UNIQUE (organization_id, domain)
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+    organization_id TEXT PRIMARY KEY REFERENCES orgs(id),
+    secret TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signups (
+    identity_id TEXT PRIMARY KEY REFERENCES identities(id),
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_handle TEXT NOT NULL,
+    api_key_id TEXT NOT NULL,
+    human_email TEXT NOT NULL,
+    note_to_human TEXT NOT NULL,
+    verification_code TEXT NOT NULL,
+    code_issued_at REAL NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    claim_status TEXT NOT NULL,
+    claimed_at REAL,
+    created_at REAL NOT NULL
+);
+"""
+
+TABLES = (
+    "signups",
+    "signing_keys",
+    "identity_access",
+    "phone_numbers",
+    "tunnels",
+    "mailboxes",
+    "sending_domains",
+    "api_keys",
+    "identities",
+    "human_sessions",
+    "orgs",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment constants of one emulator."""
+
+    mail_domain: str = "inkboxmail.com"
+    tunnel_zone: str = "inkboxwire.com"
+
+
+class Db:
+    """The view of the database an operation gets: inside one open transaction."""
+
+    def __init__(self, conn: sqlite3.Connection, settings: Settings, now: float) -> None:
+        self.conn = conn
+        self.settings = settings
+        self.now = now
+        """The emulator clock at the start of the operation (epoch seconds)."""
+
+    def one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
+        """The first row of a query, or ``None``."""
+        row: sqlite3.Row | None = self.conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        """Every row of a query."""
+        return list(self.conn.execute(sql, tuple(params)).fetchall())
+
+    def exec(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Run a statement; returns the number of rows changed."""
+        return self.conn.execute(sql, tuple(params)).rowcount
+
+    def insert(self, table: str, row: dict[str, Any]) -> None:
+        """Insert one row given as a column → value mapping."""
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+
+
+class Store:
+    """Thread-safe owner of the SQLite connection, the emulator clock and the request log."""
+
+    def __init__(self, path: str = ":memory:", settings: Settings | None = None) -> None:
+        self.path = path
+        self.settings = settings or Settings()
+        self._lock = threading.RLock()
+        self._clock_offset = 0.0
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        self._conn.executescript(SCHEMA)
+        self.requests: list[Any] = []
+        """Recorded requests (guarded by the same lock; see ``_recording``)."""
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The single lock guarding the database, the clock and the request log."""
+        return self._lock
+
+    def now(self) -> float:
+        """The emulator clock: wall-clock time plus every :meth:`advance_clock`."""
+        with self._lock:
+            return time.time() + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator clock forward; returns the new time."""
+        if seconds < 0:
+            raise ValueError("the emulator clock only moves forward")
+        with self._lock:
+            self._clock_offset += seconds
+            return time.time() + self._clock_offset
+
+    def run(self, op: Callable[Concatenate[Db, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run ``op(db, *args, **kwargs)`` in one transaction, under the lock."""
+        with self._lock:
+            db = Db(self._conn, self.settings, time.time() + self._clock_offset)
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = op(db, *args, **kwargs)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            return result
+
+    def reset(self) -> None:
+        """Delete every row, clear the request log and reset the clock."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for table in TABLES:
+                    self._conn.execute(f"DELETE FROM {table}")
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+            self.requests.clear()
+            self._clock_offset = 0.0
+
+    def row_counts(self) -> dict[str, int]:
+        """Number of rows per table (diagnostics for tests)."""
+        with self._lock:
+            return {
+                t: int(self._conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
+                for t in TABLES
+            }
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()

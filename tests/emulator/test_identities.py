@@ -1,0 +1,356 @@
+"""Identities: create / list / get / update / delete, handles, atomicity, visibility."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx2
+import pytest
+
+from inkbox_emulator import Emulator, OrgCredentials
+
+from .conftest import create_identity, scoped_key
+
+SUMMARY_KEYS = {
+    "id",
+    "organization_id",
+    "agent_handle",
+    "display_name",
+    "description",
+    "email_address",
+    "created_at",
+    "updated_at",
+}
+
+
+def _handle() -> str:
+    return f"agent-{uuid.uuid4().hex[:10]}"
+
+
+def test_create_returns_detail(admin: httpx2.Client, org: OrgCredentials) -> None:
+    handle = _handle()
+    body = create_identity(admin, "@" + handle.upper(), display_name="Sales")
+    assert set(body) == SUMMARY_KEYS | {"mailbox", "phone_number", "tunnel"}
+    assert body["agent_handle"] == handle
+    assert body["organization_id"] == org.organization_id
+    assert body["display_name"] == "Sales"
+    assert body["description"] is None
+    assert body["email_address"] == f"{handle}@inkboxmail.com"
+    assert body["created_at"].endswith("Z")
+    uuid.UUID(body["id"], version=4)
+    mailbox = body["mailbox"]
+    assert mailbox["email_address"] == body["email_address"]
+    assert mailbox["sending_domain"] == "inkboxmail.com"
+    assert mailbox["agent_identity_id"] == body["id"]
+    tunnel = body["tunnel"]
+    assert tunnel["tunnel_name"] == handle
+    assert tunnel["tls_mode"] == "edge"
+    assert tunnel["status"] == "active"
+    assert tunnel["public_host"] == f"{handle}.inkboxwire.com"
+    assert tunnel["zone"] == "inkboxwire.com"
+    assert tunnel["metadata"] == {}
+    assert tunnel["currently_connected"] is False
+    assert tunnel["cert_pem"] is None
+    assert body["phone_number"] is None
+
+
+def test_defaults_and_three_state_description(admin: httpx2.Client) -> None:
+    plain = create_identity(admin, _handle())
+    assert plain["display_name"] == plain["agent_handle"]
+    empty = create_identity(admin, _handle(), description="")
+    assert empty["description"] == ""
+    null = create_identity(admin, _handle(), description=None)
+    assert null["description"] is None
+
+
+def test_passthrough_tunnel_and_phone_numbers(admin: httpx2.Client) -> None:
+    body = create_identity(
+        admin,
+        _handle(),
+        tunnel={"tls_mode": "passthrough"},
+        phone_number={"type": "toll_free", "incoming_call_action": "auto_reject"},
+        vault_secret_ids="*",
+    )
+    assert body["tunnel"]["status"] == "awaiting_cert"
+    phone = body["phone_number"]
+    assert phone["number"].startswith("+1833555")
+    assert phone["type"] == "toll_free"
+    assert phone["sms_status"] == "ready"
+    assert phone["state"] is None
+    assert phone["agent_identity_id"] == body["id"]
+    local = create_identity(
+        admin,
+        _handle(),
+        phone_number={
+            "type": "local",
+            "state": "CA",
+            "incoming_call_action": "webhook",
+            "incoming_call_webhook_url": "https://example.com/call",
+        },
+        vault_secret_ids=[str(uuid.uuid4())],
+    )["phone_number"]
+    assert local["number"].startswith("+1415555")
+    assert local["sms_status"] == "pending"
+    assert local["state"] == "CA"
+    assert local["incoming_call_webhook_url"] == "https://example.com/call"
+
+
+def test_list_get_trailing_slash_and_case(admin: httpx2.Client) -> None:
+    handle = _handle()
+    created = create_identity(admin, handle)
+    listed = admin.get("/api/v1/identities/").json()
+    assert [i["agent_handle"] for i in listed] == [handle]
+    assert set(listed[0]) == SUMMARY_KEYS
+    got = admin.get(f"/api/v1/identities/@{handle.upper()}").json()
+    assert got["id"] == created["id"]
+    assert got["tunnel"]["id"] == created["tunnel"]["id"]
+    assert admin.get("/api/v1/identities/missing-one").status_code == 404
+    redirect = admin.post("/api/v1/identities", json={"agent_handle": _handle()})
+    assert redirect.status_code == 307
+    assert redirect.headers["location"].endswith("/api/v1/identities/")
+    assert admin.get("/api/v1/identities").status_code == 307
+
+
+@pytest.mark.parametrize(
+    "bad", ["ab", "a" * 64, "-abc", "abc-", "ab--cd", "ab_cd", "ab cd", "", "@@abc"]
+)
+def test_handle_rules(admin: httpx2.Client, bad: str) -> None:
+    response = admin.post("/api/v1/identities/", json={"agent_handle": bad})
+    assert response.status_code == 422
+    item = response.json()["detail"][0]
+    assert item["loc"] == ["body", "agent_handle"]
+    assert item["type"] == "value_error"
+
+
+def test_handle_collisions_across_orgs(emu: Emulator, admin: httpx2.Client) -> None:
+    handle = _handle()
+    create_identity(admin, handle)
+    other = emu.create_org()
+    response = admin.post(
+        "/api/v1/identities/",
+        json={"agent_handle": handle.upper()},
+        headers={"X-API-Key": other.api_key},
+    )
+    assert response.status_code == 409
+    detail = response.json()["detail"]
+    assert detail["error"] == "handle_unavailable"
+    assert detail["blocking_namespace"] == "identities"
+    assert isinstance(detail["detail"], str)
+
+
+def test_mail_namespace_collision(emu: Emulator, admin: httpx2.Client, org: OrgCredentials) -> None:
+    emu.add_sending_domain(org.organization_id, "mail.acme.test")
+    create_identity(
+        admin, _handle(), mailbox={"email_local_part": "sales", "sending_domain": "mail.acme.test"}
+    )
+    response = admin.post(
+        "/api/v1/identities/",
+        json={
+            "agent_handle": _handle(),
+            "mailbox": {"email_local_part": "Sales", "sending_domain": "mail.acme.test"},
+        },
+    )
+    assert response.status_code == 409
+    assert response.json()["detail"]["blocking_namespace"] == "mail"
+
+
+def test_sending_domain_three_state(
+    emu: Emulator, admin: httpx2.Client, org: OrgCredentials
+) -> None:
+    emu.add_sending_domain(org.organization_id, "mail.acme.com", is_default=True)
+    emu.add_sending_domain(org.organization_id, "pending.acme.com", status="pending")
+    h1 = _handle()
+    inherited = create_identity(admin, h1, mailbox={"email_local_part": "support"})
+    assert inherited["email_address"] == "support@mail.acme.com"
+    assert inherited["mailbox"]["sending_domain"] == "mail.acme.com"
+    h2 = _handle()
+    platform = create_identity(admin, h2, mailbox={"email_local_part": "x", "sending_domain": None})
+    assert platform["email_address"] == f"{h2}@inkboxmail.com"
+    h3 = _handle()
+    explicit = create_identity(admin, h3, mailbox={"sending_domain": "mail.acme.com"})
+    assert explicit["email_address"] == f"{h3}@mail.acme.com"
+    for domain in ("pending.acme.com", "unknown.example"):
+        response = admin.post(
+            "/api/v1/identities/",
+            json={"agent_handle": _handle(), "mailbox": {"sending_domain": domain}},
+        )
+        assert response.status_code == 422
+        assert isinstance(response.json()["detail"], str)
+
+
+def test_failed_create_leaves_nothing_behind(emu: Emulator, admin: httpx2.Client) -> None:
+    before = emu.row_counts()
+    handle = _handle()
+    bad_bodies = [
+        {"agent_handle": handle, "mailbox": {"sending_domain": "nope.example"}},
+        {"agent_handle": handle, "phone_number": {"type": "toll_free", "state": "NY"}},
+        {"agent_handle": handle, "phone_number": {"type": "cellular"}},
+        {"agent_handle": handle, "phone_number": {"incoming_call_action": "auto_accept"}},
+        {"agent_handle": handle, "tunnel": {"tls_mode": "mtls"}},
+        {"agent_handle": handle, "vault_secret_ids": ["not-a-uuid"]},
+        {"agent_handle": handle, "display_name": "x" * 256},
+    ]
+    for body in bad_bodies:
+        response = admin.post("/api/v1/identities/", json=body)
+        assert response.status_code == 422, body
+    after = emu.row_counts()
+    for table in ("identities", "mailboxes", "tunnels", "phone_numbers"):
+        assert after[table] == before[table], table
+    create_identity(admin, handle)  # the handle is still free
+
+
+def test_update_three_state_and_rename(admin: httpx2.Client) -> None:
+    handle = _handle()
+    created = create_identity(admin, handle, display_name="Name", description="Desc")
+    unchanged = admin.patch(f"/api/v1/identities/{handle}", json={})
+    assert unchanged.status_code == 200
+    assert set(unchanged.json()) == SUMMARY_KEYS
+    assert unchanged.json()["display_name"] == "Name"
+    cleared = admin.patch(
+        f"/api/v1/identities/{handle}", json={"display_name": None, "description": None}
+    ).json()
+    assert cleared["display_name"] is None
+    assert cleared["description"] is None
+    new = _handle()
+    renamed = admin.patch(
+        f"/api/v1/identities/{handle}", json={"agent_handle": "@" + new, "status": "paused"}
+    )
+    assert renamed.status_code == 200
+    assert renamed.json()["agent_handle"] == new
+    assert renamed.json()["email_address"] == created["email_address"]
+    detail = admin.get(f"/api/v1/identities/{new}").json()
+    assert detail["tunnel"]["tunnel_name"] == new
+    assert detail["tunnel"]["public_host"] == f"{new}.inkboxwire.com"
+    assert admin.get(f"/api/v1/identities/{handle}").status_code == 404
+    # the mailbox keeps its address, so the old handle stays blocked by the mail namespace
+    blocked = admin.post("/api/v1/identities/", json={"agent_handle": handle})
+    assert blocked.status_code == 409
+    assert blocked.json()["detail"]["blocking_namespace"] == "mail"
+    other = create_identity(admin, _handle())
+    taken = admin.patch(f"/api/v1/identities/{new}", json={"agent_handle": other["agent_handle"]})
+    assert taken.status_code == 409
+    assert taken.json()["detail"]["blocking_namespace"] == "identities"
+    same = admin.patch(f"/api/v1/identities/{new}", json={"agent_handle": new})
+    assert same.status_code == 200
+    bad = admin.patch(f"/api/v1/identities/{new}", json={"status": "deleted"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "status"]
+
+
+def test_delete_cascades(emu: Emulator, admin: httpx2.Client) -> None:
+    handle = _handle()
+    created = create_identity(admin, handle, phone_number={"type": "toll_free"})
+    key = scoped_key(admin, created["id"])
+    assert admin.get("/api/whoami", headers={"X-API-Key": key}).status_code == 200
+    response = admin.delete(f"/api/v1/identities/{handle}")
+    assert response.status_code == 204
+    assert response.content == b""
+    assert admin.get(f"/api/v1/identities/{handle}").status_code == 404
+    revoked = admin.get("/api/whoami", headers={"X-API-Key": key})
+    assert revoked.status_code == 401
+    assert revoked.json() == {"detail": "Invalid API key"}
+    again = create_identity(admin, handle)
+    assert again["id"] != created["id"]
+    assert again["tunnel"]["id"] != created["tunnel"]["id"]
+    assert admin.delete(f"/api/v1/identities/{handle}-x").status_code == 404
+
+
+def test_release_phone_number(admin: httpx2.Client) -> None:
+    handle = _handle()
+    created = create_identity(admin, handle, phone_number={"type": "toll_free"})
+    number = created["phone_number"]["number"]
+    assert admin.delete(f"/api/v1/identities/{handle}/phone_number").status_code == 204
+    assert admin.get(f"/api/v1/identities/{handle}").json()["phone_number"] is None
+    assert admin.delete(f"/api/v1/identities/{handle}/phone_number").status_code == 404
+    fresh = create_identity(admin, _handle(), phone_number={"type": "toll_free"})
+    assert fresh["phone_number"]["number"] != number  # released numbers are never reused
+
+
+def test_access_grants(admin: httpx2.Client) -> None:
+    target = create_identity(admin, _handle())
+    viewer = create_identity(admin, _handle())
+    path = f"/api/v1/identities/{target['agent_handle']}/access"
+    assert admin.get(path).json() == []
+    granted = admin.post(path, json={"viewer_identity_id": viewer["id"]})
+    assert granted.status_code == 201
+    row = granted.json()
+    assert set(row) == {"id", "target_identity_id", "viewer_identity_id", "created_at"}
+    assert row["target_identity_id"] == target["id"]
+    assert row["viewer_identity_id"] == viewer["id"]
+    duplicate = admin.post(path, json={"viewer_identity_id": viewer["id"]})
+    assert duplicate.status_code == 409
+    assert duplicate.json() == {"detail": "Access already granted"}
+    assert admin.post(path, json={"viewer_identity_id": target["id"]}).status_code == 422
+    unknown = admin.post(path, json={"viewer_identity_id": str(uuid.uuid4())})
+    assert unknown.status_code == 404
+    assert admin.post(path, json={"viewer_identity_id": "nope"}).status_code == 422
+    wildcard = admin.post(path, json={})
+    assert wildcard.status_code == 201
+    assert wildcard.json()["viewer_identity_id"] is None
+    rows = admin.get(path).json()
+    assert [r["viewer_identity_id"] for r in rows] == [None]
+    redundant = admin.post(path, json={"viewer_identity_id": viewer["id"]})
+    assert redundant.status_code == 409
+    assert redundant.json()["detail"]["error"] == "redundant_grant"
+    assert isinstance(redundant.json()["detail"]["detail"], str)
+    admin.post(path, json={"viewer_identity_id": None})
+    assert len(admin.get(path).json()) == 1
+    assert admin.delete(f"{path}/{viewer['id']}").status_code == 404
+
+
+def test_revoke_access(admin: httpx2.Client) -> None:
+    target = create_identity(admin, _handle())
+    viewer = create_identity(admin, _handle())
+    path = f"/api/v1/identities/{target['agent_handle']}/access"
+    admin.post(path, json={"viewer_identity_id": viewer["id"]})
+    assert admin.delete(f"{path}/{viewer['id']}").status_code == 204
+    assert admin.get(path).json() == []
+    assert admin.delete(f"{path}/{viewer['id']}").status_code == 404
+
+
+def test_scoped_key_visibility(admin: httpx2.Client) -> None:
+    me = create_identity(admin, _handle())
+    granted = create_identity(admin, _handle())
+    public = create_identity(admin, _handle())
+    hidden = create_identity(admin, _handle())
+    admin.post(
+        f"/api/v1/identities/{granted['agent_handle']}/access",
+        json={"viewer_identity_id": me["id"]},
+    )
+    admin.post(
+        f"/api/v1/identities/{public['agent_handle']}/access", json={"viewer_identity_id": None}
+    )
+    headers = {"X-API-Key": scoped_key(admin, me["id"])}
+    listed = {i["id"] for i in admin.get("/api/v1/identities/", headers=headers).json()}
+    assert listed == {me["id"], granted["id"], public["id"]}
+    assert (
+        admin.get(f"/api/v1/identities/{hidden['agent_handle']}", headers=headers).status_code
+        == 404
+    )
+    assert (
+        admin.get(f"/api/v1/identities/{granted['agent_handle']}", headers=headers).status_code
+        == 200
+    )
+    own = admin.patch(
+        f"/api/v1/identities/{me['agent_handle']}", json={"description": "mine"}, headers=headers
+    )
+    assert own.status_code == 200
+    other = admin.patch(f"/api/v1/identities/{granted['agent_handle']}", json={}, headers=headers)
+    assert other.status_code == 403
+    assert (
+        admin.delete(f"/api/v1/identities/{me['agent_handle']}", headers=headers).status_code == 403
+    )
+    create = admin.post("/api/v1/identities/", json={"agent_handle": _handle()}, headers=headers)
+    assert create.status_code == 403
+    access = f"/api/v1/identities/{me['agent_handle']}/access"
+    assert admin.get(access, headers=headers).status_code == 403
+    assert admin.post(access, json={"viewer_identity_id": None}, headers=headers).status_code == 403
+
+
+def test_human_session_sees_everything(
+    emu: Emulator, admin: httpx2.Client, org: OrgCredentials
+) -> None:
+    created = create_identity(admin, _handle())
+    token = emu.create_human_session(org.organization_id)
+    listed = admin.get("/api/v1/identities/", headers={"X-API-Key": token}).json()
+    assert [i["id"] for i in listed] == [created["id"]]
