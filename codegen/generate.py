@@ -25,7 +25,7 @@ import tokenize_rt
 import unasync
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rules import PACKAGE_RULES, TEST_RULES  # noqa: E402
+from rules import PACKAGE_RULES, TEST_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,10 +135,9 @@ def main() -> int:
         current = target.read_text() if target.exists() else None
         if current == wanted:
             continue
-        if current is not None and hand_edited(current):
-            if args.check or not args.force:
-                problems.append(f"{name} was edited by hand (regenerate with --force)")
-                continue
+        if current is not None and hand_edited(current) and (args.check or not args.force):
+            problems.append(f"{name} was edited by hand (regenerate with --force)")
+            continue
         if args.check:
             problems.append(f"{name} is stale: run python codegen/generate.py")
         else:
