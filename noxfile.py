@@ -24,6 +24,7 @@ CODE = [
     "benchmarks",
     "noxfile.py",
 ]
+JUNIT = ".nox/junit.xml"
 SUITES = {
     "unit": ["tests/unit"],
     "async": ["tests/async_"],
@@ -51,22 +52,21 @@ def run_codegen(session: nox.Session) -> None:
     session.run("python", "codegen/generate.py", "--check")
 
 
-def run_tests(session: nox.Session, *paths: str) -> None:
-    session.run("pytest", "-q", *(session.posargs or paths))
+def run_tests(session: nox.Session, *paths: str, junit: str | None = None) -> None:
+    report = [f"--junitxml={junit}"] if junit else []
+    session.run("pytest", "-q", *report, *(session.posargs or paths))
 
 
 @nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
-    """Lint, types, codegen check, then every test suite (async on asyncio and trio, sync,
-    emulator, conformance against the official 0.4.4 client), then the demo."""
+    """Lint, types, codegen check, the demo, then every test suite (unit, async on asyncio
+    and trio, sync, emulator, conformance against the official 0.4.4 client)."""
     install(session)
     run_lint(session)
     run_types(session)
     run_codegen(session)
-    for name, paths in SUITES.items():
-        session.log(f"test suite: {name}")
-        run_tests(session, *paths)
     session.run("python", "examples/demo.py")
+    run_tests(session, *(p for paths in SUITES.values() for p in paths), junit=JUNIT)
 
 
 @nox.session(python=PYTHON)

@@ -250,3 +250,27 @@ def test_headers_match_on_the_wire(emu: Emulator, portal: Any) -> None:
         )
         close(client, portal)
     assert seen["sync"] == seen["official"] == seen["async"]
+
+
+def test_verify_webhook_agrees_with_the_official_client(shared_dir: Any) -> None:
+    body = (shared_dir / "fixtures" / "webhook_payloads" / "text_received.json").read_bytes()
+    secret = "whsec_c2lnbmluZy1rZXktZXhhbXBsZQ"
+    good = "sha256=0964d20708583816dc4ac3667f2b3f0229789a9e6dab578eb8c0f025ed723fa0"
+    base = {
+        "X-Inkbox-Request-ID": "5f0c6a2e-8d1b-4c7e-9a3f-2b6d8e1f4c90",
+        "X-Inkbox-Timestamp": "1775845457",
+    }
+    cases = [
+        (body, {**base, "X-Inkbox-Signature": good}, secret),
+        (body, {**base, "X-Inkbox-Signature": good}, secret.removeprefix("whsec_")),
+        (body, {**base, "x-inkbox-signature": good}, "whsec_" + secret),
+        (body, {**base, "X-Inkbox-Signature": good.upper()}, secret),
+        (body + b" ", {**base, "X-Inkbox-Signature": good}, secret),
+        (body, base, secret),
+    ]
+    for payload, headers, key in cases:
+        official = inkbox.verify_webhook(payload=payload, headers=headers, secret=key)
+        ours = inkbox_sync.verify_webhook(
+            payload=payload, headers=headers, secret=key, tolerance=None
+        )
+        assert ours == official, (headers, key)

@@ -82,3 +82,15 @@ def test_path_segments_and_queries() -> None:
     assert query_string({"phone": "+15551234567", "q": "a b", "cursor": None, "flag": False}) == (
         "phone=%2B15551234567&q=a+b&flag=false"
     )
+
+
+def test_importing_the_sync_flavour_stays_light() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, inkbox_sync; from inkbox_sync import Inkbox; Inkbox('k');"
+        "print(sorted(m for m in ('anyio','h2','cryptography','httpx2','cattrs','trio') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
