@@ -1,4 +1,4 @@
-"""Fixtures: one emulator per test session, a fresh organisation per test."""
+"""Fixtures for the emulator tests: raw HTTP clients on the session emulator."""
 
 from __future__ import annotations
 
@@ -11,20 +11,10 @@ import pytest
 from inkbox_emulator import Emulator, OrgCredentials
 
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture(scope="session")
-def emu() -> Iterator[Emulator]:
-    with Emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def org(emu: Emulator) -> OrgCredentials:
-    return emu.create_org()
+def emu(emulator: Emulator) -> Emulator:
+    """The session's emulator (``anyio_backend`` and ``org`` come from tests/conftest.py)."""
+    return emulator
 
 
 @pytest.fixture
