@@ -19,6 +19,8 @@ from uuid import UUID
 
 import attrs
 
+from inkbox_async._errors import InkboxError
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -71,10 +73,16 @@ def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
     def structure(data: Any, _: Any) -> Any:
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
-        if null_means_default or has_extra:
-            data = {k: v for k, v in data.items() if not (v is None and k in null_means_default)}
+        unknown = data.keys() - names
+        if unknown or any(data.get(k, 0) is None for k in null_means_default):
+            known = {
+                k: v
+                for k, v in data.items()
+                if k not in unknown and not (v is None and k in null_means_default)
+            }
             if has_extra:
-                data["extra"] = {k: v for k, v in data.items() if k not in names}
+                known["extra"] = {k: data[k] for k in unknown}
+            data = known
         return inner(data, cls)
 
     return structure
@@ -85,7 +93,7 @@ def converter() -> cattrs.Converter:
     """The shared converter, built on first use."""
     import cattrs
 
-    conv = cattrs.Converter()
+    conv = cattrs.Converter(detailed_validation=False)
     conv.register_structure_hook(datetime, _datetime)
     conv.register_structure_hook(date, lambda v, _: date.fromisoformat(str(v)))
     conv.register_structure_hook(UUID, lambda v, _: v if isinstance(v, UUID) else UUID(str(v)))
@@ -97,8 +105,16 @@ def converter() -> cattrs.Converter:
 
 
 def structure(data: Any, cls: type[T]) -> T:
-    """Parse decoded JSON into ``cls``."""
-    return converter().structure(data, cls)
+    """Parse decoded JSON into ``cls``; a malformed response raises :class:`InkboxError`."""
+    try:
+        return converter().structure(data, cls)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise unexpected(cls, exc) from exc
+
+
+def unexpected(cls: type, exc: Exception) -> InkboxError:
+    """The error for a response that does not have the documented shape."""
+    return InkboxError(f"unexpected response shape for {cls.__name__}: {exc!r}")
 
 
 def structure_list(data: Any, cls: type[T]) -> list[T]:
@@ -106,6 +122,9 @@ def structure_list(data: Any, cls: type[T]) -> list[T]:
     if isinstance(data, dict) and "items" in data:
         data = data["items"]
     if not isinstance(data, list):
-        raise TypeError(f"expected a JSON array of {cls.__name__}, got {type(data).__name__}")
+        raise unexpected(cls, TypeError(f"expected a JSON array, got {type(data).__name__}"))
     hook = converter().get_structure_hook(cls)
-    return [hook(item, cls) for item in data]
+    try:
+        return [hook(item, cls) for item in data]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise unexpected(cls, exc) from exc

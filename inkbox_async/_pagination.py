@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, Generic, TypeVar
 
-from inkbox_async._converter import converter
+from inkbox_async._converter import converter, unexpected
 from inkbox_async._errors import InkboxError
 
 from ._transport import AsyncTransport
@@ -44,8 +44,12 @@ class AsyncCursorPager(Generic[T]):
                 self._path,
                 params={**self._params, "limit": self._page_size, "cursor": cursor},
             )
-            for item in page["items"]:
-                yield hook(item, self._item_type)
+            try:
+                items = [hook(item, self._item_type) for item in page["items"]]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise unexpected(self._item_type, exc) from exc
+            for item in items:
+                yield item
             if not page.get("has_more"):
                 return
             next_cursor = page.get("next_cursor")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from time import time
 
 from inkbox_async._errors import InkboxConnectionError
@@ -31,6 +30,8 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(str(value)))
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # rare: an HTTP-date Retry-After
+
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time())
     except (TypeError, ValueError):

@@ -262,3 +262,10 @@ async def test_patch_body_is_exact() -> None:
         identity = await inkbox.get_identity("sales-agent")
         await identity.update(description=None)
     assert json.loads(server.requests[1].content) == {"description": None}
+
+
+async def test_malformed_response_is_an_inkbox_error() -> None:
+    for body in ([{"id": "not-a-uuid"}], {"unexpected": True}, [1, 2]):
+        async with client(Recorder(httpx2.Response(200, json=body))) as inkbox:
+            with pytest.raises(InkboxError, match="unexpected response shape"):
+                await inkbox.list_identities()
