@@ -60,7 +60,10 @@ class ServerThread:
         config.accesslog = None
         config.errorlog = None
         config.graceful_timeout = 1.0
-        config.keep_alive_timeout = 75.0
+        # Longer than clients keep idle connections (httpx: 5 s), so a reused connection is
+        # never closed under a request; short enough that closed peers free their sockets
+        # (hypercorn holds a connection until this idle timeout even after the peer left).
+        config.keep_alive_timeout = 15.0
         self._ready.clear()
         self._error = None
         self._thread = threading.Thread(
