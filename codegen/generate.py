@@ -36,6 +36,7 @@ PACKAGE_MODULES = [
     "_engine.py",
     "_transport.py",
     "_pagination.py",
+    "_mail.py",
     "_account.py",
     "_identity.py",
     "_client.py",

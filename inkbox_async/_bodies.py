@@ -236,15 +236,6 @@ def api_key_create(
     return body
 
 
-def email_address(argument: str, value: object) -> str:
-    """A plausible single email address (``local@domain``)."""
-    address = check.text(argument, value, max_length=320)
-    local, at, domain = address.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in address):
-        raise InvalidArgumentError(argument, f"{address!r} is not an email address")
-    return address
-
-
 def signup(
     *,
     human_email: str,
@@ -255,7 +246,7 @@ def signup(
 ) -> dict[str, Any]:
     """Body of ``POST /api/v1/agent-signup``."""
     body: dict[str, Any] = {
-        "human_email": email_address("human_email", human_email),
+        "human_email": check.email_address("human_email", human_email),
         "note_to_human": check.text("note_to_human", note_to_human, max_length=2000),
     }
     if display_name is not None:

@@ -30,6 +30,7 @@ from inkbox_async.models.identities import IdentityDetail, IdentitySummary
 
 from ._account import AsyncApiKeys, AsyncSignup
 from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
+from ._mail import AsyncDomains, AsyncMailboxes, AsyncMailContactRules, AsyncMessages, AsyncThreads
 from ._transport import AsyncTransport
 
 if TYPE_CHECKING:
@@ -97,6 +98,31 @@ class AsyncInkbox(AsyncSignup):
     def api_keys(self) -> AsyncApiKeys:
         """Mint API keys."""
         return AsyncApiKeys(self._transport)
+
+    @functools.cached_property
+    def mailboxes(self) -> AsyncMailboxes:
+        """Read, update and search mailboxes."""
+        return AsyncMailboxes(self._transport)
+
+    @functools.cached_property
+    def messages(self) -> AsyncMessages:
+        """List, read, send, forward, flag and delete messages of any mailbox."""
+        return AsyncMessages(self._transport)
+
+    @functools.cached_property
+    def threads(self) -> AsyncThreads:
+        """List, read, file and delete threads of any mailbox."""
+        return AsyncThreads(self._transport)
+
+    @functools.cached_property
+    def domains(self) -> AsyncDomains:
+        """Custom sending domains."""
+        return AsyncDomains(self._transport)
+
+    @functools.cached_property
+    def mail_contact_rules(self) -> AsyncMailContactRules:
+        """Per-mailbox allow and block rules."""
+        return AsyncMailContactRules(self._transport)
 
     async def whoami(self) -> WhoamiResponse:
         """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -11,6 +12,7 @@ from inkbox_async import _bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._errors import ConflictError, HandleUnavailableError, InkboxError
+from inkbox_async._mail_bodies import AttachmentInput
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import (
@@ -22,7 +24,16 @@ from inkbox_async.models.identities import (
     IdentitySummary,
     Tunnel,
 )
+from inkbox_async.models.mail import (
+    ForwardMode,
+    Message,
+    MessageDetail,
+    MessageDirection,
+    ThreadDetail,
+)
 
+from ._mail import AsyncMessages, AsyncThreads
+from ._pagination import AsyncCursorPager
 from ._transport import AsyncTransport
 
 IDENTITIES = "/api/v1/identities"
@@ -186,3 +197,104 @@ class AsyncAgentIdentity:
         """Stop one identity from seeing this one (keyed by the viewer's id)."""
         viewer = check.uuid("viewer_identity_id", viewer_identity_id)
         await self._transport.request("DELETE", identity_path(self.agent_handle, "access", viewer))
+
+    # -- mail -------------------------------------------------------------------
+
+    def _mailbox_address(self) -> str:
+        if self._detail.mailbox is None:
+            raise InkboxError(f"identity {self.agent_handle!r} has no mailbox")
+        return self._detail.mailbox.email_address
+
+    async def send_email(
+        self,
+        *,
+        to: list[str],
+        subject: str,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        in_reply_to_message_id: str | UUID | None = None,
+        attachments: Iterable[AttachmentInput] | None = None,
+    ) -> Message:
+        """Send an email from this identity's mailbox (see ``inkbox.messages.send``)."""
+        return await AsyncMessages(self._transport).send(
+            self._mailbox_address(),
+            to=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            cc=cc,
+            bcc=bcc,
+            in_reply_to_message_id=in_reply_to_message_id,
+            attachments=attachments,
+        )
+
+    async def forward_email(
+        self,
+        message_id: UUID | str,
+        *,
+        to: list[str] | None = None,
+        cc: list[str] | None = None,
+        bcc: list[str] | None = None,
+        mode: ForwardMode | str = ForwardMode.INLINE,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        additional_attachments: Iterable[AttachmentInput] | None = None,
+        include_original_attachments: bool = True,
+        reply_to: str | None = None,
+    ) -> Message:
+        """Forward one of this identity's messages (a new thread)."""
+        return await AsyncMessages(self._transport).forward(
+            self._mailbox_address(),
+            message_id,
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            mode=mode,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            additional_attachments=additional_attachments,
+            include_original_attachments=include_original_attachments,
+            reply_to=reply_to,
+        )
+
+    def iter_emails(
+        self, *, page_size: int = 50, direction: MessageDirection | str | None = None
+    ) -> AsyncCursorPager[Message]:
+        """Every message of this identity's mailbox, newest first, a page at a time."""
+        return AsyncMessages(self._transport).list(
+            self._mailbox_address(), page_size=page_size, direction=direction
+        )
+
+    async def iter_unread_emails(
+        self, *, page_size: int = 50, direction: MessageDirection | str | None = None
+    ) -> AsyncIterator[Message]:
+        """The unread messages (the API has no unread filter: every page is read)."""
+        async for message in self.iter_emails(page_size=page_size, direction=direction):
+            if not message.is_read:
+                yield message
+
+    async def mark_emails_read(self, message_ids: Iterable[UUID | str]) -> None:
+        """Mark messages read, one request per id, in order."""
+        ids = [check.uuid(f"message_ids[{i}]", m) for i, m in enumerate(_listed(message_ids))]
+        messages = AsyncMessages(self._transport)
+        address = self._mailbox_address()
+        for message_id in ids:
+            await messages.mark_read(address, message_id)
+
+    async def get_message(self, message_id: UUID | str) -> MessageDetail:
+        """One message of this identity's mailbox, with its bodies."""
+        return await AsyncMessages(self._transport).get(self._mailbox_address(), message_id)
+
+    async def get_thread(self, thread_id: UUID | str) -> ThreadDetail:
+        """One thread of this identity's mailbox, messages oldest first."""
+        return await AsyncThreads(self._transport).get(self._mailbox_address(), thread_id)
+
+
+def _listed(values: Iterable[UUID | str]) -> list[UUID | str]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise check.type_error("message_ids", "a list of message ids", values)
+    return list(values)

@@ -115,3 +115,35 @@ def boolean(argument: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise type_error(argument, "a bool", value)
     return value
+
+
+def email_address(argument: str, value: object) -> str:
+    """A plausible single email address (``local@domain``)."""
+    address = text(argument, value, max_length=320)
+    local, at, domain = address.rpartition("@")
+    if (
+        not at
+        or not local
+        or "." not in domain
+        or domain.startswith(".")
+        or domain.endswith(".")
+        or any(c.isspace() or c in '<>,;"' for c in address)
+    ):
+        raise InvalidArgumentError(argument, f"{address!r} is not an email address")
+    return address
+
+
+def email_list(argument: str, value: object) -> list[str]:
+    """A list of email addresses (a single string is refused: it is a common slip)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise type_error(argument, "a list of email addresses", value)
+    return [email_address(f"{argument}[{i}]", item) for i, item in enumerate(value)]
+
+
+def int_range(argument: str, value: object, low: int, high: int) -> int:
+    """An int within ``[low, high]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise type_error(argument, "an int", value)
+    if not low <= value <= high:
+        raise InvalidArgumentError(argument, f"must be between {low} and {high}, got {value}")
+    return value

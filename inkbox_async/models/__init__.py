@@ -4,5 +4,7 @@ from inkbox_async.models.account import *  # noqa: F403
 from inkbox_async.models.account import __all__ as _account
 from inkbox_async.models.identities import *  # noqa: F403
 from inkbox_async.models.identities import __all__ as _identities
+from inkbox_async.models.mail import *  # noqa: F403
+from inkbox_async.models.mail import __all__ as _mail
 
-__all__ = [*_account, *_identities]
+__all__ = [*_account, *_identities, *_mail]

@@ -10,9 +10,12 @@ from uuid import UUID
 import attrs
 
 from inkbox_async.models._base import extra_field
+from inkbox_async.models.mail import FilterMode, FilterModeChangeNotice, Mailbox
+
+IdentityMailbox = Mailbox
+"""The mailbox embedded in an identity (the same model as :class:`Mailbox`)."""
 
 __all__ = [
-    "FilterMode",
     "IdentityAccess",
     "IdentityDetail",
     "IdentityMailbox",
@@ -27,13 +30,6 @@ __all__ = [
     "Tunnel",
     "TunnelStatus",
 ]
-
-
-class FilterMode(enum.StrEnum):
-    """How a mailbox or number treats senders without a contact rule."""
-
-    WHITELIST = "whitelist"
-    BLACKLIST = "blacklist"
 
 
 class TlsMode(enum.StrEnum):
@@ -74,26 +70,6 @@ class IncomingCallAction(enum.StrEnum):
 
 
 @attrs.frozen(kw_only=True)
-class IdentityMailbox:
-    """The mailbox every identity owns."""
-
-    id: UUID
-    email_address: str
-    sending_domain: str | None = None
-    webhook_url: str | None = None
-    filter_mode: FilterMode | str = FilterMode.BLACKLIST
-    agent_identity_id: UUID | None = None
-    filter_mode_change_notice: dict[str, Any] | None = None
-    created_at: datetime
-    updated_at: datetime
-    extra: dict[str, Any] = extra_field()
-
-    def __attrs_post_init__(self) -> None:
-        if not self.sending_domain and "@" in self.email_address:
-            object.__setattr__(self, "sending_domain", self.email_address.rpartition("@")[2])
-
-
-@attrs.frozen(kw_only=True)
 class IdentityPhoneNumber:
     """A phone number bound to an identity."""
 
@@ -112,7 +88,7 @@ class IdentityPhoneNumber:
     filter_mode: FilterMode | str = FilterMode.BLACKLIST
     state: str | None = None
     agent_identity_id: UUID | None = None
-    filter_mode_change_notice: dict[str, Any] | None = None
+    filter_mode_change_notice: FilterModeChangeNotice | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()

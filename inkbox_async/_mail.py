@@ -1,0 +1,430 @@
+"""Org-level mail: ``inkbox.mailboxes``, ``messages``, ``threads``, ``domains``,
+``mail_contact_rules``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+from inkbox_async import _mail_bodies as bodies
+from inkbox_async import _validate as check
+from inkbox_async._converter import structure, structure_list
+from inkbox_async._errors import InkboxError
+from inkbox_async._paths import segment
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.mail import (
+    AttachmentLink,
+    ContactRuleStatus,
+    Domain,
+    FilterMode,
+    ForwardMode,
+    Mailbox,
+    MailContactRule,
+    MailRuleAction,
+    MailRuleMatchType,
+    Message,
+    MessageDetail,
+    MessageDirection,
+    SendingDomainStatus,
+    Thread,
+    ThreadDetail,
+    ThreadFolder,
+)
+
+from ._pagination import AsyncCursorPager
+from ._transport import AsyncTransport
+
+MAIL = "/api/v1/mail"
+
+
+def mailbox_path(email_address: str, *rest: str | UUID) -> str:
+    """``/api/v1/mail/mailboxes/{email}[/rest...]``, every segment escaped."""
+    check.text("email_address", email_address, max_length=320)
+    return "/".join([MAIL, "mailboxes", segment(email_address), *(segment(p) for p in rest)])
+
+
+class AsyncMailboxes:
+    """``inkbox.mailboxes``: read, update and search mailboxes.
+
+    Mailboxes are created and deleted with their identity.
+    """
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def list(self) -> builtins.list[Mailbox]:
+        """Every mailbox this key can see."""
+        return structure_list(await self._transport.request("GET", f"{MAIL}/mailboxes"), Mailbox)
+
+    async def get(self, email_address: str) -> Mailbox:
+        """One mailbox by address."""
+        return structure(await self._transport.request("GET", mailbox_path(email_address)), Mailbox)
+
+    async def update(
+        self,
+        email_address: str,
+        *,
+        webhook_url: str | Unset | None = UNSET,
+        filter_mode: FilterMode | str | Unset = UNSET,
+    ) -> Mailbox:
+        """Set or remove (``None``) the webhook URL, or change the filter mode (admin keys)."""
+        body = bodies.mailbox_update(webhook_url=webhook_url, filter_mode=filter_mode)
+        data = await self._transport.request("PATCH", mailbox_path(email_address), json=body)
+        return structure(data, Mailbox)
+
+    async def search(
+        self, email_address: str, *, q: str, limit: int = 50
+    ) -> builtins.list[Message]:
+        """Full-text search of a mailbox's messages, best matches first (one page)."""
+        params = {
+            "q": check.text("q", q, max_length=1000),
+            "limit": check.int_range("limit", limit, 1, 100),
+        }
+        data = await self._transport.request(
+            "GET", mailbox_path(email_address, "search"), params=params
+        )
+        return structure_list(data, Message)
+
+
+class AsyncMessages:
+    """``inkbox.messages``: list, read, send, forward, flag and delete messages."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    def list(
+        self,
+        email_address: str,
+        *,
+        page_size: int = 50,
+        direction: MessageDirection | str | None = None,
+    ) -> AsyncCursorPager[Message]:
+        """Every message of a mailbox, newest first, fetched a page at a time as you iterate."""
+        return AsyncCursorPager(
+            self._transport,
+            mailbox_path(email_address, "messages"),
+            Message,
+            params={"direction": bodies.direction(direction)},
+            page_size=bodies.page_size(page_size),
+        )
+
+    async def get(self, email_address: str, message_id: UUID | str) -> MessageDetail:
+        """One message with its bodies (``message_id`` is the Inkbox id, ``Message.id``)."""
+        path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
+        return structure(await self._transport.request("GET", path), MessageDetail)
+
+    async def send(
+        self,
+        email_address: str,
+        *,
+        to: builtins.list[str],
+        subject: str,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        cc: builtins.list[str] | None = None,
+        bcc: builtins.list[str] | None = None,
+        in_reply_to_message_id: str | UUID | None = None,
+        attachments: Iterable[bodies.AttachmentInput] | None = None,
+    ) -> Message:
+        """Send an email from a mailbox.
+
+        ``in_reply_to_message_id`` threads the reply: give the parent's RFC 5322
+        ``Message-ID`` (``message.message_id``) or its Inkbox id
+        (``message.id``, as the seed README does) — an Inkbox id is looked up
+        first and its ``Message-ID`` sent. Attachments are :class:`Attachment`
+        objects or ``{"filename", "content_type", "content_base64"}`` dicts.
+        A send is never retried once it may have reached the server.
+        """
+        path = mailbox_path(email_address, "messages")
+        body = bodies.send(
+            to=to,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            cc=cc,
+            bcc=bcc,
+            in_reply_to=_reply_ref(in_reply_to_message_id),
+            attachments_=attachments,
+        )
+        if in_reply_to_message_id is not None and bodies.is_row_id(in_reply_to_message_id):
+            parent = await self.get(email_address, in_reply_to_message_id)
+            if not parent.message_id:
+                raise InkboxError(f"message {in_reply_to_message_id} has no Message-ID to reply to")
+            body["in_reply_to_message_id"] = parent.message_id
+        return structure(await self._transport.request("POST", path, json=body), Message)
+
+    async def forward(
+        self,
+        email_address: str,
+        message_id: UUID | str,
+        *,
+        to: builtins.list[str] | None = None,
+        cc: builtins.list[str] | None = None,
+        bcc: builtins.list[str] | None = None,
+        mode: ForwardMode | str = ForwardMode.INLINE,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        additional_attachments: Iterable[bodies.AttachmentInput] | None = None,
+        include_original_attachments: bool = True,
+        reply_to: str | None = None,
+    ) -> Message:
+        """Forward a stored message (a new outbound message in a new thread)."""
+        path = mailbox_path(
+            email_address, "messages", check.uuid("message_id", message_id), "forward"
+        )
+        body = bodies.forward(
+            to=to,
+            cc=cc,
+            bcc=bcc,
+            mode=mode,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            additional_attachments=additional_attachments,
+            include_original_attachments=include_original_attachments,
+            reply_to=reply_to,
+        )
+        return structure(await self._transport.request("POST", path, json=body), Message)
+
+    async def update_flags(
+        self,
+        email_address: str,
+        message_id: UUID | str,
+        *,
+        is_read: bool | None = None,
+        is_starred: bool | None = None,
+    ) -> Message:
+        """Set the read and starred flags (``None`` leaves a flag unchanged)."""
+        path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
+        body = bodies.flags(is_read=is_read, is_starred=is_starred)
+        return structure(await self._transport.request("PATCH", path, json=body), Message)
+
+    async def mark_read(self, email_address: str, message_id: UUID | str) -> Message:
+        """Mark a message read."""
+        return await self.update_flags(email_address, message_id, is_read=True)
+
+    async def mark_unread(self, email_address: str, message_id: UUID | str) -> Message:
+        """Mark a message unread."""
+        return await self.update_flags(email_address, message_id, is_read=False)
+
+    async def star(self, email_address: str, message_id: UUID | str) -> Message:
+        """Star a message."""
+        return await self.update_flags(email_address, message_id, is_starred=True)
+
+    async def unstar(self, email_address: str, message_id: UUID | str) -> Message:
+        """Unstar a message."""
+        return await self.update_flags(email_address, message_id, is_starred=False)
+
+    async def delete(self, email_address: str, message_id: UUID | str) -> None:
+        """Delete a message."""
+        path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
+        await self._transport.request("DELETE", path)
+
+    async def get_attachment(
+        self,
+        email_address: str,
+        message_id: UUID | str,
+        filename: str,
+        *,
+        redirect: bool = False,
+    ) -> AttachmentLink:
+        """A temporary signed URL for one attachment (``link.url`` or ``link["url"]``).
+
+        With ``redirect=True`` the API answers with a redirect, whose target is
+        returned (the redirect is not followed).
+        """
+        path = mailbox_path(
+            email_address,
+            "messages",
+            check.uuid("message_id", message_id),
+            "attachments",
+            check.text("filename", filename, max_length=bodies.FILENAME_MAX),
+        )
+        params = {"redirect": check.boolean("redirect", redirect)}
+        response = await self._transport.send("GET", path, params=params)
+        location = response.headers.get("location")
+        if 300 <= response.status_code < 400 and location:
+            return AttachmentLink(url=location, filename=filename)
+        return structure(_json(response.content), AttachmentLink)
+
+
+class AsyncThreads:
+    """``inkbox.threads``: list, read, file and delete conversations."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    def list(
+        self,
+        email_address: str,
+        *,
+        folder: ThreadFolder | str | None = None,
+        page_size: int = 50,
+    ) -> AsyncCursorPager[Thread]:
+        """Every thread of a mailbox, most recent activity first, a page at a time."""
+        return AsyncCursorPager(
+            self._transport,
+            mailbox_path(email_address, "threads"),
+            Thread,
+            params={"folder": bodies.optional_choice("folder", folder, ThreadFolder)},
+            page_size=bodies.page_size(page_size),
+        )
+
+    async def list_folders(self, email_address: str) -> builtins.list[str]:
+        """The folders that hold at least one thread."""
+        data = await self._transport.request(
+            "GET", mailbox_path(email_address, "threads", "folders")
+        )
+        return [str(folder) for folder in data]
+
+    async def get(self, email_address: str, thread_id: UUID | str) -> ThreadDetail:
+        """A thread with its messages, oldest first."""
+        path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
+        return structure(await self._transport.request("GET", path), ThreadDetail)
+
+    async def update(
+        self,
+        email_address: str,
+        thread_id: UUID | str,
+        *,
+        folder: ThreadFolder | str | Unset = UNSET,
+    ) -> Thread:
+        """Move a thread to ``inbox``, ``spam`` or ``archive``."""
+        path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
+        body = {} if folder is UNSET else {"folder": bodies.thread_folder(folder)}
+        return structure(await self._transport.request("PATCH", path, json=body), Thread)
+
+    async def delete(self, email_address: str, thread_id: UUID | str) -> None:
+        """Delete a thread and its messages."""
+        path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
+        await self._transport.request("DELETE", path)
+
+
+class AsyncDomains:
+    """``inkbox.domains``: the organisation's custom sending domains."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def list(
+        self, *, status: SendingDomainStatus | str | None = None
+    ) -> builtins.list[Domain]:
+        """The organisation's sending domains, optionally only those in one status."""
+        data = await self._transport.request(
+            "GET", "/api/v1/domains/", params={"status": bodies.domain_status(status)}
+        )
+        return structure_list(data, Domain)
+
+    async def set_default(self, domain_name: str) -> str | None:
+        """Make a verified domain the org default (admin keys).
+
+        Returns the new default's bare name, or None when ``domain_name`` is the
+        platform domain (new mailboxes then use the platform domain again).
+        """
+        name = check.text("domain_name", domain_name, max_length=253)
+        path = f"/api/v1/domains/{quote(name, safe='')}/set-default"
+        data = await self._transport.request("POST", path, json={})
+        value = data.get("default_domain") if isinstance(data, dict) else None
+        return None if value is None else str(value)
+
+
+class AsyncMailContactRules:
+    """``inkbox.mail_contact_rules``: per-mailbox allow and block rules."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def list(
+        self,
+        email_address: str,
+        *,
+        action: MailRuleAction | str | None = None,
+        match_type: MailRuleMatchType | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[MailContactRule]:
+        """A mailbox's rules."""
+        params = {
+            "action": bodies.optional_choice("action", action, MailRuleAction),
+            "match_type": bodies.optional_choice("match_type", match_type, MailRuleMatchType),
+            **bodies.offset_limit(limit, offset),
+        }
+        data = await self._transport.request(
+            "GET", mailbox_path(email_address, "contact-rules"), params=params
+        )
+        return structure_list(data, MailContactRule)
+
+    async def get(self, email_address: str, rule_id: UUID | str) -> MailContactRule:
+        """One rule."""
+        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
+        return structure(await self._transport.request("GET", path), MailContactRule)
+
+    async def create(
+        self,
+        email_address: str,
+        *,
+        action: MailRuleAction | str,
+        match_type: MailRuleMatchType | str,
+        match_target: str,
+    ) -> MailContactRule:
+        """Add a rule; a duplicate raises :class:`DuplicateContactRuleError`."""
+        body = bodies.rule_create(action=action, match_type=match_type, match_target=match_target)
+        data = await self._transport.request(
+            "POST", mailbox_path(email_address, "contact-rules"), json=body
+        )
+        return structure(data, MailContactRule)
+
+    async def update(
+        self,
+        email_address: str,
+        rule_id: UUID | str,
+        *,
+        action: MailRuleAction | str | Unset = UNSET,
+        status: ContactRuleStatus | str | Unset = UNSET,
+    ) -> MailContactRule:
+        """Change a rule's action or pause it (admin keys)."""
+        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
+        body = bodies.rule_update(action=action, status=status)
+        return structure(await self._transport.request("PATCH", path, json=body), MailContactRule)
+
+    async def delete(self, email_address: str, rule_id: UUID | str) -> None:
+        """Remove a rule (admin keys)."""
+        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
+        await self._transport.request("DELETE", path)
+
+    async def list_all(
+        self,
+        *,
+        mailbox_id: UUID | str | None = None,
+        action: MailRuleAction | str | None = None,
+        match_type: MailRuleMatchType | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[MailContactRule]:
+        """Every mail rule of the organisation (admin keys)."""
+        params = {
+            "mailbox_id": check.optional_uuid("mailbox_id", mailbox_id),
+            "action": bodies.optional_choice("action", action, MailRuleAction),
+            "match_type": bodies.optional_choice("match_type", match_type, MailRuleMatchType),
+            **bodies.offset_limit(limit, offset),
+        }
+        data = await self._transport.request("GET", f"{MAIL}/contact-rules", params=params)
+        return structure_list(data, MailContactRule)
+
+
+def _reply_ref(value: str | UUID | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, UUID):
+        return str(value)
+    return check.text("in_reply_to_message_id", value, max_length=998)
+
+
+def _json(content: bytes) -> Any:
+    import json
+
+    return json.loads(content)
