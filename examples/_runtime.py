@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+EMULATOR: Any = None
+"""The running emulator when the example runs on one (None against the hosted API)."""
 
 
 @contextmanager
@@ -16,7 +20,12 @@ def api() -> Iterator[tuple[str, str | None]]:
         return
     from inkbox_emulator import Emulator
 
+    global EMULATOR
     with Emulator() as emu:
         org = emu.create_org()
         print(f"(running against a local emulator at {emu.base_url})")
-        yield org.api_key, emu.base_url
+        EMULATOR = emu
+        try:
+            yield org.api_key, emu.base_url
+        finally:
+            EMULATOR = None

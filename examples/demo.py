@@ -1,4 +1,5 @@
-"""The demo: the quick start in both flavours (async on asyncio and trio) and agent signup."""
+"""The demo: the quick start in both flavours (async on asyncio and trio), agent signup and
+the seed's mail examples, each against a fresh emulator."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ RUNS = [
     ["quickstart_async.py", "asyncio"],
     ["quickstart_async.py", "trio"],
     ["agent_signup.py"],
+    ["agent_send_email.py"],
+    ["read_agent_messages.py"],
+    ["create_agent_mailbox.py"],
+    ["receive_agent_email_webhook.py"],
 ]
 
 

@@ -1,4 +1,4 @@
-"""The seed's quick start (identity part), blocking flavour.
+"""The seed's quick start (identity and mail parts), blocking flavour.
 
 Runs against a fresh local emulator, or the hosted API when INKBOX_API_KEY is set.
 """
@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import uuid
 
-from _runtime import api
+import _runtime
 
 from inkbox_sync import Inkbox, WhoamiApiKeyResponse
 
 
 def main() -> None:
-    with api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
+    with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
         me = inkbox.whoami()
         if isinstance(me, WhoamiApiKeyResponse):
             print("authenticated as key", me.key_id, "of", me.organization_id)
@@ -23,6 +23,21 @@ def main() -> None:
         print("identity:", identity.agent_handle)
         print("  mailbox:", identity.email_address)
         print("  tunnel: ", identity.tunnel.public_url if identity.tunnel else None)
+
+        identity.send_email(
+            to=["customer@example.com"],
+            subject="Your order has shipped",
+            body_text="Tracking number: 1Z999AA10123456784",
+        )
+        if _runtime.EMULATOR is not None:  # a customer answers
+            _runtime.EMULATOR.inject_email(
+                to=identity.email_address,
+                from_address="customer@example.com",
+                subject="Re: Your order has shipped",
+                body_text="Thanks!",
+            )
+        for message in identity.iter_emails():
+            print("  mail:   ", message.direction, message.subject)
 
         identity.update(description=None)  # explicit None clears; omitted fields stay
         identity.grant_access(None)  # visible to every identity of the org

@@ -1,4 +1,4 @@
-"""The seed's quick start (identity part), async flavour (runs on asyncio or trio).
+"""The seed's quick start (identity and mail parts), async flavour (runs on asyncio or trio).
 
 Runs against a fresh local emulator, or the hosted API when INKBOX_API_KEY is set.
 """
@@ -8,14 +8,14 @@ from __future__ import annotations
 import sys
 import uuid
 
+import _runtime
 import anyio
-from _runtime import api
 
 from inkbox_async import AsyncInkbox
 
 
 async def main() -> None:
-    with api() as (key, base_url):
+    with _runtime.api() as (key, base_url):
         async with AsyncInkbox(api_key=key, base_url=base_url) as inkbox:
             me = await inkbox.whoami()
             print("authenticated for", me.organization_id)
@@ -25,6 +25,14 @@ async def main() -> None:
             print("identity:", identity.agent_handle)
             print("  mailbox:", identity.email_address)
             print("  tunnel: ", identity.tunnel.public_host if identity.tunnel else None)
+
+            await identity.send_email(
+                to=["customer@example.com"],
+                subject="Your order has shipped",
+                body_text="Tracking number: 1Z999AA10123456784",
+            )
+            async for message in identity.iter_emails():
+                print("  mail:   ", message.direction, message.subject)
 
             await identity.update(description=None)
             await identity.grant_access(None)

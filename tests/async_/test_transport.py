@@ -269,3 +269,26 @@ async def test_malformed_response_is_an_inkbox_error() -> None:
         async with client(Recorder(httpx2.Response(200, json=body))) as inkbox:
             with pytest.raises(InkboxError, match="unexpected response shape"):
                 await inkbox.list_identities()
+
+
+async def test_identity_without_mailbox_is_a_clear_error() -> None:
+    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
+    server = Recorder(httpx2.Response(200, json=detail))
+    async with client(server) as inkbox:
+        identity = await inkbox.get_identity("sales-agent")
+        with pytest.raises(InkboxError, match="no mailbox"):
+            await identity.send_email(to=["a@example.com"], subject="s")
+        with pytest.raises(InkboxError, match="no phone number"):
+            await identity.release_phone_number()
+    assert len(server.requests) == 1
+
+
+async def test_attachment_redirect_returns_the_location() -> None:
+    server = Recorder(httpx2.Response(302, headers={"Location": "https://files.test/a?sig=1"}))
+    async with client(server) as inkbox:
+        link = await inkbox.messages.get_attachment(
+            "a@b.com", "eeee5555-0000-4000-8000-000000000000", "report #1.pdf", redirect=True
+        )
+    assert link.url == "https://files.test/a?sig=1"
+    request = server.requests[0]
+    assert request.url.raw_path.endswith(b"/attachments/report%20%231.pdf?redirect=true")
