@@ -22,7 +22,7 @@ from pathlib import Path
 from _common import NO_OFFICIAL_ENV, RESULT_PREFIX, Figure, fmt, official_available
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["import_time.py", "construction.py", "listing.py", "fanout.py"]
+SCRIPTS = ["import_time.py", "construction.py", "listing.py", "fanout.py", "mail_iteration.py"]
 
 
 def run_script(name: str, env: dict[str, str]) -> tuple[list[Figure], int, float]:

@@ -50,9 +50,10 @@ class AsyncCursorPager(Generic[T]):
                 raise unexpected(self._item_type, exc) from exc
             for item in items:
                 yield item
-            if not page.get("has_more"):
+            has_more, next_cursor = page.get("has_more"), page.get("next_cursor")
+            del page, items  # hold nothing of this page while the next one loads
+            if not has_more:
                 return
-            next_cursor = page.get("next_cursor")
             if not next_cursor or next_cursor == cursor:
                 raise InkboxError(
                     f"GET {self._path}: the API reported more items without a new cursor"

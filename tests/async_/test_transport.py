@@ -292,3 +292,12 @@ async def test_attachment_redirect_returns_the_location() -> None:
     assert link.url == "https://files.test/a?sig=1"
     request = server.requests[0]
     assert request.url.raw_path.endswith(b"/attachments/report%20%231.pdf?redirect=true")
+
+
+async def test_pager_fetches_lazily() -> None:
+    page = {"items": [SUMMARY] * 2, "next_cursor": "more", "has_more": True}
+    server = Recorder(httpx2.Response(200, json=page))
+    async with client(server) as inkbox:
+        async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary, page_size=2):
+            break
+    assert len(server.requests) == 1
