@@ -15,6 +15,7 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncTransport": "Transport",
     "AsyncEngine": "Engine",
     "AsyncCursorPager": "CursorPager",
+    "AsyncCursorWalk": "CursorWalk",
     "AsyncMailboxes": "Mailboxes",
     "AsyncMessages": "Messages",
     "AsyncThreads": "Threads",

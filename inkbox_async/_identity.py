@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
@@ -269,13 +269,13 @@ class AsyncAgentIdentity:
             self._mailbox_address(), page_size=page_size, direction=direction
         )
 
-    async def iter_unread_emails(
+    def iter_unread_emails(
         self, *, page_size: int = 50, direction: MessageDirection | str | None = None
-    ) -> AsyncIterator[Message]:
+    ) -> AsyncCursorPager[Message]:
         """The unread messages (the API has no unread filter: every page is read)."""
-        async for message in self.iter_emails(page_size=page_size, direction=direction):
-            if not message.is_read:
-                yield message
+        return self.iter_emails(page_size=page_size, direction=direction).where(
+            lambda message: not message.is_read
+        )
 
     async def mark_emails_read(self, message_ids: Iterable[UUID | str]) -> None:
         """Mark messages read, one request per id, in order."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 from inkbox_async._converter import converter, unexpected
@@ -14,10 +14,11 @@ T = TypeVar("T")
 
 
 class AsyncCursorPager(Generic[T]):
-    """Iterates a cursor-paginated list (``{"items", "next_cursor", "has_more"}``).
+    """A cursor-paginated list (``{"items", "next_cursor", "has_more"}``) to iterate.
 
-    Requests the next page only when the current one is used up, so memory
-    stays at one page whatever the list's length. Iterating again starts over.
+    The next page is requested only when the current one is used up, so memory
+    stays at one page whatever the list's length; stopping early sends no more
+    requests. Each iteration starts from the first page.
     """
 
     def __init__(
@@ -28,34 +29,69 @@ class AsyncCursorPager(Generic[T]):
         *,
         params: Mapping[str, Any] | None = None,
         page_size: int = 50,
+        keep: Callable[[T], bool] | None = None,
     ) -> None:
         self._transport = transport
         self._path = path
         self._item_type = item_type
         self._params = dict(params or {})
         self._page_size = page_size
+        self._keep = keep
 
-    async def __aiter__(self) -> AsyncIterator[T]:
+    def where(self, keep: Callable[[T], bool]) -> AsyncCursorPager[T]:
+        """The same list, yielding only the items for which ``keep`` is true."""
+        return AsyncCursorPager(
+            self._transport,
+            self._path,
+            self._item_type,
+            params=self._params,
+            page_size=self._page_size,
+            keep=keep,
+        )
+
+    def __aiter__(self) -> AsyncCursorWalk[T]:
+        return AsyncCursorWalk(self)
+
+    async def _page(self, cursor: str | None) -> tuple[list[T], str | None]:
+        """One page's items, and the next cursor (None after the last page)."""
+        page = await self._transport.request(
+            "GET", self._path, params={**self._params, "limit": self._page_size, "cursor": cursor}
+        )
         hook = converter().get_structure_hook(self._item_type)
-        cursor: str | None = None
-        while True:
-            page = await self._transport.request(
-                "GET",
-                self._path,
-                params={**self._params, "limit": self._page_size, "cursor": cursor},
-            )
-            try:
-                items = [hook(item, self._item_type) for item in page["items"]]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise unexpected(self._item_type, exc) from exc
-            for item in items:
-                yield item
-            has_more, next_cursor = page.get("has_more"), page.get("next_cursor")
-            del page, items  # hold nothing of this page while the next one loads
-            if not has_more:
-                return
-            if not next_cursor or next_cursor == cursor:
-                raise InkboxError(
-                    f"GET {self._path}: the API reported more items without a new cursor"
-                )
-            cursor = next_cursor
+        try:
+            items = [hook(item, self._item_type) for item in page["items"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise unexpected(self._item_type, exc) from exc
+        if self._keep is not None:
+            items = [item for item in items if self._keep(item)]
+        if not page.get("has_more"):
+            return items, None
+        next_cursor = page.get("next_cursor")
+        if not next_cursor or next_cursor == cursor:
+            raise InkboxError(f"GET {self._path}: the API reported more items without a new cursor")
+        return items, str(next_cursor)
+
+
+class AsyncCursorWalk(Generic[T]):
+    """One pass over an :class:`AsyncCursorPager` (a plain iterator, safe to abandon)."""
+
+    def __init__(self, pager: AsyncCursorPager[T]) -> None:
+        self._pager = pager
+        self._items: list[T] = []
+        self._index = 0
+        self._cursor: str | None = None
+        self._started = False
+
+    def __aiter__(self) -> AsyncCursorWalk[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while self._index >= len(self._items):
+            if self._started and self._cursor is None:
+                raise StopAsyncIteration
+            self._items, self._index = [], 0  # hold nothing of this page while the next loads
+            self._items, self._cursor = await self._pager._page(self._cursor)
+            self._started = True
+        item = self._items[self._index]
+        self._index += 1
+        return item
