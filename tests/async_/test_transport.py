@@ -301,3 +301,16 @@ async def test_pager_fetches_lazily() -> None:
         async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary, page_size=2):
             break
     assert len(server.requests) == 1
+
+
+async def test_sticky_session_cookies_are_replayed_across_resources() -> None:
+    seen: list[str | None] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx2.Response(200, json=[], headers={"Set-Cookie": "AWSALB=sticky; Path=/"})
+
+    async with client(handler) as inkbox:
+        await inkbox.list_identities()
+        await inkbox.mailboxes.list()
+    assert seen == [None, "AWSALB=sticky"]
