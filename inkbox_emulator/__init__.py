@@ -6,7 +6,11 @@
 ...     # point any Inkbox client at emu.base_url with creds.api_key
 
 It keeps real state in SQLite, serves real HTTP (HTTP/1.1 and HTTP/2) on
-loopback, and exposes a control API under ``/_emulator``. It is written from
+loopback, and exposes a control API under ``/_emulator``. Mail behaves like a
+real service: local delivery between mailboxes, an outbox of what the outside
+world received (delivered / bounced / failed), injected inbound mail, signed
+attachment URLs and signed, retried webhooks; faults (error statuses, delays,
+dropped connections) can be injected on any public route. It is written from
 the wire reference and never imports the SDK.
 """
 

@@ -6,26 +6,28 @@ one store operation in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from . import _accounts, _identities, _signup
 from ._accounts import Principal
 from ._control import control_routes
 from ._errors import ApiError
+from ._faults import FaultMiddleware, FaultRegistry
+from ._files import file_routes
+from ._mail_routes import mail_routes
 from ._recording import RecordingMiddleware
+from ._routing import Handler, method_route
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object, parse_uuid
+from ._webhooks import Dispatcher
 
 __all__ = ["build_app"]
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 _STATUS_TEXT = {404: "Not Found", 405: "Method Not Allowed"}
 
@@ -203,20 +205,19 @@ def public_routes(store: Store) -> list[BaseRoute]:
     return [method_route(path, handlers) for path, handlers in table]
 
 
-def method_route(path: str, handlers: dict[str, Handler]) -> Route:
-    """One route serving several methods (so 405 answers carry the full ``Allow`` list)."""
-
-    async def dispatch(request: Request) -> Response:
-        method = "GET" if request.method == "HEAD" else request.method
-        return await handlers[method](request)
-
-    return Route(path, dispatch, methods=list(handlers))
-
-
-def build_app(store: Store) -> RecordingMiddleware:
-    """The complete ASGI app (public API, control API, request recording) over ``store``."""
+def build_app(
+    store: Store, faults: FaultRegistry | None = None, dispatcher: Dispatcher | None = None
+) -> RecordingMiddleware:
+    """The complete ASGI app (public API, control API, fault injection, request recording)."""
+    faults = faults if faults is not None else FaultRegistry()
+    dispatcher = dispatcher if dispatcher is not None else Dispatcher(store)
     app = Starlette(
-        routes=[*control_routes(store), *public_routes(store)],
+        routes=[
+            *control_routes(store, faults, dispatcher),
+            *public_routes(store),
+            *mail_routes(store),
+            *file_routes(store),
+        ],
         exception_handlers={ApiError: _error_response, HTTPException: _error_response},
     )
-    return RecordingMiddleware(app, store)
+    return RecordingMiddleware(FaultMiddleware(app, faults), store)

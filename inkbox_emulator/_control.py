@@ -1,20 +1,58 @@
-"""The control API under ``/_emulator``: no auth, JSON, same operations as the Python API."""
+"""The control API under ``/_emulator``: no auth, JSON, same operations as the Python API.
+
+Mail and outside-world routes:
+
+* ``POST /_emulator/mail/inbound`` — inject an inbound email (body: ``to``,
+  ``from_address``, ``subject``, ``body_text``, ``body_html``, ``cc``,
+  ``attachments``, ``in_reply_to``, ``references``, ``message_id``) → 201 Message;
+* ``GET /_emulator/mail/outbox[?organization_id=]`` — external deliveries, oldest first;
+* ``POST /_emulator/mail/outcomes`` — ``{pattern, outcome}`` for later deliveries;
+* ``GET /_emulator/webhooks/deliveries[?organization_id=&event_type=]`` — every attempt
+  (body as ``body_base64`` and ``body_text``);
+* ``POST /_emulator/contacts`` — ``{organization_id, name, emails}`` → 201 Contact;
+* ``POST /_emulator/faults`` → 201 fault, ``GET /_emulator/faults``,
+  ``DELETE /_emulator/faults`` (all), ``DELETE /_emulator/faults/{id}``.
+"""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _signup
+from . import _accounts, _contacts, _delivery, _signup
 from ._errors import ApiError
+from ._faults import FaultRegistry
+from ._mail_parse import parse_inject
 from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
+from ._webhooks import Dispatcher
 
-__all__ = ["control_routes"]
+__all__ = ["attempt_to_wire", "control_routes", "reset_all"]
+
+
+def reset_all(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) -> None:
+    """Wipe every row, the request log, the clock, faults and webhook state."""
+    dispatcher.reset()
+    faults.clear()
+    store.reset()
+
+
+def attempt_to_wire(attempt: dict[str, Any]) -> dict[str, Any]:
+    """A webhook attempt with its body as base64 and (when UTF-8) text."""
+    body: bytes = attempt["body"]
+    try:
+        text: str | None = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    wire = {k: v for k, v in attempt.items() if k != "body"}
+    wire["body_base64"] = base64.b64encode(body).decode()
+    wire["body_text"] = text
+    return wire
 
 
 def _bool(fields: Fields, name: str) -> bool:
@@ -27,8 +65,8 @@ def _bool(fields: Fields, name: str) -> bool:
     return value
 
 
-def control_routes(store: Store) -> list[BaseRoute]:
-    """Routes of the control API, bound to ``store``."""
+def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) -> list[BaseRoute]:
+    """Routes of the control API, bound to ``store``, the fault registry and the dispatcher."""
 
     async def body(request: Request) -> Fields:
         return Fields(parse_json_object(await request.body(), allow_empty=True))
@@ -75,8 +113,77 @@ def control_routes(store: Store) -> list[BaseRoute]:
         return JSONResponse(row, status_code=201)
 
     async def reset(request: Request) -> Response:
-        store.reset()
+        reset_all(store, faults, dispatcher)
         return JSONResponse({"status": "reset"})
+
+    # -- mail and the outside world ----------------------------------------------
+
+    async def inbound(request: Request) -> Response:
+        parsed = parse_inject(parse_json_object(await request.body()))
+        return JSONResponse(store.run(_delivery.inject_inbound, parsed), status_code=201)
+
+    async def outbox(request: Request) -> Response:
+        org = request.query_params.get("organization_id")
+        return JSONResponse(store.run(_delivery.list_outbox, org))
+
+    async def outcomes(request: Request) -> Response:
+        fields = await body(request)
+        pattern = fields.string("pattern", required=True, min_length=1)
+        outcome = fields.literal("outcome", _delivery.OUTCOMES, nullable=False)
+        if outcome is Missing.MISSING:
+            fields.missing("outcome")
+        fields.raise_errors()
+        assert isinstance(outcome, str)
+        return JSONResponse(store.run(_delivery.set_delivery_outcome, pattern, outcome))
+
+    async def deliveries(request: Request) -> Response:
+        attempts = dispatcher.attempts(
+            request.query_params.get("organization_id"), request.query_params.get("event_type")
+        )
+        return JSONResponse([attempt_to_wire(a) for a in attempts])
+
+    async def contacts(request: Request) -> Response:
+        fields = await body(request)
+        org = fields.string("organization_id", required=True, min_length=1)
+        name = fields.string("name", required=True, min_length=1)
+        emails = fields.raw("emails")
+        if emails is Missing.MISSING or emails is None:
+            emails = []
+        if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
+            fields.error("emails", "list_type", "Input should be a valid list of strings", emails)
+        fields.raise_errors()
+        created = store.run(_contacts.add_contact, org, name, emails)
+        return JSONResponse(created, status_code=201)
+
+    async def add_fault(request: Request) -> Response:
+        fields = await body(request)
+        data = fields.data
+        try:
+            fault_id = faults.add(
+                method=str(data.get("method", "*")),
+                path=str(data.get("path", "**")),
+                kind=str(data.get("kind", "status")),
+                count=int(data.get("count", 1)),
+                status=int(data.get("status", 503)),
+                retry_after=None if data.get("retry_after") is None else float(data["retry_after"]),
+                delay=float(data.get("delay", 0.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ApiError(422, str(exc)) from None
+        fault = next(f for f in faults.list() if f.id == fault_id)
+        return JSONResponse(fault.to_wire(), status_code=201)
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse([f.to_wire() for f in faults.list()])
+
+    async def clear_faults(request: Request) -> Response:
+        faults.clear()
+        return Response(status_code=204)
+
+    async def delete_fault(request: Request) -> Response:
+        if not faults.remove(str(request.path_params["fault_id"])):
+            raise ApiError(404, "Fault not found")
+        return Response(status_code=204)
 
     async def signups(request: Request) -> Response:
         return JSONResponse(store.run(_signup.list_signups))
@@ -119,4 +226,13 @@ def control_routes(store: Store) -> list[BaseRoute]:
         Route(f"{p}/requests", requests, methods=["GET"]),
         Route(f"{p}/requests", clear_requests, methods=["DELETE"]),
         Route(f"{p}/clock", clock, methods=["POST"]),
+        Route(f"{p}/mail/inbound", inbound, methods=["POST"]),
+        Route(f"{p}/mail/outbox", outbox, methods=["GET"]),
+        Route(f"{p}/mail/outcomes", outcomes, methods=["POST"]),
+        Route(f"{p}/webhooks/deliveries", deliveries, methods=["GET"]),
+        Route(f"{p}/contacts", contacts, methods=["POST"]),
+        Route(f"{p}/faults", add_fault, methods=["POST"]),
+        Route(f"{p}/faults", list_faults, methods=["GET"]),
+        Route(f"{p}/faults", clear_faults, methods=["DELETE"]),
+        Route(f"{p}/faults/{{fault_id}}", delete_fault, methods=["DELETE"]),
     ]

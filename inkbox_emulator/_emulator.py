@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
 import anyio.to_thread
 
-from . import _accounts, _signup
+from . import _accounts, _contacts, _delivery, _signup
 from ._app import build_app
+from ._control import reset_all
+from ._faults import FaultRegistry
+from ._mail_parse import parse_inject
 from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
+from ._webhooks import Dispatcher
 
 __all__ = ["Emulator", "OrgCredentials"]
 
@@ -36,6 +41,13 @@ class Emulator:
     (sync or async) context manager, or call :meth:`start` / :meth:`stop`.
     The Python methods operate on the store directly and are thread-safe;
     the same operations are reachable over HTTP under ``/_emulator``.
+
+    Mail sent to outside addresses lands in the :meth:`outbox` and turns
+    ``delivered`` (or what :meth:`set_delivery_outcome` says) after
+    ``delivery_delay`` seconds. Webhooks are POSTed in the background and
+    retried after each of ``webhook_retry_delays`` (``webhook_timeout`` per
+    attempt). Signed attachment URLs live ``attachment_url_ttl`` seconds of
+    the emulator clock.
     """
 
     def __init__(
@@ -45,11 +57,27 @@ class Emulator:
         port: int = 0,
         mail_domain: str = "inkboxmail.com",
         tunnel_zone: str = "inkboxwire.com",
+        *,
+        delivery_delay: float = 0.05,
+        webhook_retry_delays: Sequence[float] = (0.1, 0.3, 1.0),
+        webhook_timeout: float = 5.0,
+        attachment_url_ttl: int = 3600,
     ) -> None:
         self.host = host
         self.port = port
-        self._store = Store(db, Settings(mail_domain=mail_domain, tunnel_zone=tunnel_zone))
-        self._app = build_app(self._store)
+        settings = Settings(
+            mail_domain=mail_domain, tunnel_zone=tunnel_zone, attachment_url_ttl=attachment_url_ttl
+        )
+        self._store = Store(db, settings)
+        self._faults = FaultRegistry()
+        self._dispatcher = Dispatcher(
+            self._store,
+            delivery_delay=delivery_delay,
+            retry_delays=tuple(webhook_retry_delays),
+            timeout=webhook_timeout,
+        )
+        self._store.on_commit = self._dispatcher.handle_events
+        self._app = build_app(self._store, self._faults, self._dispatcher)
         self._server: ServerThread | None = None
         self._closed = False
 
@@ -77,6 +105,7 @@ class Emulator:
         self.stop()
         if not self._closed:
             self._closed = True
+            self._dispatcher.close()
             self._store.close()
 
     @property
@@ -144,8 +173,9 @@ class Emulator:
         return self._store.run(_accounts.current_signing_key, organization_id)
 
     def reset(self) -> None:
-        """Wipe all state: every row, the request log and the clock offset."""
-        self._store.reset()
+        """Wipe all state: every row, the request log, the clock offset, faults, pending
+        deliveries and recorded webhook attempts."""
+        reset_all(self._store, self._faults, self._dispatcher)
 
     def signups(self) -> list[dict[str, Any]]:
         """Every agent signup: agent_handle, human_email, organization_id,
@@ -181,3 +211,110 @@ class Emulator:
     def row_counts(self) -> dict[str, int]:
         """Number of rows per table (diagnostics, e.g. to check nothing was half-written)."""
         return self._store.row_counts()
+
+    # -- mail and the outside world ------------------------------------------------
+
+    def inject_email(
+        self,
+        to: str | Sequence[str],
+        from_address: str,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        cc: Sequence[str] | None = None,
+        attachments: Sequence[dict[str, Any]] | None = None,
+        in_reply_to: str | None = None,
+        references: str | Sequence[str] | None = None,
+        message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Deliver an email from the outside world to the emulator mailboxes among ``to``/``cc``.
+
+        ``attachments`` are ``{"filename", "content_type", "content_base64"}``
+        dicts; ``in_reply_to``/``references`` are RFC 5322 Message-IDs (they
+        thread the message); ``message_id`` defaults to a fresh one. Contact
+        rules apply (blocked mail goes to the ``blocked`` folder, no webhook);
+        otherwise ``message.received`` fires. Returns the stored message of
+        the first recipient mailbox (MessageDetail shape). Bad input raises the
+        emulator's ``ApiError`` (``status`` 422, or 404 when no recipient is an
+        emulator mailbox).
+        """
+        data: dict[str, Any] = {
+            "to": to if isinstance(to, str) else list(to),
+            "from_address": from_address,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+            "cc": None if cc is None else list(cc),
+            "attachments": None if attachments is None else [dict(a) for a in attachments],
+            "in_reply_to": in_reply_to,
+            "references": references if isinstance(references, str | None) else list(references),
+            "message_id": message_id,
+        }
+        return self._store.run(_delivery.inject_inbound, parse_inject(data))
+
+    def outbox(self, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """Mail delivered to the outside world, oldest first.
+
+        Each entry: ``id``, ``organization_id``, ``mailbox_id``, ``message_row_id``,
+        ``message_id`` (RFC 5322), ``from_address``, ``to_addresses``, ``cc_addresses``,
+        ``bcc_addresses``, ``recipients`` (the external ones), ``reply_to``, ``subject``,
+        ``body_text``, ``body_html``, ``attachments`` (``filename``, ``content_type``,
+        ``size``, ``content_base64``), ``in_reply_to``, ``references``, ``status``
+        (``sent`` → ``delivered``/``bounced``/``failed``), ``created_at``, ``updated_at``.
+        """
+        return self._store.run(_delivery.list_outbox, organization_id)
+
+    def set_delivery_outcome(self, pattern: str, outcome: str) -> None:
+        """Make later outside deliveries to an address (or ``"@domain"``) end ``delivered``,
+        ``bounced`` or ``failed`` (``delivered`` removes the override)."""
+        self._store.run(_delivery.set_delivery_outcome, pattern, outcome)
+
+    def webhook_deliveries(self, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """Every webhook attempt, in the order they finished: ``url``, ``event_type``,
+        ``attempt`` (1-based), ``status_code`` (``None`` on a transport error), ``error``,
+        ``headers`` (as sent), ``body`` (bytes), ``delivered``, plus ids and timings."""
+        return self._dispatcher.attempts(organization_id)
+
+    def wait_for_webhooks(
+        self,
+        count: int,
+        *,
+        timeout: float = 5.0,
+        event_type: str | None = None,
+        organization_id: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Block until ``count`` successful deliveries (optionally of one event type / org)
+        exist; returns all that match. Raises ``TimeoutError`` otherwise."""
+        return self._dispatcher.wait_for(
+            count, timeout=timeout, event_type=event_type, organization_id=organization_id
+        )
+
+    def add_contact(
+        self, organization_id: str, name: str, emails: Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Add a contact to the org's address book (used to fill webhook ``contacts``)."""
+        return self._store.run(_contacts.add_contact, organization_id, name, list(emails))
+
+    def inject_fault(
+        self,
+        method: str = "POST",
+        path: str = "/api/v1/mail/mailboxes/*/messages",
+        kind: str = "status",
+        count: int = 1,
+        status: int = 503,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+    ) -> str:
+        """Make the next ``count`` matching public requests fail; returns the fault id.
+
+        ``kind``: ``"status"`` (answer ``status`` with optional ``Retry-After``),
+        ``"delay"`` (wait ``delay`` s first), ``"drop_before"`` (close the connection,
+        nothing processed), ``"drop_after"`` (process, then close without answering).
+        ``path`` is a glob (``*`` within a segment, ``**`` across) or a regex starting
+        with ``^``; ``method`` ``"*"`` matches any.
+        """
+        return self._faults.add(method, path, kind, count, status, retry_after, delay)
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self._faults.clear()

@@ -12,10 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._store import Store
 
-__all__ = ["CONTROL_PREFIX", "RecordedRequest", "RecordingMiddleware"]
+__all__ = ["CONTROL_PREFIX", "FAULT_KEY", "RecordedRequest", "RecordingMiddleware"]
 
 CONTROL_PREFIX = "/_emulator"
 """Reserved path prefix of the control API (never recorded)."""
+
+FAULT_KEY = "inkbox_emulator.fault"
+"""Scope key where the fault middleware notes the fault it applied (see ``_faults``)."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,11 @@ class RecordedRequest:
     body: bytes
     """Raw request body."""
     status: int
-    """Status code of the response."""
+    """Status code of the response (for ``drop_after``: the one the client never got;
+    ``0`` when no response was produced, e.g. ``drop_before``)."""
     seq: int = field(default=0, compare=False, repr=False)
+    fault: str | None = None
+    """The kind of injected fault applied to this request, if any."""
 
     def json(self) -> Any:
         """The body decoded as JSON, or ``None`` when it is empty or not JSON."""
@@ -59,6 +65,7 @@ class RecordedRequest:
             "body_base64": base64.b64encode(self.body).decode(),
             "body_text": text,
             "status": self.status,
+            "fault": self.fault,
         }
 
 
@@ -94,23 +101,32 @@ class RecordingMiddleware:
             return await receive()
 
         recorded = False
+        fault: dict[str, Any] = {}
+        scope[FAULT_KEY] = fault
 
         async def capture(message: Message) -> None:
             # Record before the response leaves, so a client that has its answer
             # always finds the request in the log.
             nonlocal recorded
-            if message["type"] == "http.response.start" and not recorded:
+            if (
+                message["type"] == "http.response.start"
+                and not recorded
+                and int(message["status"]) >= 200
+            ):
                 recorded = True
-                self._record(scope, body, int(message["status"]), seq)
+                self._record(scope, body, int(message["status"]), seq, fault.get("kind"))
             await send(message)
 
         try:
             await self.app(scope, replay, capture)
         finally:
             if not recorded:
-                self._record(scope, body, 500, seq)
+                status = fault.get("status", 0 if fault.get("kind") else 500)
+                self._record(scope, body, status, seq, fault.get("kind"))
 
-    def _record(self, scope: Scope, body: bytes, status: int, seq: int) -> None:
+    def _record(
+        self, scope: Scope, body: bytes, status: int, seq: int, fault: str | None = None
+    ) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -122,6 +138,7 @@ class RecordingMiddleware:
             body=body,
             status=status,
             seq=seq,
+            fault=fault,
         )
         with self.store.lock:
             _insert(self.store.requests, entry)

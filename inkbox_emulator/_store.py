@@ -9,11 +9,12 @@ the same operations.
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 __all__ = ["SCHEMA", "Db", "Settings", "Store"]
@@ -144,6 +145,89 @@ CREATE TABLE IF NOT EXISTS signing_keys (
     secret TEXT NOT NULL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS mail_threads (
+    id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    subject TEXT,
+    folder TEXT NOT NULL DEFAULT 'inbox',
+    last_message_at REAL NOT NULL,
+    created_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX IF NOT EXISTS mail_threads_mailbox ON mail_threads(mailbox_id, last_message_at);
+CREATE TABLE IF NOT EXISTS mail_messages (
+    id TEXT PRIMARY KEY,
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    thread_id TEXT NOT NULL REFERENCES mail_threads(id),
+    message_id TEXT NOT NULL,
+    from_address TEXT NOT NULL,
+    to_addresses TEXT NOT NULL,
+    cc_addresses TEXT,
+    bcc_addresses TEXT,
+    reply_to TEXT,
+    subject TEXT,
+    body_text TEXT,
+    body_html TEXT,
+    snippet TEXT,
+    attachment_count INTEGER NOT NULL DEFAULT 0,
+    direction TEXT NOT NULL,
+    status TEXT NOT NULL,
+    is_read INTEGER NOT NULL,
+    is_starred INTEGER NOT NULL DEFAULT 0,
+    in_reply_to TEXT,
+    "references" TEXT,
+    ses_message_id TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX IF NOT EXISTS mail_messages_mailbox ON mail_messages(mailbox_id, created_at);
+CREATE INDEX IF NOT EXISTS mail_messages_rfc ON mail_messages(mailbox_id, message_id);
+CREATE TABLE IF NOT EXISTS mail_attachments (
+    id TEXT PRIMARY KEY,
+    message_row_id TEXT NOT NULL REFERENCES mail_messages(id),
+    position INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS mail_attachments_message ON mail_attachments(message_row_id);
+CREATE TABLE IF NOT EXISTS mail_rules (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    action TEXT NOT NULL,
+    match_type TEXT NOT NULL,
+    match_target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE TABLE IF NOT EXISTS mail_outbox (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    message_row_id TEXT NOT NULL REFERENCES mail_messages(id),
+    recipients TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS delivery_outcomes (
+    pattern TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    name TEXT NOT NULL,
+    emails TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS signups (
     identity_id TEXT PRIMARY KEY REFERENCES identities(id),
     organization_id TEXT NOT NULL REFERENCES orgs(id),
@@ -161,6 +245,13 @@ CREATE TABLE IF NOT EXISTS signups (
 """
 
 TABLES = (
+    "contacts",
+    "delivery_outcomes",
+    "mail_outbox",
+    "mail_rules",
+    "mail_attachments",
+    "mail_messages",
+    "mail_threads",
     "signups",
     "signing_keys",
     "identity_access",
@@ -181,6 +272,10 @@ class Settings:
 
     mail_domain: str = "inkboxmail.com"
     tunnel_zone: str = "inkboxwire.com"
+    attachment_url_ttl: int = 3600
+    """Lifetime (emulator-clock seconds) of a signed attachment URL."""
+    files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    """Per-emulator HMAC key of the signed attachment URLs."""
 
 
 class Db:
@@ -191,6 +286,13 @@ class Db:
         self.settings = settings
         self.now = now
         """The emulator clock at the start of the operation (epoch seconds)."""
+        self.events: list[Any] = []
+        """Side effects (webhooks, scheduled deliveries) released only after COMMIT."""
+
+    def emit(self, event: Any) -> None:
+        """Queue a side effect; it is handed to ``Store.on_commit`` once the transaction commits
+        (and dropped if it rolls back)."""
+        self.events.append(event)
 
     def one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
         """The first row of a query, or ``None``."""
@@ -228,6 +330,8 @@ class Store:
         self._conn.executescript(SCHEMA)
         self.requests: list[Any] = []
         """Recorded requests (guarded by the same lock; see ``_recording``)."""
+        self.on_commit: Callable[[list[Any]], None] | None = None
+        """Receives the events an operation emitted, after its transaction committed."""
 
     @property
     def lock(self) -> threading.RLock:
@@ -258,6 +362,8 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if db.events and self.on_commit is not None:
+                self.on_commit(db.events)
             return result
 
     def reset(self) -> None:

@@ -1,0 +1,355 @@
+"""HTTP routes of the mail API (mail.md §1, rows 1-24): parse, authenticate, one store operation.
+
+Cursor pages take ``limit`` 1-100 (default 50; 422 outside) and an opaque
+``cursor``; UUID path segments that do not parse answer 422 like FastAPI.
+A mailbox ``webhook_url`` must be an ``http`` or ``https`` URL (the hosted
+service wants https; the emulator also takes http so local receivers work).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from . import _domains, _mail_rules, _mailboxes, _messages, _sending
+from ._accounts import Principal, authenticate
+from ._errors import ApiError
+from ._files import signed_url
+from ._mail_parse import parse_forward, parse_send
+from ._messages import FOLDERS
+from ._routing import Handler, Query, json_response, method_route
+from ._store import Db, Store
+from ._validation import MISSING, Fields, Missing, parse_json_object, parse_uuid
+
+__all__ = ["mail_routes"]
+
+M = "/api/v1/mail"
+
+
+def _webhook_url(fields: Fields) -> str | Missing | None:
+    value = fields.string("webhook_url", max_length=2048)
+    if isinstance(value, str):
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
+            fields.error(
+                "webhook_url",
+                "url_parsing",
+                "Input should be a valid URL with an http or https scheme",
+                value,
+            )
+    return value
+
+
+def _parse_mailbox_patch(data: dict[str, Any]) -> _mailboxes.MailboxPatch:
+    fields = Fields(data)
+    url = _webhook_url(fields)
+    mode = fields.literal("filter_mode", ("whitelist", "blacklist"), nullable=False)
+    if "display_name" in data:
+        fields.error(
+            "display_name",
+            "extra_forbidden",
+            "display_name is no longer a mailbox field; update the agent identity instead",
+            data["display_name"],
+        )
+    fields.raise_errors()
+    return _mailboxes.MailboxPatch(
+        webhook_url=url, filter_mode=mode if isinstance(mode, str) else MISSING
+    )
+
+
+def mail_routes(store: Store) -> list[BaseRoute]:
+    """The mail and domain routes, bound to ``store``."""
+
+    def auth(request: Request) -> Principal:
+        return store.run(authenticate, request.headers.get("x-api-key"))
+
+    async def body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+        return parse_json_object(await request.body(), allow_empty=allow_empty)
+
+    def email(request: Request) -> str:
+        return str(request.path_params["email"])
+
+    def path_uuid(request: Request, name: str) -> str:
+        return parse_uuid(str(request.path_params[name]), ("path", name))
+
+    def on_mailbox(
+        request: Request, principal: Principal, op: Callable[..., Any], *args: Any
+    ) -> Any:
+        """Run ``op(db, mailbox, *args)`` on the path's mailbox in one transaction."""
+
+        def run(db: Db) -> Any:
+            mailbox = _mailboxes.find_mailbox(db, principal, email(request))
+            return op(db, mailbox, *args)
+
+        return store.run(run)
+
+    def page_query(request: Request) -> Query:
+        return Query(request)
+
+    # -- mailboxes -----------------------------------------------------------------
+
+    async def list_mailboxes(request: Request) -> Response:
+        return json_response(store.run(_mailboxes.list_mailboxes, auth(request)))
+
+    async def get_mailbox(request: Request) -> Response:
+        return json_response(store.run(_mailboxes.get_mailbox, auth(request), email(request)))
+
+    async def update_mailbox(request: Request) -> Response:
+        principal = auth(request)
+        patch = _parse_mailbox_patch(await body(request, allow_empty=True))
+        result = store.run(_mailboxes.update_mailbox, principal, email(request), patch)
+        return json_response(result)
+
+    async def search(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        q = query.string("q", required=True, min_length=1)
+        limit = query.integer("limit", default=50, ge=1, le=100)
+        query.raise_errors()
+        assert q is not None and limit is not None
+        return json_response(on_mailbox(request, principal, _messages.search, q, limit))
+
+    # -- messages ------------------------------------------------------------------
+
+    async def list_messages(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        limit = query.integer("limit", default=50, ge=1, le=100)
+        cursor = query.string("cursor")
+        direction = query.literal("direction", ("inbound", "outbound"))
+        query.raise_errors()
+        result = on_mailbox(request, principal, _messages.list_messages, limit, cursor, direction)
+        return json_response(result)
+
+    async def send(request: Request) -> Response:
+        principal = auth(request)
+        parsed = parse_send(await body(request))
+        result = store.run(_sending.send_message, principal, email(request), parsed)
+        return json_response(result)
+
+    async def get_message(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        return json_response(on_mailbox(request, principal, _messages.get_message, message_id))
+
+    async def update_flags(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        fields = Fields(await body(request, allow_empty=True))
+        flags: dict[str, bool | None] = {}
+        for name in ("is_read", "is_starred"):
+            value = fields.raw(name)
+            if value is MISSING or value is None:
+                flags[name] = None
+            elif isinstance(value, bool):
+                flags[name] = value
+            else:
+                fields.error(name, "bool_type", "Input should be a valid boolean", value)
+        fields.raise_errors()
+        result = on_mailbox(
+            request,
+            principal,
+            _messages.update_flags,
+            message_id,
+            flags["is_read"],
+            flags["is_starred"],
+        )
+        return json_response(result)
+
+    async def delete_message(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        on_mailbox(request, principal, _messages.delete_message, message_id)
+        return Response(status_code=204)
+
+    async def forward(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        parsed = parse_forward(await body(request))
+        result = store.run(_sending.forward_message, principal, email(request), message_id, parsed)
+        return json_response(result)
+
+    async def attachment(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        filename = str(request.path_params["filename"])
+        query = page_query(request)
+        redirect = query.boolean("redirect", default=False)
+        query.raise_errors()
+        base = str(request.base_url)
+
+        def link(db: Db, mailbox: Any) -> dict[str, Any]:
+            row = _messages.find_attachment(db, mailbox, message_id, filename)
+            url, ttl = signed_url(db, base, str(row["id"]))
+            return {"url": url, "filename": row["filename"], "expires_in": ttl}
+
+        result = on_mailbox(request, principal, link)
+        if redirect:
+            return JSONResponse(result, status_code=302, headers={"Location": result["url"]})
+        return json_response(result)
+
+    # -- threads -------------------------------------------------------------------
+
+    async def list_threads(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        limit = query.integer("limit", default=50, ge=1, le=100)
+        cursor = query.string("cursor")
+        folder = query.literal("folder", FOLDERS)
+        query.raise_errors()
+        result = on_mailbox(request, principal, _messages.list_threads, limit, cursor, folder)
+        return json_response(result)
+
+    async def folders(request: Request) -> Response:
+        return json_response(on_mailbox(request, auth(request), _messages.list_folders))
+
+    async def get_thread(request: Request) -> Response:
+        principal = auth(request)
+        thread_id = path_uuid(request, "thread_id")
+        return json_response(on_mailbox(request, principal, _messages.get_thread, thread_id))
+
+    async def update_thread(request: Request) -> Response:
+        principal = auth(request)
+        thread_id = path_uuid(request, "thread_id")
+        fields = Fields(await body(request, allow_empty=True))
+        folder = fields.literal("folder", ("inbox", "spam", "archive"), nullable=False)
+        fields.raise_errors()
+        result = on_mailbox(
+            request,
+            principal,
+            _messages.update_thread,
+            thread_id,
+            folder if isinstance(folder, str) else None,
+        )
+        return json_response(result)
+
+    async def delete_thread(request: Request) -> Response:
+        principal = auth(request)
+        thread_id = path_uuid(request, "thread_id")
+        on_mailbox(request, principal, _messages.delete_thread, thread_id)
+        return Response(status_code=204)
+
+    # -- contact rules -------------------------------------------------------------
+
+    def rule_filters(query: Query) -> tuple[str | None, str | None, int | None, int | None]:
+        action = query.literal("action", _mail_rules.ACTIONS)
+        match_type = query.literal("match_type", _mail_rules.MATCH_TYPES)
+        limit = query.integer("limit", ge=1, le=1000)
+        offset = query.integer("offset", ge=0)
+        return action, match_type, limit, offset
+
+    async def list_rules(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        filters = rule_filters(query)
+        query.raise_errors()
+        return json_response(on_mailbox(request, principal, _mail_rules.list_rules, *filters))
+
+    async def create_rule(request: Request) -> Response:
+        principal = auth(request)
+        fields = Fields(await body(request))
+        action = fields.literal("action", _mail_rules.ACTIONS, nullable=False)
+        match_type = fields.literal("match_type", _mail_rules.MATCH_TYPES, nullable=False)
+        target = fields.string("match_target", required=True, min_length=1, max_length=320)
+        for name, value in (("action", action), ("match_type", match_type)):
+            if value is MISSING:
+                fields.missing(name)
+        fields.raise_errors()
+        assert isinstance(action, str) and isinstance(match_type, str)
+
+        def create(db: Db, mailbox: Any) -> dict[str, Any]:
+            return _mail_rules.create_rule(db, principal, mailbox, action, match_type, target)
+
+        return json_response(on_mailbox(request, principal, create), 201)
+
+    async def get_rule(request: Request) -> Response:
+        principal = auth(request)
+        rule_id = path_uuid(request, "rule_id")
+        return json_response(on_mailbox(request, principal, _mail_rules.get_rule, rule_id))
+
+    async def update_rule(request: Request) -> Response:
+        principal = auth(request)
+        rule_id = path_uuid(request, "rule_id")
+        fields = Fields(await body(request, allow_empty=True))
+        action = fields.literal("action", _mail_rules.ACTIONS, nullable=False)
+        status = fields.literal("status", _mail_rules.STATUSES, nullable=False)
+        fields.raise_errors()
+
+        def update(db: Db, mailbox: Any) -> dict[str, Any]:
+            return _mail_rules.update_rule(
+                db,
+                principal,
+                mailbox,
+                rule_id,
+                action if isinstance(action, str) else None,
+                status if isinstance(status, str) else None,
+            )
+
+        return json_response(on_mailbox(request, principal, update))
+
+    async def delete_rule(request: Request) -> Response:
+        principal = auth(request)
+        rule_id = path_uuid(request, "rule_id")
+
+        def delete(db: Db, mailbox: Any) -> None:
+            _mail_rules.delete_rule(db, principal, mailbox, rule_id)
+
+        on_mailbox(request, principal, delete)
+        return Response(status_code=204)
+
+    async def list_all_rules(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        raw_mailbox = query.string("mailbox_id")
+        filters = rule_filters(query)
+        query.raise_errors()
+        mailbox_id = None
+        if raw_mailbox is not None:
+            mailbox_id = parse_uuid(raw_mailbox, ("query", "mailbox_id"))
+        return json_response(store.run(_mail_rules.list_all_rules, principal, mailbox_id, *filters))
+
+    # -- domains -------------------------------------------------------------------
+
+    async def list_domains(request: Request) -> Response:
+        principal = auth(request)
+        query = page_query(request)
+        status = query.literal("status", _domains.DOMAIN_STATUSES)
+        query.raise_errors()
+        return json_response(store.run(_domains.list_domains, principal, status))
+
+    async def set_default(request: Request) -> Response:
+        principal = auth(request)
+        await body(request, allow_empty=True)
+        name = str(request.path_params["domain_name"])
+        if not name.strip():
+            raise ApiError(404, "Sending domain not found")
+        return json_response(store.run(_domains.set_default_domain, principal, name))
+
+    box = M + "/mailboxes/{email}"
+    message = box + "/messages/{message_id}"
+    rule = box + "/contact-rules/{rule_id}"
+    table: list[tuple[str, dict[str, Handler]]] = [
+        (M + "/mailboxes", {"GET": list_mailboxes}),
+        (box, {"GET": get_mailbox, "PATCH": update_mailbox}),
+        (box + "/search", {"GET": search}),
+        (box + "/messages", {"GET": list_messages, "POST": send}),
+        (message, {"GET": get_message, "PATCH": update_flags, "DELETE": delete_message}),
+        (message + "/forward", {"POST": forward}),
+        (message + "/attachments/{filename:path}", {"GET": attachment}),
+        (box + "/threads", {"GET": list_threads}),
+        (box + "/threads/folders", {"GET": folders}),
+        (
+            box + "/threads/{thread_id}",
+            {"GET": get_thread, "PATCH": update_thread, "DELETE": delete_thread},
+        ),
+        (box + "/contact-rules", {"GET": list_rules, "POST": create_rule}),
+        (rule, {"GET": get_rule, "PATCH": update_rule, "DELETE": delete_rule}),
+        (M + "/contact-rules", {"GET": list_all_rules}),
+        ("/api/v1/domains/", {"GET": list_domains}),
+        ("/api/v1/domains/{domain_name:path}/set-default", {"POST": set_default}),
+    ]
+    return [method_route(path, handlers) for path, handlers in table]

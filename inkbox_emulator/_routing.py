@@ -1,0 +1,164 @@
+"""Route and query-string helpers shared by the public route modules.
+
+Query parameters are validated like FastAPI does: every problem is collected
+and reported in one 422 whose ``detail`` items have ``loc = ["query", name]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ._errors import ApiError, ValidationItem
+
+__all__ = ["Handler", "Query", "decode_cursor", "encode_cursor", "json_response", "method_route"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(data: Any, status: int = 200) -> JSONResponse:
+    """A JSON response."""
+    return JSONResponse(data, status_code=status)
+
+
+def method_route(path: str, handlers: dict[str, Handler]) -> Route:
+    """One route serving several methods (so 405 answers carry the full ``Allow`` list)."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, dispatch, methods=list(handlers))
+
+
+class Query:
+    """Typed accessors over a request's query string, collecting 422 items."""
+
+    def __init__(self, request: Request) -> None:
+        self.params = request.query_params
+        self.errors: list[ValidationItem] = []
+
+    def _error(self, name: str, type_: str, msg: str, value: object, **ctx: Any) -> None:
+        item: ValidationItem = {"type": type_, "loc": ["query", name], "msg": msg, "input": value}
+        if ctx:
+            item["ctx"] = ctx
+        self.errors.append(item)
+
+    def string(self, name: str, *, required: bool = False, min_length: int = 0) -> str | None:
+        """A string parameter (``None`` when absent and optional)."""
+        value = self.params.get(name)
+        if value is None:
+            if required:
+                self._error(name, "missing", "Field required", None)
+            return None
+        if len(value) < min_length:
+            self._error(
+                name,
+                "string_too_short",
+                f"String should have at least {min_length} character"
+                + ("" if min_length == 1 else "s"),
+                value,
+                min_length=min_length,
+            )
+        return value
+
+    def integer(
+        self, name: str, *, default: int | None = None, ge: int | None = None, le: int | None = None
+    ) -> int | None:
+        """An integer parameter with optional bounds."""
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            self._error(
+                name,
+                "int_parsing",
+                "Input should be a valid integer, unable to parse string as an integer",
+                raw,
+            )
+            return default
+        if ge is not None and value < ge:
+            self._error(
+                name,
+                "greater_than_equal",
+                f"Input should be greater than or equal to {ge}",
+                raw,
+                ge=ge,
+            )
+        elif le is not None and value > le:
+            self._error(
+                name, "less_than_equal", f"Input should be less than or equal to {le}", raw, le=le
+            )
+        return value
+
+    def literal(self, name: str, choices: Sequence[str]) -> str | None:
+        """A parameter restricted to ``choices``."""
+        value = self.params.get(name)
+        if value is None:
+            return None
+        if value not in choices:
+            quoted = [f"'{c}'" for c in choices]
+            expected = (
+                ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
+            )
+            self._error(
+                name, "literal_error", f"Input should be {expected}", value, expected=expected
+            )
+            return None
+        return value
+
+    def boolean(self, name: str, *, default: bool = False) -> bool:
+        """A boolean parameter (``true``/``false``/``1``/``0``/``yes``/``no``/``on``/``off``)."""
+        raw = self.params.get(name)
+        if raw is None:
+            return default
+        lowered = raw.lower()
+        if lowered in ("true", "1", "yes", "on", "t", "y"):
+            return True
+        if lowered in ("false", "0", "no", "off", "f", "n"):
+            return False
+        self._error(
+            name, "bool_parsing", "Input should be a valid boolean, unable to interpret input", raw
+        )
+        return default
+
+    def raise_errors(self) -> None:
+        """Raise the collected 422, if any."""
+        if self.errors:
+            raise ApiError(422, list(self.errors))
+
+
+def encode_cursor(*parts: Any) -> str:
+    """An opaque pagination cursor carrying ``parts`` (JSON, URL-safe base64)."""
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    """The parts of a cursor made by :func:`encode_cursor` (422 when it is not one)."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(parts, list) and len(parts) == arity:
+            return parts
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise ApiError(
+        422,
+        [
+            {
+                "type": "value_error",
+                "loc": ["query", "cursor"],
+                "msg": "Value error, invalid cursor",
+                "input": cursor,
+                "ctx": {"error": "invalid cursor"},
+            }
+        ],
+    )
