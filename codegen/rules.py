@@ -16,6 +16,8 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncEngine": "Engine",
     "AsyncCursorPager": "CursorPager",
     "AsyncCursorWalk": "CursorWalk",
+    "AsyncVault": "Vault",
+    "AsyncUnlockedVault": "UnlockedVault",
     "AsyncMailboxes": "Mailboxes",
     "AsyncMessages": "Messages",
     "AsyncThreads": "Threads",
@@ -24,7 +26,7 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
     "aclose": "close",
-    "anyio": "time",
+    "_aio": "_blocking",
 }
 
 # Extra names rewritten in the tests: they import the public package.

@@ -32,6 +32,7 @@ from ._account import AsyncApiKeys, AsyncSignup
 from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
 from ._mail import AsyncDomains, AsyncMailboxes, AsyncMailContactRules, AsyncMessages, AsyncThreads
 from ._transport import AsyncTransport
+from ._vault import AsyncVault
 
 if TYPE_CHECKING:
     import httpx2
@@ -80,6 +81,7 @@ class AsyncInkbox(AsyncSignup):
         return self._transport.base_url
 
     async def __aenter__(self) -> Self:
+        await self._unlock_configured_vault()
         return self
 
     async def __aexit__(
@@ -93,6 +95,24 @@ class AsyncInkbox(AsyncSignup):
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._transport.aclose()
+
+    @functools.cached_property
+    def vault(self) -> AsyncVault:
+        """The end-to-end encrypted vault."""
+        return AsyncVault(self._transport)
+
+    async def _unlock_configured_vault(self) -> None:
+        """Unlock with the ``vault_key`` given to the constructor, once.
+
+        Runs on entering the client's context, and before returning an
+        identity, so ``identity.credentials`` works without an explicit unlock.
+        """
+        if self._vault_key is not None and self.vault.unlocked is None:
+            await self.vault.unlock(self._vault_key)
+
+    async def _identity(self, data: object) -> AsyncAgentIdentity:
+        await self._unlock_configured_vault()
+        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail), self.vault)
 
     @functools.cached_property
     def api_keys(self) -> AsyncApiKeys:
@@ -169,13 +189,13 @@ class AsyncInkbox(AsyncSignup):
             data = await self._transport.request("POST", IDENTITIES + "/", json=body)
         except ConflictError as exc:
             raise handle_unavailable(exc) from exc
-        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail))
+        return await self._identity(data)
 
     async def get_identity(self, agent_handle: str) -> AsyncAgentIdentity:
         """Fetch one identity by handle."""
         check.handle("agent_handle", agent_handle)
         data = await self._transport.request("GET", identity_path(agent_handle))
-        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail))
+        return await self._identity(data)
 
     async def list_identities(self) -> list[IdentitySummary]:
         """Every identity this key can see."""

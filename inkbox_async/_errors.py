@@ -30,6 +30,14 @@ __all__ = [
     "SenderRateLimitedError",
     "SenderSmsPendingError",
     "UnprocessableEntityError",
+    "InkboxVaultKeyError",
+    "VaultDecryptionError",
+    "VaultLockedError",
+    "VaultPayloadError",
+    "VaultSecretTypeError",
+    "VaultUnlockError",
+    "CredentialNotFoundError",
+    "TotpNotConfiguredError",
     "error_from_response",
 ]
 
@@ -238,6 +246,52 @@ class SenderRateLimitedError(RateLimitError):
     """The sending number reached its rolling 24-hour text limit."""
 
     error_code = "sender_rate_limited"
+
+
+class InkboxVaultKeyError(InvalidArgumentError):
+    """A vault key to be registered failed the strength rules.
+
+    Raised by ``initialize`` and ``update_key`` (for the new key) before any
+    request. Its message is the official rule text, prefixed with the argument
+    name, e.g. ``"vault_key: Vault key must contain at least one digit"``.
+    Subclasses :class:`~inkbox_async.InvalidArgumentError` (hence
+    ``InkboxError`` and ``ValueError``).
+    """
+
+
+class VaultDecryptionError(InkboxError):
+    """A blob did not decrypt: wrong vault key, wrong id, or altered data.
+
+    Also raised for a blob that is not valid base64 or is too short.
+    """
+
+
+class VaultPayloadError(InkboxError, ValueError):
+    """A decrypted payload does not have the shape its ``secret_type`` requires."""
+
+
+class VaultSecretTypeError(InkboxError, TypeError):
+    """A secret is of another type than the operation needs (e.g. TOTP on an api_key)."""
+
+
+class VaultLockedError(InkboxError):
+    """A call needs the unlocked vault: unlock it with ``inkbox.vault.unlock(vault_key)``
+    (or pass ``vault_key=`` to the client)."""
+
+
+class VaultUnlockError(InkboxError):
+    """The vault key or recovery code does not open this organisation's vault."""
+
+
+class CredentialNotFoundError(InkboxError, KeyError):
+    """No secret with that id is available to this identity in the unlocked vault."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class TotpNotConfiguredError(InkboxError, ValueError):
+    """The login secret has no TOTP configured."""
 
 
 _BY_STATUS: dict[int, type[InkboxAPIError]] = {

@@ -11,10 +11,17 @@ import attrs
 from inkbox_async import _bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._errors import ConflictError, HandleUnavailableError, InkboxError
+from inkbox_async._credentials import Credentials
+from inkbox_async._errors import (
+    ConflictError,
+    HandleUnavailableError,
+    InkboxError,
+    VaultLockedError,
+)
 from inkbox_async._mail_bodies import AttachmentInput
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async._totp import TOTPCode, TOTPConfig
 from inkbox_async.models.identities import (
     IdentityAccess,
     IdentityDetail,
@@ -31,10 +38,12 @@ from inkbox_async.models.mail import (
     MessageDirection,
     ThreadDetail,
 )
+from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
 
 from ._mail import AsyncMessages, AsyncThreads
 from ._pagination import AsyncCursorPager
 from ._transport import AsyncTransport
+from ._vault import AsyncUnlockedVault, AsyncVault
 
 IDENTITIES = "/api/v1/identities"
 
@@ -59,9 +68,12 @@ class AsyncAgentIdentity:
     response; :meth:`refresh` reloads them.
     """
 
-    def __init__(self, transport: AsyncTransport, detail: IdentityDetail) -> None:
+    def __init__(
+        self, transport: AsyncTransport, detail: IdentityDetail, vault: AsyncVault | None = None
+    ) -> None:
         self._transport = transport
         self._detail = detail
+        self._vault = AsyncVault(transport) if vault is None else vault
 
     def __repr__(self) -> str:
         phone = self._detail.phone_number.number if self._detail.phone_number else None
@@ -292,6 +304,62 @@ class AsyncAgentIdentity:
     async def get_thread(self, thread_id: UUID | str) -> ThreadDetail:
         """One thread of this identity's mailbox, messages oldest first."""
         return await AsyncThreads(self._transport).get(self._mailbox_address(), thread_id)
+
+    # -- vault ------------------------------------------------------------------
+
+    def _unlocked(self) -> AsyncUnlockedVault:
+        unlocked = self._vault.unlocked
+        if unlocked is None:
+            raise VaultLockedError(
+                "the vault is locked: call inkbox.vault.unlock(vault_key) first, "
+                "or pass vault_key= to the client"
+            )
+        return unlocked
+
+    @property
+    def credentials(self) -> Credentials:
+        """The decrypted secrets this identity may use (from the unlocked vault; no I/O).
+
+        When the API reports each secret's access rules, only the secrets
+        granted to this identity are included; otherwise every unlocked secret
+        is (as in the 0.4.4 client).
+        """
+        return Credentials(s for s in self._unlocked().secrets if s.visible_to(self.id))
+
+    async def create_secret(
+        self, name: str, payload: SecretPayload, *, description: str | None = None
+    ) -> VaultSecret:
+        """Store a new secret and grant this identity access to it.
+
+        Two requests: if the grant fails, the secret exists without the grant.
+        """
+        secret = await self._unlocked().create_secret(name, payload, description=description)
+        await self._vault.grant_access(secret.id, self.id)
+        return secret
+
+    async def get_secret(self, secret_id: UUID | str) -> DecryptedVaultSecret:
+        """Fetch and decrypt one secret."""
+        return await self._unlocked().get_secret(secret_id)
+
+    async def delete_secret(self, secret_id: UUID | str) -> None:
+        """Delete a secret (for every identity)."""
+        await self._unlocked().delete_secret(secret_id)
+
+    async def revoke_credential_access(self, secret_id: UUID | str) -> None:
+        """Remove this identity's access to a secret (the secret stays)."""
+        await self._vault.revoke_access(secret_id, self.id)
+
+    async def set_totp(self, secret_id: UUID | str, totp: TOTPConfig | str) -> VaultSecret:
+        """Add or replace a login's TOTP (a TOTPConfig or an ``otpauth://`` URI)."""
+        return await self._unlocked().set_totp(secret_id, totp)
+
+    async def remove_totp(self, secret_id: UUID | str) -> VaultSecret:
+        """Remove a login's TOTP."""
+        return await self._unlocked().remove_totp(secret_id)
+
+    async def get_totp_code(self, secret_id: UUID | str) -> TOTPCode:
+        """The current TOTP code of a login, computed locally."""
+        return await self._unlocked().get_totp_code(secret_id)
 
 
 def _listed(values: Iterable[UUID | str]) -> list[UUID | str]:

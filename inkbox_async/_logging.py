@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 
 logger = logging.getLogger("inkbox")
 
@@ -25,3 +26,11 @@ _configure_from_env()
 def redacted(_value: object) -> str:
     """What a secret looks like in a repr."""
     return "'***'"
+
+
+_HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def loggable(path: str) -> str:
+    """A request path with auth hashes masked (the vault puts them in paths)."""
+    return _HEX64.sub("***", path)

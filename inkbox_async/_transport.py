@@ -7,11 +7,10 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from anyio import sleep
-
 from inkbox_async import _retry
+from inkbox_async._aio import sleep
 from inkbox_async._errors import InkboxConnectionError, error_from_response
-from inkbox_async._logging import logger
+from inkbox_async._logging import loggable, logger
 from inkbox_async._paths import query_string
 from inkbox_async._wire import NO_BODY, USER_AGENT, EngineResponse
 
@@ -73,6 +72,7 @@ class AsyncTransport:
         if json is not NO_BODY:
             content = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
+        shown = loggable(path)
         attempt = 0
         while True:
             started = time.perf_counter()
@@ -82,12 +82,12 @@ class AsyncTransport:
                 delay = self._retry_delay(attempt, _retry.may_retry_error(method, exc), None)
                 if delay is None:
                     raise
-                logger.info("%s %s failed (%s); retrying in %.2fs", method, path, exc, delay)
+                logger.info("%s %s failed (%s); retrying in %.2fs", method, shown, exc, delay)
             else:
                 logger.debug(
                     "%s %s -> %d in %.1f ms",
                     method,
-                    path,
+                    shown,
                     response.status_code,
                     (time.perf_counter() - started) * 1000,
                 )
@@ -104,7 +104,7 @@ class AsyncTransport:
                         request_id=response.headers.get("x-request-id"),
                     )
                 logger.info(
-                    "%s %s -> %d; retrying in %.2fs", method, path, response.status_code, delay
+                    "%s %s -> %d; retrying in %.2fs", method, shown, response.status_code, delay
                 )
             attempt += 1
             await sleep(delay)

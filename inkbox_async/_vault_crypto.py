@@ -33,7 +33,14 @@ from uuid import UUID
 
 import attrs
 
-from inkbox_async._errors import InkboxError, InvalidArgumentError
+from inkbox_async._errors import (
+    InkboxError,
+    InkboxVaultKeyError,
+    InvalidArgumentError,
+    VaultDecryptionError,
+    VaultPayloadError,
+    VaultSecretTypeError,
+)
 from inkbox_async._validate import choice, type_error
 from inkbox_async._validate import uuid as _uuid_arg
 
@@ -94,35 +101,6 @@ RECOVERY_CODE_COUNT = 4
 _RECOVERY_CODE = re.compile(r"[A-Z2-9]{4}(?:-[A-Z2-9]{4}){7}")
 _AUTH_HASH = re.compile(r"[0-9a-f]{64}")
 _MIN_SALT_BYTES = 8
-
-
-# -- errors ---------------------------------------------------------------------------
-
-
-class InkboxVaultKeyError(InvalidArgumentError):
-    """A vault key to be registered failed the strength rules.
-
-    Raised by ``initialize`` and ``update_key`` (for the new key) before any
-    request. Its message is the official rule text, prefixed with the argument
-    name, e.g. ``"vault_key: Vault key must contain at least one digit"``.
-    Subclasses :class:`~inkbox_async.InvalidArgumentError` (hence
-    ``InkboxError`` and ``ValueError``).
-    """
-
-
-class VaultDecryptionError(InkboxError):
-    """A blob did not decrypt: wrong vault key, wrong id, or altered data.
-
-    Also raised for a blob that is not valid base64 or is too short.
-    """
-
-
-class VaultPayloadError(InkboxError, ValueError):
-    """A decrypted payload does not have the shape its ``secret_type`` requires."""
-
-
-class VaultSecretTypeError(InkboxError, TypeError):
-    """A secret is of another type than the operation needs (e.g. TOTP on an api_key)."""
 
 
 # -- ids, keys, base64 ----------------------------------------------------------------

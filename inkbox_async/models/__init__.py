@@ -6,5 +6,7 @@ from inkbox_async.models.identities import *  # noqa: F403
 from inkbox_async.models.identities import __all__ as _identities
 from inkbox_async.models.mail import *  # noqa: F403
 from inkbox_async.models.mail import __all__ as _mail
+from inkbox_async.models.vault import *  # noqa: F403
+from inkbox_async.models.vault import __all__ as _vault
 
-__all__ = [*_account, *_identities, *_mail]
+__all__ = [*_account, *_identities, *_mail, *_vault]

@@ -129,7 +129,7 @@ class VaultSecret:
     """A secret's plaintext metadata (the payload stays encrypted on the server).
 
     ``access`` holds the secret's access rules when the server includes them
-    (newer servers do on reads); otherwise it is empty.
+    (newer servers do on reads); None when the server did not say.
     """
 
     id: UUID
@@ -138,7 +138,7 @@ class VaultSecret:
     created_at: datetime
     updated_at: datetime
     description: str | None = None
-    access: list[AccessRule] = attrs.field(factory=list)
+    access: list[AccessRule] | None = None
     extra: dict[str, Any] = extra_field()
 
 
@@ -415,8 +415,12 @@ class DecryptedVaultSecret:
     updated_at: datetime
     payload: SecretPayload
     description: str | None = None
-    access: list[AccessRule] = attrs.field(factory=list)
+    access: list[AccessRule] | None = None
     extra: dict[str, Any] = extra_field()
+
+    def visible_to(self, identity_id: UUID) -> bool:
+        """Whether ``identity_id`` has an access rule (True when the server sent no rules)."""
+        return self.access is None or any(rule.identity_id == identity_id for rule in self.access)
 
 
 def expect_payload(secret: DecryptedVaultSecret, payload_type: type[P]) -> P:
@@ -455,7 +459,7 @@ def decrypt_secret(detail: VaultSecretDetail, org_key: bytes) -> DecryptedVaultS
         updated_at=detail.updated_at,
         payload=payload,
         description=detail.description,
-        access=list(detail.access),
+        access=None if detail.access is None else list(detail.access),
         extra=dict(detail.extra),
     )
 

@@ -123,12 +123,12 @@ def test_vault_secret_with_and_without_access() -> None:
     base = {"id": LOGIN_ID, "name": "CRM", "secret_type": "login", "created_at": TS,
             "updated_at": TS}  # fmt: skip
     plain = structure(base, VaultSecret)
-    assert plain.access == [] and plain.description is None
+    assert plain.access is None and plain.description is None
     assert plain.secret_type is VaultSecretType.LOGIN
     rich = structure({**base, "access": [rule], "description": "d"}, VaultSecret)
     assert rich.access == [structure(rule, AccessRule)]
     assert isinstance(rich.access[0].identity_id, UUID)
-    assert structure({**base, "access": None}, VaultSecret).access == []
+    assert structure({**base, "access": None}, VaultSecret).access is None
     future = structure({**base, "secret_type": "passkey"}, VaultSecret)
     assert future.secret_type == "passkey"
 
