@@ -10,8 +10,11 @@ loopback, and exposes a control API under ``/_emulator``. Mail behaves like a
 real service: local delivery between mailboxes, an outbox of what the outside
 world received (delivered / bounced / failed), injected inbound mail, signed
 attachment URLs and signed, retried webhooks; faults (error statuses, delays,
-dropped connections) can be injected on any public route. It is written from
-the wire reference and never imports the SDK.
+dropped connections) can be injected on any public route. The zero-knowledge
+vault stores only what the hosted service stores (wrapped keys, auth hashes,
+ciphertext, metadata, access rules) and enforces access rules for
+identity-scoped keys. It is written from the wire reference and never imports
+the SDK.
 """
 
 from __future__ import annotations

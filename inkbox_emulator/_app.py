@@ -25,6 +25,7 @@ from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object, parse_uuid
+from ._vault_routes import vault_routes
 from ._webhooks import Dispatcher
 
 __all__ = ["build_app"]
@@ -216,6 +217,7 @@ def build_app(
             *control_routes(store, faults, dispatcher),
             *public_routes(store),
             *mail_routes(store),
+            *vault_routes(store),
             *file_routes(store),
         ],
         exception_handlers={ApiError: _error_response, HTTPException: _error_response},

@@ -12,6 +12,11 @@ Mail and outside-world routes:
 * ``POST /_emulator/contacts`` — ``{organization_id, name, emails}`` → 201 Contact;
 * ``POST /_emulator/faults`` → 201 fault, ``GET /_emulator/faults``,
   ``DELETE /_emulator/faults`` (all), ``DELETE /_emulator/faults/{id}``.
+
+Vault:
+
+* ``GET /_emulator/vault/{organization_id}`` — the vault's ids, key ids / types /
+  auth hashes, secret metadata and access rules (no ciphertext); 404 for an unknown org.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _contacts, _delivery, _signup
+from . import _accounts, _contacts, _delivery, _signup, _vault_model
 from ._errors import ApiError
 from ._faults import FaultRegistry
 from ._mail_parse import parse_inject
@@ -214,6 +219,10 @@ def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) 
         now = store.advance_clock(float(value))
         return JSONResponse({"now": now})
 
+    async def vault(request: Request) -> Response:
+        org_id = str(request.path_params["org_id"])
+        return JSONResponse(store.run(_vault_model.vault_state, org_id))
+
     p = CONTROL_PREFIX
     return [
         Route(f"{p}/health", health, methods=["GET"]),
@@ -235,4 +244,5 @@ def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) 
         Route(f"{p}/faults", list_faults, methods=["GET"]),
         Route(f"{p}/faults", clear_faults, methods=["DELETE"]),
         Route(f"{p}/faults/{{fault_id}}", delete_fault, methods=["DELETE"]),
+        Route(f"{p}/vault/{{org_id}}", vault, methods=["GET"]),
     ]

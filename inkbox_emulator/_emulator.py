@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from . import _accounts, _contacts, _delivery, _signup
+from . import _accounts, _contacts, _delivery, _signup, _vault_model
 from ._app import build_app
 from ._control import reset_all
 from ._faults import FaultRegistry
@@ -47,7 +47,9 @@ class Emulator:
     ``delivery_delay`` seconds. Webhooks are POSTed in the background and
     retried after each of ``webhook_retry_delays`` (``webhook_timeout`` per
     attempt). Signed attachment URLs live ``attachment_url_ttl`` seconds of
-    the emulator clock.
+    the emulator clock. The vault keeps only ciphertext and metadata:
+    :meth:`vault_state` shows what it holds and :meth:`dump_database` the
+    whole database, e.g. to prove no plaintext secret reached the emulator.
     """
 
     def __init__(
@@ -173,8 +175,9 @@ class Emulator:
         return self._store.run(_accounts.current_signing_key, organization_id)
 
     def reset(self) -> None:
-        """Wipe all state: every row, the request log, the clock offset, faults, pending
-        deliveries and recorded webhook attempts."""
+        """Wipe all state: every row (vaults, keys, secrets and access rules included), the
+        request log, the clock offset, faults, pending deliveries and recorded webhook
+        attempts."""
         reset_all(self._store, self._faults, self._dispatcher)
 
     def signups(self) -> list[dict[str, Any]]:
@@ -211,6 +214,26 @@ class Emulator:
     def row_counts(self) -> dict[str, int]:
         """Number of rows per table (diagnostics, e.g. to check nothing was half-written)."""
         return self._store.row_counts()
+
+    def dump_database(self) -> str:
+        """An SQL text dump of the whole state (``sqlite3`` ``iterdump``, one consistent
+        snapshot under the store lock). Text columns appear as stored (vault ciphertext as the
+        base64 the client sent), blobs as ``X'…'`` hex: scan it to prove what the emulator
+        does *not* store."""
+        return self._store.dump()
+
+    # -- vault -------------------------------------------------------------------------
+
+    def vault_state(self, organization_id: str) -> dict[str, Any]:
+        """What the org's vault holds, minus ciphertext.
+
+        Keys: ``organization_id``; ``vault_id``, ``created_at``, ``updated_at`` (``None``
+        before ``initialize``); ``keys`` (``id``, ``key_type``, ``auth_hash``,
+        ``created_by``); ``secrets`` (``id``, ``name``, ``secret_type``, ``description``);
+        ``access_rules`` (``id``, ``vault_secret_id``, ``identity_id``), each oldest first.
+        An unknown org raises the emulator's ``ApiError`` (404).
+        """
+        return self._store.run(_vault_model.vault_state, organization_id)
 
     # -- mail and the outside world ------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 Request bodies are parsed by the ``parse_*`` functions (422s), then applied by
 the operations, which ``Store.run`` executes in one transaction: identity,
-mailbox, tunnel and phone number are written step by step and any failure
-rolls every step back.
+mailbox, tunnel, phone number and vault access rules (``vault_secret_ids``) are
+written step by step and any failure rolls every step back. Deleting an identity
+also deletes its vault access rules.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from ._accounts import Principal
 from ._errors import ApiError, handle_unavailable, value_error
@@ -21,6 +22,7 @@ from ._phones import AREA_CODES, number_prefix
 from ._store import Db
 from ._times import iso, iso_or_none
 from ._validation import MISSING, Fields, Missing
+from ._vault_secrets import ALL_SECRETS, grant_on_identity_create, remove_identity_rules
 
 __all__ = [
     "CreateIdentity",
@@ -70,6 +72,8 @@ class CreateIdentity:
     sending_domain: str | Missing | None = MISSING
     tls_mode: str = "edge"
     phone: PhoneOptions | None = None
+    vault_secret_ids: tuple[str, ...] | Literal["*"] | None = None
+    """Secrets to grant the new identity: ids, ``"*"`` for every current secret, or none."""
 
 
 @dataclass(frozen=True)
@@ -94,27 +98,28 @@ def _check_handle(fields: Fields, raw: str) -> str:
     return handle
 
 
-def _parse_vault_ids(fields: Fields) -> None:
+def _parse_vault_ids(fields: Fields) -> tuple[str, ...] | Literal["*"] | None:
+    """``vault_secret_ids``: ``"*"``/``"all"``, one secret UUID, or a list of them."""
     value = fields.raw("vault_secret_ids")
-    if value is MISSING or value is None or value in ("*", "all"):
-        return
+    if value is MISSING or value is None:
+        return None
+    if isinstance(value, str) and value in ("*", "all"):
+        return ALL_SECRETS
     items = value if isinstance(value, list) else [value]
+    ids: list[str] = []
     for index, item in enumerate(items):
         try:
-            uuid.UUID(item)
+            ids.append(str(uuid.UUID(item)))
         except (ValueError, TypeError, AttributeError):
             loc = (
                 ("body", "vault_secret_ids")
                 if not isinstance(value, list)
-                else (
-                    "body",
-                    "vault_secret_ids",
-                    index,
-                )
+                else ("body", "vault_secret_ids", index)
             )
             raise value_error(
                 loc, "vault_secret_ids must be '*', 'all', a secret UUID or a list of UUIDs", value
             ) from None
+    return tuple(ids)
 
 
 def _parse_phone(fields: Fields) -> PhoneOptions | None:
@@ -198,7 +203,7 @@ def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
         tls_mode = mode if isinstance(mode, str) else "edge"
     phone = _parse_phone(fields)
     fields.raise_errors()
-    _parse_vault_ids(fields)
+    vault_secret_ids = _parse_vault_ids(fields)
     return CreateIdentity(
         agent_handle=handle,
         display_name=_opt(display_name),
@@ -207,6 +212,7 @@ def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
         sending_domain=sending_domain,
         tls_mode=tls_mode,
         phone=phone,
+        vault_secret_ids=vault_secret_ids,
     )
 
 
@@ -519,6 +525,8 @@ def provision_identity(db: Db, organization_id: str, request: CreateIdentity) ->
                 "updated_at": now,
             },
         )
+    if request.vault_secret_ids is not None:
+        grant_on_identity_create(db, organization_id, identity_id, request.vault_secret_ids)
     row = db.one("SELECT * FROM identities WHERE id = ?", (identity_id,))
     return detail(db, row)
 
@@ -609,6 +617,7 @@ def delete_identity(db: Db, principal: Principal, handle: str) -> None:
         "DELETE FROM identity_access WHERE target_identity_id = ? OR viewer_identity_id = ?",
         (ident, ident),
     )
+    remove_identity_rules(db, ident)
 
 
 def _release_numbers(db: Db, identity_id: str) -> int:

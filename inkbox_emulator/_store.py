@@ -242,9 +242,53 @@ CREATE TABLE IF NOT EXISTS signups (
     claimed_at REAL,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vaults (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL UNIQUE REFERENCES orgs(id),
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vault_keys (
+    vault_id TEXT NOT NULL REFERENCES vaults(id),
+    id TEXT NOT NULL,
+    key_type TEXT NOT NULL,
+    wrapped_org_encryption_key TEXT NOT NULL,
+    auth_hash TEXT NOT NULL,
+    created_by TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (vault_id, id),
+    UNIQUE (vault_id, auth_hash)
+);
+CREATE TABLE IF NOT EXISTS vault_secrets (
+    vault_id TEXT NOT NULL REFERENCES vaults(id),
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT,
+    secret_type TEXT NOT NULL,
+    encrypted_payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (vault_id, id)
+);
+CREATE INDEX IF NOT EXISTS vault_secrets_vault ON vault_secrets(vault_id, created_at);
+CREATE TABLE IF NOT EXISTS vault_access_rules (
+    id TEXT PRIMARY KEY,
+    vault_id TEXT NOT NULL,
+    vault_secret_id TEXT NOT NULL,
+    identity_id TEXT NOT NULL REFERENCES identities(id),
+    created_at REAL NOT NULL,
+    UNIQUE (vault_id, vault_secret_id, identity_id),
+    FOREIGN KEY (vault_id, vault_secret_id) REFERENCES vault_secrets(vault_id, id)
+);
+CREATE INDEX IF NOT EXISTS vault_access_rules_identity ON vault_access_rules(identity_id);
 """
 
 TABLES = (
+    "vault_access_rules",
+    "vault_secrets",
+    "vault_keys",
+    "vaults",
     "contacts",
     "delivery_outcomes",
     "mail_outbox",
@@ -387,6 +431,13 @@ class Store:
                 t: int(self._conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0])
                 for t in TABLES
             }
+
+    def dump(self) -> str:
+        """An SQL text dump of the whole database (``sqlite3`` ``iterdump``), taken under
+        the lock so it is a consistent snapshot. Blobs appear as ``X'…'`` hex literals and
+        text columns exactly as stored."""
+        with self._lock:
+            return "\n".join(self._conn.iterdump()) + "\n"
 
     def close(self) -> None:
         """Close the database connection."""
