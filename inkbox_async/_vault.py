@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
+from collections.abc import Callable
 from uuid import UUID
 
 import attrs
@@ -168,6 +169,17 @@ class AsyncUnlockedVault:
     def _remember(self, data: object) -> VaultSecret:
         self._decrypt(data)
         return structure(data, VaultSecret)
+
+    def _set_access(
+        self,
+        secret_id: UUID | str,
+        change: Callable[[builtins.list[AccessRule]], builtins.list[AccessRule]],
+    ) -> None:
+        """Apply a grant or revoke to the cached secret's access rules (when they are known)."""
+        key = UUID(canonical_id(secret_id, "secret_id"))
+        secret = self._secrets.get(key)
+        if secret is not None and secret.access is not None:
+            self._secrets[key] = attrs.evolve(secret, access=change(secret.access))
 
     def _forget(self, secret_id: UUID | str) -> None:
         self._secrets.pop(UUID(canonical_id(secret_id, "secret_id")), None)
@@ -410,9 +422,16 @@ class AsyncVault:
         """Let an identity use a secret."""
         path = secret_path(secret_id, "access")
         body = {"identity_id": check.uuid("identity_id", identity_id)}
-        return structure(await self._transport.request("POST", path, json=body), AccessRule)
+        rule = structure(await self._transport.request("POST", path, json=body), AccessRule)
+        if self._unlocked is not None:
+            self._unlocked._set_access(secret_id, lambda rules: [*rules, rule])
+        return rule
 
     async def revoke_access(self, secret_id: UUID | str, identity_id: UUID | str) -> None:
         """Stop an identity from using a secret."""
-        path = secret_path(secret_id, "access", check.uuid("identity_id", identity_id))
-        await self._transport.request("DELETE", path)
+        viewer = check.uuid("identity_id", identity_id)
+        await self._transport.request("DELETE", secret_path(secret_id, "access", viewer))
+        if self._unlocked is not None:
+            self._unlocked._set_access(
+                secret_id, lambda rules: [r for r in rules if str(r.identity_id) != viewer]
+            )
