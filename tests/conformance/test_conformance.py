@@ -24,6 +24,11 @@ from inkbox_emulator import Emulator
 
 inkbox = pytest.importorskip("inkbox", reason="the official client is a dev dependency")
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_SECRET_VALUES = re.compile(
+    r'"(wrapped_org_encryption_key|auth_hash|current_auth_hash|recovery_auth_hash|encrypted_payload)"'
+    r': "[^"]*"'
+)
 _ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -100,9 +105,10 @@ def normalise(emu: Emulator) -> list[tuple[str, str, list[tuple[str, str]], Any]
         text = _ID.sub("<id>", text)
         text = re.sub(r"ApiKey_[^\"]+", "<key>", text)
         text = re.sub(r'"verification_code": "\d+"', '"verification_code": "<code>"', text)
-        path = _ID.sub("<id>", r.path)
+        text = _SECRET_VALUES.sub(r'"\1": "<opaque>"', text)
+        path = _HEX64.sub("<hash>", _ID.sub("<id>", r.path))
         query = sorted(
-            (k, "<cursor>" if k == "cursor" else _ID.sub("<id>", v))
+            (k, "<opaque>" if k in ("cursor", "auth_hash") else _ID.sub("<id>", v))
             for k, v in parse_qsl(r.query, keep_blank_values=True)
         )
         out.append((r.method, path, query, json.loads(text)))
@@ -388,3 +394,80 @@ def _iterate(pager: Any) -> Any:
 
 def _first(client: Any, email: str) -> Any:
     return next(iter(_iterate(client.messages.list(email))))
+
+
+VAULT_KEY = "my-Vault-key-01!"
+NEW_VAULT_KEY = "new-Vault-key-02!"
+TOTP_URI = "otpauth://totp/Example:user?secret=JBSWY3DPEHPK3PXP&issuer=Example"
+
+
+def test_vault(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        vault = client.vault
+        assert vault.info() is None
+        result = vault.initialize(VAULT_KEY)
+        assert len(result.recovery_codes) == 4
+        vault.info()
+        vault.list_keys()
+        vault.list_keys(key_type="recovery")
+        unlocked = vault.unlock(VAULT_KEY)
+        site = unlocked.create_secret(
+            "Site", module.LoginPayload(password="pw", username="u"), description="d"
+        )
+        assert unlocked.get_secret(site.id).payload.password == "pw"
+        unlocked.update_secret(site.id, name="Site 2")
+        unlocked.update_secret(site.id, description=None)
+        identity = client.create_identity("conf-vault")
+        crm = identity.create_secret("CRM", module.LoginPayload(password="s3cret", username="bot"))
+        identity.set_totp(crm.id, TOTP_URI)
+        assert identity.get_totp_code(crm.id).code
+        identity.remove_totp(crm.id)
+        assert identity.get_secret(crm.id).payload.username == "bot"
+        vault.list_secrets()
+        vault.list_secrets(secret_type="login")
+        vault.list_access_rules(crm.id)
+        vault.grant_access(site.id, identity.id)
+        vault.revoke_access(site.id, identity.id)
+        identity.revoke_credential_access(crm.id)
+        vault.update_key(NEW_VAULT_KEY, current_vault_key=VAULT_KEY)
+        vault.update_key(VAULT_KEY, recovery_code=result.recovery_codes[0])
+        identity.delete_secret(crm.id)
+        vault.delete_secret(site.id)
+
+    run(emu, portal, scenario)
+
+
+def test_vault_secrets_cross_read(emu: Emulator) -> None:
+    """Secrets written by the official client decrypt with ours, and the reverse."""
+    emu.reset()
+    org = emu.create_org()
+    official = inkbox.Inkbox(org.api_key, base_url=emu.base_url)
+    ours = inkbox_sync.Inkbox(org.api_key, base_url=emu.base_url)
+    try:
+        official.vault.initialize(VAULT_KEY)
+        theirs = official.vault.unlock(VAULT_KEY).create_secret(
+            "Theirs", inkbox.LoginPayload(password="p1", username="u1")
+        )
+        official_identity = official.create_identity("conf-cross")
+        official_identity.set_totp(theirs.id, TOTP_URI)
+
+        mine = ours.vault.unlock(VAULT_KEY)
+        read = mine.get_secret(theirs.id).payload
+        assert isinstance(read, inkbox_sync.LoginPayload)
+        assert (read.username, read.password, read.totp is not None) == ("u1", "p1", True)
+        created = mine.create_secret(
+            "Mine", inkbox_sync.APIKeyPayload(api_key="sk-1", endpoint="https://api.example")
+        )
+        ours.get_identity("conf-cross").set_totp(theirs.id, TOTP_URI)
+
+        again = official.vault.unlock(VAULT_KEY)
+        by_name = {s.name: s for s in again.secrets}
+        assert by_name["Mine"].payload.api_key == "sk-1"
+        assert by_name["Theirs"].payload.password == "p1"
+        assert str(created.id) in {str(s.id) for s in again.secrets}
+        assert official_identity.get_totp_code(theirs.id).code == (
+            ours.get_identity("conf-cross").get_totp_code(theirs.id).code
+        )
+    finally:
+        official.close()
+        ours.close()
