@@ -22,7 +22,14 @@ from pathlib import Path
 from _common import NO_OFFICIAL_ENV, RESULT_PREFIX, Figure, fmt, official_available
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["import_time.py", "construction.py", "listing.py", "fanout.py", "mail_iteration.py"]
+SCRIPTS = [
+    "import_time.py",
+    "construction.py",
+    "listing.py",
+    "fanout.py",
+    "mail_iteration.py",
+    "vault.py",
+]
 
 
 def run_script(name: str, env: dict[str, str]) -> tuple[list[Figure], int, float]:
