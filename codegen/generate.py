@@ -37,6 +37,7 @@ PACKAGE_MODULES = [
     "_transport.py",
     "_pagination.py",
     "_mail.py",
+    "_phone.py",
     "_vault.py",
     "_account.py",
     "_identity.py",

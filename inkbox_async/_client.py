@@ -31,6 +31,14 @@ from inkbox_async.models.identities import IdentityDetail, IdentitySummary
 from ._account import AsyncApiKeys, AsyncSignup
 from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
 from ._mail import AsyncDomains, AsyncMailboxes, AsyncMailContactRules, AsyncMessages, AsyncThreads
+from ._phone import (
+    AsyncCalls,
+    AsyncPhoneContactRules,
+    AsyncPhoneNumbers,
+    AsyncSmsOptIns,
+    AsyncTexts,
+    AsyncTranscripts,
+)
 from ._transport import AsyncTransport
 from ._vault import AsyncVault
 
@@ -143,6 +151,36 @@ class AsyncInkbox(AsyncSignup):
     def mail_contact_rules(self) -> AsyncMailContactRules:
         """Per-mailbox allow and block rules."""
         return AsyncMailContactRules(self._transport)
+
+    @functools.cached_property
+    def phone_numbers(self) -> AsyncPhoneNumbers:
+        """List, provision, configure and release phone numbers."""
+        return AsyncPhoneNumbers(self._transport)
+
+    @functools.cached_property
+    def calls(self) -> AsyncCalls:
+        """List, read and place calls."""
+        return AsyncCalls(self._transport)
+
+    @functools.cached_property
+    def transcripts(self) -> AsyncTranscripts:
+        """Call transcripts."""
+        return AsyncTranscripts(self._transport)
+
+    @functools.cached_property
+    def texts(self) -> AsyncTexts:
+        """SMS/MMS of any number."""
+        return AsyncTexts(self._transport)
+
+    @functools.cached_property
+    def sms_opt_ins(self) -> AsyncSmsOptIns:
+        """Recipients' SMS consent."""
+        return AsyncSmsOptIns(self._transport)
+
+    @functools.cached_property
+    def phone_contact_rules(self) -> AsyncPhoneContactRules:
+        """Per-number allow and block rules."""
+        return AsyncPhoneContactRules(self._transport)
 
     async def whoami(self) -> WhoamiResponse:
         """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""

@@ -35,12 +35,12 @@ def _datetime(value: Any, _: type) -> datetime:
 
 
 def _open_enum_member(union: Any) -> type[enum.Enum] | None:
-    """The enum of an ``SomeEnum | str`` annotation, else None."""
+    """The enum of an ``SomeEnum | str`` (or ``SomeEnum | str | None``) annotation, else None."""
     if typing.get_origin(union) not in (typing.Union, types.UnionType):
         return None
     args = typing.get_args(union)
     enums = [a for a in args if isinstance(a, type) and issubclass(a, enum.Enum)]
-    if len(enums) == 1 and str in args and type(None) not in args:
+    if len(enums) == 1 and str in args and len(args) == 2 + (type(None) in args):
         return enums[0]
     return None
 
@@ -51,6 +51,8 @@ def _open_enum_hook(union: Any) -> Callable[[Any, Any], Any]:
     members = {str(m.value): m for m in enum_type}
 
     def structure(value: Any, _: Any) -> Any:
+        if value is None:
+            return None
         return members.get(value, value) if isinstance(value, str) else str(value)
 
     return structure

@@ -29,6 +29,7 @@ from inkbox_async.models.identities import (
     IdentityPhoneNumber,
     IdentityStatus,
     IdentitySummary,
+    PhoneNumberType,
     Tunnel,
 )
 from inkbox_async.models.mail import (
@@ -38,10 +39,19 @@ from inkbox_async.models.mail import (
     MessageDirection,
     ThreadDetail,
 )
+from inkbox_async.models.phone import (
+    ConversationReadState,
+    PhoneCall,
+    PhoneCallWithRateLimit,
+    PhoneTranscript,
+    TextConversationSummary,
+    TextMessage,
+)
 from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
 
 from ._mail import AsyncMessages, AsyncThreads
 from ._pagination import AsyncCursorPager
+from ._phone import AsyncCalls, AsyncPhoneNumbers, AsyncTexts, AsyncTranscripts
 from ._transport import AsyncTransport
 from ._vault import AsyncUnlockedVault, AsyncVault
 
@@ -185,8 +195,7 @@ class AsyncAgentIdentity:
 
     async def release_phone_number(self) -> None:
         """Release the identity's phone number (at the carrier; irreversible)."""
-        if self._detail.phone_number is None:
-            raise InkboxError(f"identity {self.agent_handle!r} has no phone number")
+        self._phone()
         await self._transport.request("DELETE", identity_path(self.agent_handle, "phone_number"))
         self._detail = attrs.evolve(self._detail, phone_number=None)
 
@@ -304,6 +313,95 @@ class AsyncAgentIdentity:
     async def get_thread(self, thread_id: UUID | str) -> ThreadDetail:
         """One thread of this identity's mailbox, messages oldest first."""
         return await AsyncThreads(self._transport).get(self._mailbox_address(), thread_id)
+
+    # -- phone --------------------------------------------------------------------
+
+    def _phone(self) -> IdentityPhoneNumber:
+        if self._detail.phone_number is None:
+            raise InkboxError(
+                f"identity {self.agent_handle!r} has no phone number: "
+                "call provision_phone_number() first"
+            )
+        return self._detail.phone_number
+
+    async def provision_phone_number(
+        self, *, type: PhoneNumberType | str = PhoneNumberType.TOLL_FREE, state: str | None = None
+    ) -> IdentityPhoneNumber | None:
+        """Provision a number for this identity, reload it, and return the number."""
+        await AsyncPhoneNumbers(self._transport).provision(
+            agent_handle=self.agent_handle, type=type, state=state
+        )
+        await self.refresh()
+        return self._detail.phone_number
+
+    async def place_call(
+        self, *, to_number: str, client_websocket_url: str | None = None
+    ) -> PhoneCallWithRateLimit:
+        """Call a number from this identity's number (audio bridged over the WebSocket)."""
+        return await AsyncCalls(self._transport).place(
+            from_number=self._phone().number,
+            to_number=to_number,
+            client_websocket_url=client_websocket_url,
+        )
+
+    async def list_calls(
+        self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
+    ) -> list[PhoneCall]:
+        """This identity's calls, newest first."""
+        return await AsyncCalls(self._transport).list(
+            self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
+        )
+
+    async def list_transcripts(self, call_id: UUID | str) -> list[PhoneTranscript]:
+        """The transcript segments of one of this identity's calls."""
+        return await AsyncTranscripts(self._transport).list(self._phone().id, call_id)
+
+    async def send_text(self, *, to: str, text: str) -> TextMessage:
+        """Send an SMS from this identity's (local) number."""
+        return await AsyncTexts(self._transport).send(self._phone().id, to=to, text=text)
+
+    async def list_texts(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        is_read: bool | None = None,
+        is_blocked: bool | None = None,
+    ) -> list[TextMessage]:
+        """This identity's texts, newest first."""
+        return await AsyncTexts(self._transport).list(
+            self._phone().id, limit=limit, offset=offset, is_read=is_read, is_blocked=is_blocked
+        )
+
+    async def get_text(self, text_id: UUID | str) -> TextMessage:
+        """One text."""
+        return await AsyncTexts(self._transport).get(self._phone().id, text_id)
+
+    async def list_text_conversations(
+        self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
+    ) -> list[TextConversationSummary]:
+        """One row per remote number."""
+        return await AsyncTexts(self._transport).list_conversations(
+            self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
+        )
+
+    async def get_text_conversation(
+        self, remote_number: str, *, limit: int = 50, offset: int = 0
+    ) -> list[TextMessage]:
+        """The texts exchanged with one remote number."""
+        return await AsyncTexts(self._transport).get_conversation(
+            self._phone().id, remote_number, limit=limit, offset=offset
+        )
+
+    async def mark_text_read(self, text_id: UUID | str) -> TextMessage:
+        """Mark one text read."""
+        return await AsyncTexts(self._transport).update(self._phone().id, text_id, is_read=True)
+
+    async def mark_text_conversation_read(self, remote_number: str) -> ConversationReadState:
+        """Mark every text of a conversation read."""
+        return await AsyncTexts(self._transport).update_conversation(
+            self._phone().id, remote_number, is_read=True
+        )
 
     # -- vault ------------------------------------------------------------------
 

@@ -149,7 +149,7 @@ class AsyncMessages:
             in_reply_to=_reply_ref(in_reply_to_message_id),
             attachments_=attachments,
         )
-        if in_reply_to_message_id is not None and bodies.is_row_id(in_reply_to_message_id):
+        if in_reply_to_message_id is not None and check.is_uuid(in_reply_to_message_id):
             parent = await self.get(email_address, in_reply_to_message_id)
             if not parent.message_id:
                 raise InkboxError(f"message {in_reply_to_message_id} has no Message-ID to reply to")

@@ -7,7 +7,6 @@ import binascii
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import attrs
 
@@ -266,14 +265,3 @@ def offset_limit(
         "limit": None if limit is None else check.int_range("limit", limit, 1, max_limit),
         "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
     }
-
-
-def is_row_id(value: str | UUID) -> bool:
-    """True for an Inkbox row id (a UUID), False for an RFC 5322 Message-ID."""
-    if isinstance(value, UUID):
-        return True
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True

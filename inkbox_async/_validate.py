@@ -147,3 +147,16 @@ def int_range(argument: str, value: object, low: int, high: int) -> int:
     if not low <= value <= high:
         raise InvalidArgumentError(argument, f"must be between {low} and {high}, got {value}")
     return value
+
+
+def is_uuid(value: object) -> bool:
+    """True for a UUID or a string that parses as one."""
+    if isinstance(value, UUID):
+        return True
+    if not isinstance(value, str):
+        return False
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True

@@ -6,7 +6,9 @@ from inkbox_async.models.identities import *  # noqa: F403
 from inkbox_async.models.identities import __all__ as _identities
 from inkbox_async.models.mail import *  # noqa: F403
 from inkbox_async.models.mail import __all__ as _mail
+from inkbox_async.models.phone import *  # noqa: F403
+from inkbox_async.models.phone import __all__ as _phone
 from inkbox_async.models.vault import *  # noqa: F403
 from inkbox_async.models.vault import __all__ as _vault
 
-__all__ = [*_account, *_identities, *_mail, *_vault]
+__all__ = [*_account, *_identities, *_mail, *_phone, *_vault]
