@@ -471,3 +471,69 @@ def test_vault_secrets_cross_read(emu: Emulator) -> None:
     finally:
         official.close()
         ours.close()
+
+
+def test_phone(emu: Emulator, portal: Any) -> None:
+    customer = "+15551234567"
+
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        identity = client.create_identity("conf-phone")
+        number = identity.provision_phone_number(type="local", state="NY")
+        emu.mark_sms_ready(str(number.id))
+        emu.inject_text(to_number=number.number, from_number=customer, text="START")
+        emu.inject_text(to_number=number.number, from_number=customer, text="invoice please")
+
+        numbers = client.phone_numbers
+        assert [n.number for n in numbers.list()] == [number.number]
+        numbers.get(number.id)
+        numbers.update(
+            number.id, incoming_call_action="auto_accept", client_websocket_url="wss://a.example/ws"
+        )
+        numbers.update(number.id, incoming_text_webhook_url=None)
+        numbers.update(number.id, filter_mode="blacklist")
+
+        sent = identity.send_text(to=customer, text="hello")
+        assert sent.direction == "outbound"
+        identity.list_texts()
+        identity.list_texts(limit=10, offset=0, is_read=False)
+        inbound = [t for t in identity.list_texts() if t.direction == "inbound"][0]
+        identity.get_text(inbound.id)
+        identity.mark_text_read(inbound.id)
+        identity.list_text_conversations()
+        identity.get_text_conversation(customer, limit=5)
+        identity.mark_text_conversation_read(customer)
+        client.texts.search(number.id, q="invoice")
+        client.texts.update(number.id, inbound.id, is_read=False)
+
+        call = identity.place_call(to_number=customer, client_websocket_url="wss://a.example/ws")
+        client.calls.place(from_number=number.number, to_number="+15557654321")
+        client.calls.list(number.id)
+        client.calls.list(number.id, limit=5, offset=0)
+        client.calls.get(number.id, call.id)
+        emu.append_transcript(str(call.id), "remote", "refund please")
+        identity.list_transcripts(call.id)
+        client.transcripts.list(number.id, call.id)
+        numbers.search_transcripts(number.id, q="refund")
+        numbers.search_transcripts(number.id, q="refund", party="remote", limit=5)
+
+        opt_ins = client.sms_opt_ins
+        opt_ins.list()
+        opt_ins.list(status="opted_in", limit=10)
+        opt_ins.get(customer)
+        emu.set_customer_campaign(org.organization_id, enabled=True)
+        opt_ins.opt_out(customer)
+        opt_ins.opt_in(customer)
+
+        rules = client.phone_contact_rules
+        rule = rules.create(number.id, action="block", match_target="+15550009999")
+        rules.list(number.id)
+        rules.list(number.id, action="block", limit=5)
+        rules.get(number.id, rule.id)
+        rules.update(number.id, rule.id, status="paused")
+        rules.list_all()
+        rules.list_all(phone_number_id=number.id)
+        rules.delete(number.id, rule.id)
+
+        identity.release_phone_number()
+
+    run(emu, portal, scenario)

@@ -1,0 +1,303 @@
+"""Phone, calls and texts end to end against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Any, cast
+
+import pytest
+
+from inkbox_async import (
+    AsyncAgentIdentity,
+    AsyncInkbox,
+    CustomerCampaignRequiredError,
+    DuplicateContactRuleError,
+    InkboxError,
+    InvalidArgumentError,
+    NotFoundError,
+    RecipientBlockedError,
+    RecipientNotOptedInError,
+    RecipientOptedOutError,
+    SenderRateLimitedError,
+    SenderSmsPendingError,
+    SmsDeliveryStatus,
+    SmsOptInStatus,
+    TextWebhookPayload,
+    verify_webhook,
+)
+from inkbox_emulator import Emulator, OrgCredentials
+
+CUSTOMER = "+15551234567"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def texting_identity(inkbox: AsyncInkbox, emulator: Emulator) -> AsyncAgentIdentity:
+    identity = await inkbox.create_identity(unique("texter"))
+    number = await identity.provision_phone_number(type="local", state="NY")
+    assert number is not None and number.type == "local" and number.state == "NY"
+    emulator.mark_sms_ready(str(number.id))
+    return identity
+
+
+def number_of(identity: AsyncAgentIdentity) -> str:
+    assert identity.phone_number is not None
+    return identity.phone_number.number
+
+
+def wait_until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+async def test_numbers_provision_update_release(inkbox: AsyncInkbox) -> None:
+    identity = await inkbox.create_identity(unique("phone"))
+    number = await identity.provision_phone_number()
+    assert number is not None and number.type == "toll_free" and number.number.startswith("+1")
+    assert [n.id for n in await inkbox.phone_numbers.list()] == [number.id]
+    assert (await inkbox.phone_numbers.get(number.id)).agent_identity_id == identity.id
+    updated = await inkbox.phone_numbers.update(
+        number.id,
+        incoming_call_action="webhook",
+        incoming_call_webhook_url="https://example.com/calls",
+        incoming_text_webhook_url="https://example.com/texts",
+    )
+    assert updated.incoming_call_action == "webhook"
+    accept = await inkbox.phone_numbers.update(
+        number.id, incoming_call_action="auto_accept", client_websocket_url="wss://example.com/ws"
+    )
+    assert accept.client_websocket_url == "wss://example.com/ws"
+    cleared = await inkbox.phone_numbers.update(number.id, incoming_text_webhook_url=None)
+    assert cleared.incoming_text_webhook_url is None
+    switched = await inkbox.phone_numbers.update(number.id, filter_mode="whitelist")
+    assert switched.filter_mode == "whitelist" and switched.filter_mode_change_notice is not None
+    other = await inkbox.create_identity(unique("local"))
+    local = await inkbox.phone_numbers.provision(
+        agent_handle=other.agent_handle, type="local", state="CA"
+    )
+    assert local.sms_status == "pending"
+    await inkbox.phone_numbers.release(local.id)
+    await identity.release_phone_number()
+    assert await inkbox.phone_numbers.list() == []
+
+
+async def test_sms_rules(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("rules"))
+    number = await identity.provision_phone_number(type="local", state="TX")
+    assert number is not None and number.sms_status == "pending"
+    with pytest.raises(SenderSmsPendingError) as pending:
+        await identity.send_text(to=CUSTOMER, text="hi")
+    assert pending.value.status_code == 409 and pending.value.code == "sender_sms_pending"
+    emulator.mark_sms_ready(str(number.id))
+    with pytest.raises(RecipientNotOptedInError):
+        await identity.send_text(to=CUSTOMER, text="hi")
+    emulator.inject_text(to_number=number.number, from_number=CUSTOMER, text="START")
+    sent = await identity.send_text(to=CUSTOMER, text="Hello from Inkbox")
+    assert sent.delivery_status == SmsDeliveryStatus.QUEUED and sent.direction == "outbound"
+    for n in range(14):
+        await identity.send_text(to=CUSTOMER, text=f"update {n}")
+    with pytest.raises(SenderRateLimitedError):
+        await identity.send_text(to=CUSTOMER, text="one too many")
+    emulator.advance_clock(24 * 3600 + 1)
+    await identity.send_text(to=CUSTOMER, text="a new day")
+    emulator.inject_text(to_number=number.number, from_number=CUSTOMER, text="STOP")
+    with pytest.raises(RecipientOptedOutError):
+        await identity.send_text(to=CUSTOMER, text="still there?")
+
+
+async def test_toll_free_cannot_text(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("tollfree"))
+    number = await identity.provision_phone_number(type="toll_free")
+    assert number is not None
+    emulator.inject_text(to_number=number.number, from_number=CUSTOMER, text="START")
+    with pytest.raises(InkboxError) as info:
+        await identity.send_text(to=CUSTOMER, text="hi")
+    assert getattr(info.value, "status_code", 0) >= 400
+
+
+async def test_texts_conversations_and_webhooks(
+    inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
+) -> None:
+    key = await inkbox.create_signing_key()
+    identity = await texting_identity(inkbox, emulator)
+    phone = identity.phone_number
+    assert phone is not None
+    await inkbox.phone_numbers.update(phone.id, incoming_text_webhook_url=receiver.url)
+    emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="START")
+    emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="Where is my invoice?")
+    sent = await identity.send_text(to=CUSTOMER, text="On its way")
+
+    for event in ("text.received", "text.sent", "text.delivered"):
+        headers, body = receiver.wait(event)
+        assert verify_webhook(payload=body, headers=headers, secret=key.signing_key)
+        payload = cast(TextWebhookPayload, json.loads(body))
+        assert payload["data"]["text_message"]["local_phone_number"] == phone.number
+
+    wait_until(lambda: True)
+    unread = await identity.list_texts(is_read=False)
+    assert {t.text for t in unread} >= {"Where is my invoice?"}
+    inbound = next(t for t in unread if t.text == "Where is my invoice?")
+    assert (await identity.get_text(inbound.id)).text == "Where is my invoice?"
+    assert (await identity.mark_text_read(inbound.id)).is_read
+    conversations = await identity.list_text_conversations()
+    assert [c.remote_phone_number for c in conversations] == [CUSTOMER]
+    messages = await identity.get_text_conversation(CUSTOMER, limit=10)
+    assert sent.id in {m.id for m in messages}
+    state = await identity.mark_text_conversation_read(CUSTOMER)
+    assert state["remote_phone_number"] == CUSTOMER and state.is_read
+    hits = await inkbox.texts.search(phone.id, q="invoice")
+    assert [h.id for h in hits] == [inbound.id]
+    assert (await inkbox.texts.update(phone.id, inbound.id, is_read=False)).is_read is False
+    # the seed's "delete" (0.4.4 dropped the argument): sent as {"status": "deleted"}
+    await inkbox.texts.update(phone.id, inbound.id, status="deleted")
+    assert inbound.id not in {t.id for t in await inkbox.texts.list(phone.id)}
+
+
+async def test_failed_delivery_fires_webhook(
+    inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
+) -> None:
+    identity = await texting_identity(inkbox, emulator)
+    phone = identity.phone_number
+    assert phone is not None
+    failing = "+15559876543"
+    await inkbox.phone_numbers.update(phone.id, incoming_text_webhook_url=receiver.url)
+    emulator.inject_text(to_number=phone.number, from_number=failing, text="START")
+    emulator.set_text_outcome(failing, "delivery_failed")
+    await identity.send_text(to=failing, text="will fail")
+    _, body = receiver.wait("text.delivery_failed")
+    message = json.loads(body)["data"]["text_message"]
+    assert message["error_code"] and message["failed_at"]
+
+
+async def test_opt_ins(inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials) -> None:
+    identity = await texting_identity(inkbox, emulator)
+    emulator.inject_text(to_number=number_of(identity), from_number=CUSTOMER, text="START")
+    row = await inkbox.sms_opt_ins.get(CUSTOMER)
+    assert row.status == SmsOptInStatus.OPTED_IN and row.source == "sms"
+    assert [r.receiver_number for r in await inkbox.sms_opt_ins.list(status="opted_in")] == [
+        CUSTOMER
+    ]
+    with pytest.raises(NotFoundError):
+        await inkbox.sms_opt_ins.get("+15550000000")
+    with pytest.raises(CustomerCampaignRequiredError):
+        await inkbox.sms_opt_ins.opt_out(CUSTOMER)
+    emulator.set_customer_campaign(org.organization_id, enabled=True)
+    out = await inkbox.sms_opt_ins.opt_out(CUSTOMER)
+    assert out.status == "opted_out" and out.source == "api" and out.opted_in_at is None
+    assert (await inkbox.sms_opt_ins.opt_in("+15550001111")).status == "opted_in"
+    assert len(await inkbox.sms_opt_ins.list(limit=10, offset=0)) == 2
+
+
+async def test_calls_transcripts_and_rate_limit(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("caller"))
+    number = await identity.provision_phone_number()
+    assert number is not None
+    first = await identity.place_call(
+        to_number=CUSTOMER, client_websocket_url="wss://agent.example.com/ws"
+    )
+    assert first.direction == "outbound" and first.rate_limit is not None
+    second = await inkbox.calls.place(
+        from_number=number.id, to_number="+15557654321"
+    )  # the seed's form
+    assert second.local_phone_number == number.number
+    assert (
+        second.rate_limit is not None
+        and second.rate_limit.calls_remaining < first.rate_limit.calls_remaining
+    )
+    calls = await identity.list_calls(limit=10)
+    assert {c.id for c in calls} == {first.id, second.id}
+    assert (await inkbox.calls.get(number.id, first.id)).remote_phone_number == CUSTOMER
+
+    emulator.append_transcript(str(first.id), "remote", "I would like a refund please")
+    emulator.append_transcript(str(first.id), "local", "Sure, I can help with the refund")
+    segments = await identity.list_transcripts(first.id)
+    assert [(t.party, t.seq) for t in segments] == [("remote", 0), ("local", 1)]
+    assert [t.text for t in await inkbox.transcripts.list(number.id, first.id)] == [
+        t.text for t in segments
+    ]
+    hits = await inkbox.phone_numbers.search_transcripts(number.id, q="refund", party="remote")
+    assert [h.party for h in hits] == ["remote"]
+
+
+async def test_inbound_call_routed_by_auto_actions(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("inbound"))
+    number = await identity.provision_phone_number()
+    assert number is not None
+    rejected = emulator.inject_call(to_number=number.number, from_number=CUSTOMER)
+    assert (
+        rejected["status"] in ("failed", "canceled") or rejected.get("hangup_reason") == "rejected"
+    )
+    await inkbox.phone_numbers.update(
+        number.id,
+        incoming_call_action="auto_accept",
+        client_websocket_url="wss://agent.example.com/ws",
+    )
+    answered = emulator.inject_call(to_number=number.number, from_number=CUSTOMER)
+    assert answered["status"] in ("answered", "completed")
+    inbound = [c for c in await identity.list_calls() if c.direction == "inbound"]
+    assert len(inbound) == 2
+
+
+async def test_phone_contact_rules(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await texting_identity(inkbox, emulator)
+    phone = identity.phone_number
+    assert phone is not None
+    rules = inkbox.phone_contact_rules
+    rule = await rules.create(phone.id, action="block", match_target=CUSTOMER)
+    with pytest.raises(DuplicateContactRuleError) as info:
+        await rules.create(phone.id, action="allow", match_target=CUSTOMER)
+    assert info.value.existing_rule_id == rule.id
+    emulator.inject_text(to_number=phone.number, from_number="+15552223333", text="START")
+    emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="START")
+    with pytest.raises(RecipientBlockedError) as blocked:
+        await identity.send_text(to=CUSTOMER, text="hi")
+    assert blocked.value.matched_rule_id == rule.id and blocked.value.address == CUSTOMER
+    assert [r.id for r in await rules.list(phone.id, action="block")] == [rule.id]
+    assert (await rules.get(phone.id, rule.id)).match_type == "exact_number"
+    assert (await rules.update(phone.id, rule.id, status="paused")).status == "paused"
+    assert rule.id in {r.id for r in await rules.list_all(phone_number_id=phone.id)}
+    await rules.delete(phone.id, rule.id)
+    assert await rules.list(phone.id) == []
+
+
+async def test_bad_phone_input_fails_before_io(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("badphone"))
+    await identity.provision_phone_number()
+    phone = identity.phone_number
+    assert phone is not None
+    emulator.clear_requests()
+    calls = [
+        lambda: identity.send_text(to="5551234567", text="hi"),
+        lambda: identity.send_text(to=CUSTOMER, text=""),
+        lambda: identity.send_text(to=CUSTOMER, text="   "),
+        lambda: identity.send_text(to=CUSTOMER, text="x" * 1601),
+        lambda: identity.place_call(to_number="+1-555-123"),
+        lambda: identity.list_calls(limit=0),
+        lambda: identity.list_texts(limit=201),
+        lambda: identity.list_texts(offset=-1),
+        lambda: identity.get_text("nope"),
+        lambda: inkbox.phone_numbers.provision(
+            agent_handle=identity.agent_handle, type="satellite"
+        ),
+        lambda: inkbox.phone_numbers.provision(
+            agent_handle=identity.agent_handle, type="local", state="ZZ"
+        ),
+        lambda: inkbox.phone_numbers.provision(agent_handle=identity.agent_handle, state="NY"),
+        lambda: inkbox.phone_numbers.update(phone.id, incoming_call_action="answer_machine"),
+        lambda: inkbox.phone_numbers.update(phone.id, client_websocket_url="http://not-ws"),
+        lambda: inkbox.phone_numbers.search_transcripts(phone.id, q="x", party="moderator"),
+        lambda: inkbox.sms_opt_ins.get("not a number"),
+        lambda: inkbox.sms_opt_ins.list(status="maybe"),
+        lambda: inkbox.texts.update(phone.id, uuid.uuid4(), status="archived"),  # type: ignore[arg-type]
+        lambda: inkbox.phone_contact_rules.create(phone.id, action="block", match_target="555"),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidArgumentError):
+            await call()
+    assert emulator.requests() == []
