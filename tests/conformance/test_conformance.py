@@ -496,7 +496,7 @@ def test_phone(emu: Emulator, portal: Any) -> None:
         assert sent.direction == "outbound"
         identity.list_texts()
         identity.list_texts(limit=10, offset=0, is_read=False)
-        inbound = [t for t in identity.list_texts() if t.direction == "inbound"][0]
+        inbound = next(t for t in identity.list_texts() if t.direction == "inbound")
         identity.get_text(inbound.id)
         identity.mark_text_read(inbound.id)
         identity.list_text_conversations()
