@@ -1,5 +1,5 @@
 """The demo: the quick start in both flavours (async on asyncio and trio), agent signup and
-the seed's mail examples, each against a fresh emulator."""
+the seed's mail and phone examples, each against a fresh emulator."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ RUNS = [
     ["read_agent_messages.py"],
     ["create_agent_mailbox.py"],
     ["receive_agent_email_webhook.py"],
+    ["create_agent_phone_number.py"],
+    ["list_agent_phone_numbers.py"],
+    ["read_agent_calls.py"],
+    ["receive_agent_call_webhook.py"],
 ]
 
 

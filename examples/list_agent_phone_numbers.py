@@ -1,0 +1,27 @@
+"""List every phone number of the organisation."""
+
+from __future__ import annotations
+
+import uuid
+
+import _runtime
+
+from inkbox_sync import Inkbox
+
+
+def main() -> None:
+    with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
+        created = []
+        if _runtime.EMULATOR is not None:  # give the fresh emulator something to list
+            for kind in ("toll_free", "local"):
+                identity = inkbox.create_identity(f"lister-{uuid.uuid4().hex[:6]}")
+                identity.provision_phone_number(type=kind, state="CA" if kind == "local" else None)
+                created.append(identity)
+        for number in inkbox.phone_numbers.list():
+            print(number.number, number.type, number.status, "sms:", number.sms_status)
+        for identity in created:
+            identity.delete()
+
+
+if __name__ == "__main__":
+    main()
