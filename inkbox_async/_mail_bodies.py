@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import enum
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -246,12 +247,15 @@ def rule_create(
 
 
 def rule_update(
-    *, action: MailRuleAction | str | Unset, status: ContactRuleStatus | str | Unset
+    *,
+    action: enum.Enum | str | Unset,
+    status: ContactRuleStatus | str | Unset,
+    actions: type[enum.Enum] = MailRuleAction,
 ) -> dict[str, Any]:
-    """Body of a contact rule PATCH."""
+    """Body of a contact rule PATCH (mail or phone: ``actions`` is the action enum)."""
     body: dict[str, Any] = {}
     if action is not UNSET:
-        body["action"] = check.choice("action", action, MailRuleAction)
+        body["action"] = check.choice("action", action, actions)
     if status is not UNSET:
         body["status"] = check.choice("status", status, ContactRuleStatus)
     return body

@@ -11,6 +11,7 @@ from inkbox_async import _phone_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._errors import InvalidArgumentError
+from inkbox_async._mail_bodies import rule_update
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import IncomingCallAction, PhoneNumberType
@@ -413,7 +414,7 @@ class AsyncPhoneContactRules:
     ) -> PhoneContactRule:
         """Change a rule's action or pause it (admin keys)."""
         path = number_path(phone_number_id, "contact-rules", check.uuid("rule_id", rule_id))
-        body = bodies.rule_update(action=action, status=status)
+        body = rule_update(action=action, status=status, actions=PhoneRuleAction)
         return structure(await self._transport.request("PATCH", path, json=body), PhoneContactRule)
 
     async def delete(self, phone_number_id: UUID | str, rule_id: UUID | str) -> None:

@@ -10,7 +10,7 @@ from inkbox_async._bodies import US_STATES
 from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import IncomingCallAction, PhoneNumberType
-from inkbox_async.models.mail import ContactRuleStatus, FilterMode
+from inkbox_async.models.mail import FilterMode
 from inkbox_async.models.phone import (
     PhoneRuleAction,
     PhoneRuleMatchType,
@@ -140,18 +140,6 @@ def rule_create(
         "match_type": check.choice("match_type", match_type, PhoneRuleMatchType),
         "match_target": e164("match_target", match_target),
     }
-
-
-def rule_update(
-    *, action: PhoneRuleAction | str | Unset, status: ContactRuleStatus | str | Unset
-) -> dict[str, Any]:
-    """Body of a phone contact rule PATCH."""
-    body: dict[str, Any] = {}
-    if action is not UNSET:
-        body["action"] = check.choice("action", action, PhoneRuleAction)
-    if status is not UNSET:
-        body["status"] = check.choice("status", status, ContactRuleStatus)
-    return body
 
 
 def rule_filters(

@@ -10,7 +10,14 @@ loopback, and exposes a control API under ``/_emulator``. Mail behaves like a
 real service: local delivery between mailboxes, an outbox of what the outside
 world received (delivered / bounced / failed), injected inbound mail, signed
 attachment URLs and signed, retried webhooks; faults (error statuses, delays,
-dropped connections) can be injected on any public route. The zero-knowledge
+dropped connections) can be injected on any public route. Phone behaves like a
+real provider: numbers from a deterministic pool with a 10DLC warm-up, the SMS
+rules (local senders only, 15 texts per sender per rolling 24 h, recipient
+opt-in by START/STOP, contact rules), outbound texts moving queued → sent →
+delivered (or a failure chosen per recipient) with signed ``text.*`` webhooks,
+injected inbound texts (MMS media at signed URLs) and calls routed through the
+synchronous incoming-call webhook, per-number call usage limits, and
+transcripts. The zero-knowledge
 vault stores only what the hosted service stores (wrapped keys, auth hashes,
 ciphertext, metadata, access rules) and enforces access rules for
 identity-scoped keys. It is written from the wire reference and never imports

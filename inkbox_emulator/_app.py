@@ -21,6 +21,8 @@ from ._errors import ApiError
 from ._faults import FaultMiddleware, FaultRegistry
 from ._files import file_routes
 from ._mail_routes import mail_routes
+from ._phone_control import phone_control_routes
+from ._phone_routes import phone_routes
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
@@ -215,8 +217,10 @@ def build_app(
     app = Starlette(
         routes=[
             *control_routes(store, faults, dispatcher),
+            *phone_control_routes(store, dispatcher),
             *public_routes(store),
             *mail_routes(store),
+            *phone_routes(store),
             *vault_routes(store),
             *file_routes(store),
         ],

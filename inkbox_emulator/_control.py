@@ -9,7 +9,8 @@ Mail and outside-world routes:
 * ``POST /_emulator/mail/outcomes`` — ``{pattern, outcome}`` for later deliveries;
 * ``GET /_emulator/webhooks/deliveries[?organization_id=&event_type=]`` — every attempt
   (body as ``body_base64`` and ``body_text``);
-* ``POST /_emulator/contacts`` — ``{organization_id, name, emails}`` → 201 Contact;
+* ``POST /_emulator/contacts`` — ``{organization_id, name, emails, phones}`` → 201 Contact
+  (``phones``: E.164 numbers, matched by text and call webhooks);
 * ``POST /_emulator/faults`` → 201 fault, ``GET /_emulator/faults``,
   ``DELETE /_emulator/faults`` (all), ``DELETE /_emulator/faults/{id}``.
 
@@ -156,8 +157,13 @@ def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) 
             emails = []
         if not isinstance(emails, list) or not all(isinstance(e, str) for e in emails):
             fields.error("emails", "list_type", "Input should be a valid list of strings", emails)
+        phones = fields.raw("phones")
+        if phones is Missing.MISSING or phones is None:
+            phones = []
+        if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):
+            fields.error("phones", "list_type", "Input should be a valid list of strings", phones)
         fields.raise_errors()
-        created = store.run(_contacts.add_contact, org, name, emails)
+        created = store.run(_contacts.add_contact, org, name, emails, phones)
         return JSONResponse(created, status_code=201)
 
     async def add_fault(request: Request) -> Response:

@@ -9,8 +9,19 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from . import _accounts, _contacts, _delivery, _signup, _vault_model
+from . import (
+    _accounts,
+    _calls,
+    _contacts,
+    _delivery,
+    _phone_numbers,
+    _signup,
+    _sms_opt_ins,
+    _texts,
+    _vault_model,
+)
 from ._app import build_app
+from ._call_routing import route_inbound_call
 from ._control import reset_all
 from ._faults import FaultRegistry
 from ._mail_parse import parse_inject
@@ -50,6 +61,13 @@ class Emulator:
     the emulator clock. The vault keeps only ciphertext and metadata:
     :meth:`vault_state` shows what it holds and :meth:`dump_database` the
     whole database, e.g. to prove no plaintext secret reached the emulator.
+
+    Phone: a new local number stays ``sms_status=pending`` for ``sms_ready_delay``
+    seconds of the emulator clock (:meth:`advance_clock` or :meth:`mark_sms_ready`
+    end it); outbound texts move ``queued`` → ``sent`` → outcome, and calls
+    ``initiated`` → ``ringing`` → ``answered`` → ``completed``, one step every
+    ``text_status_delay`` / ``call_status_delay`` seconds; an incoming-call webhook
+    gets ``call_webhook_timeout`` seconds to reply.
     """
 
     def __init__(
@@ -64,11 +82,21 @@ class Emulator:
         webhook_retry_delays: Sequence[float] = (0.1, 0.3, 1.0),
         webhook_timeout: float = 5.0,
         attachment_url_ttl: int = 3600,
+        sms_ready_delay: float = 1.0,
+        text_status_delay: float = 0.05,
+        call_status_delay: float = 0.05,
+        call_webhook_timeout: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
         settings = Settings(
-            mail_domain=mail_domain, tunnel_zone=tunnel_zone, attachment_url_ttl=attachment_url_ttl
+            mail_domain=mail_domain,
+            tunnel_zone=tunnel_zone,
+            attachment_url_ttl=attachment_url_ttl,
+            sms_ready_delay=sms_ready_delay,
+            text_status_delay=text_status_delay,
+            call_status_delay=call_status_delay,
+            call_webhook_timeout=call_webhook_timeout,
         )
         self._store = Store(db, settings)
         self._faults = FaultRegistry()
@@ -93,6 +121,7 @@ class Emulator:
             server = ServerThread(self._app, self.host, self.port)
             server.start()
             self._server = server
+            self._store.public_url = self.base_url
         return self
 
     def stop(self) -> None:
@@ -101,6 +130,7 @@ class Emulator:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            self._store.public_url = ""
 
     def close(self) -> None:
         """Stop serving and close the database."""
@@ -295,7 +325,9 @@ class Emulator:
     def webhook_deliveries(self, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Every webhook attempt, in the order they finished: ``url``, ``event_type``,
         ``attempt`` (1-based), ``status_code`` (``None`` on a transport error), ``error``,
-        ``headers`` (as sent), ``body`` (bytes), ``delivered``, plus ids and timings."""
+        ``headers`` (as sent), ``body`` (bytes), ``delivered``, ``mailbox_id`` /
+        ``phone_number_id``, plus ids and timings. Text events appear as ``text.*``, the
+        synchronous incoming-call POSTs as ``phone.incoming_call``."""
         return self._dispatcher.attempts(organization_id)
 
     def wait_for_webhooks(
@@ -313,10 +345,80 @@ class Emulator:
         )
 
     def add_contact(
-        self, organization_id: str, name: str, emails: Sequence[str] = ()
+        self,
+        organization_id: str,
+        name: str,
+        emails: Sequence[str] = (),
+        phones: Sequence[str] = (),
     ) -> dict[str, Any]:
-        """Add a contact to the org's address book (used to fill webhook ``contacts``)."""
-        return self._store.run(_contacts.add_contact, organization_id, name, list(emails))
+        """Add a contact to the org's address book (used to fill webhook ``contacts``; its
+        E.164 ``phones`` fill the ``contact`` of text and incoming-call webhooks)."""
+        return self._store.run(
+            _contacts.add_contact, organization_id, name, list(emails), list(phones)
+        )
+
+    # -- phone and the outside world -----------------------------------------------
+
+    def inject_text(
+        self,
+        to_number: str,
+        from_number: str,
+        text: str | None = None,
+        media: Sequence[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A text from the outside world (``from_number``) to the emulator number ``to_number``.
+
+        ``media`` are ``{"content_type", "content_base64"}`` dicts (the text becomes an MMS
+        whose items are served at signed URLs). ``START``/``STOP`` update the org's opt-in
+        registry (``source=sms``). Contact rules apply (a blocked text is stored with
+        ``is_blocked=true`` and fires nothing); otherwise ``text.received`` fires. Returns
+        the stored TextMessage. Raises the emulator's ``ApiError`` (422 bad input, 404 when
+        ``to_number`` is not an active emulator number).
+        """
+        items = _texts.parse_media(None if media is None else [dict(m) for m in media])
+        return self._store.run(_texts.inject_text, to_number, from_number, text, items)
+
+    def set_text_outcome(
+        self,
+        recipient_number: str,
+        outcome: str,
+        error_code: str | None = None,
+        error_detail: str | None = None,
+    ) -> None:
+        """Make later texts to ``recipient_number`` end ``delivered``, ``delivery_failed``
+        (``error_code``/``error_detail``, default ``30007``/``Message filtered by carrier``)
+        or ``delivery_unconfirmed`` (``delivered`` removes the override)."""
+        self._store.run(
+            _texts.set_text_outcome, recipient_number, outcome, error_code, error_detail
+        )
+
+    def set_customer_campaign(self, organization_id: str, enabled: bool = True) -> None:
+        """Give the org its own 10DLC campaign (opt-in writes are then allowed) or take it away."""
+        self._store.run(_sms_opt_ins.set_customer_campaign, organization_id, enabled)
+
+    def mark_sms_ready(self, phone_number_id: str) -> dict[str, Any]:
+        """End a number's 10DLC warm-up now; returns the PhoneNumber."""
+        return self._store.run(_phone_numbers.mark_sms_ready, phone_number_id)
+
+    def inject_call(self, to_number: str, from_number: str) -> dict[str, Any]:
+        """A call from the outside world to the emulator number ``to_number``, routed by its
+        ``incoming_call_action`` (for ``webhook``: after the synchronous POST got its reply
+        or timed out). Returns the PhoneCall plus ``routing``: ``action``, ``outcome``
+        (``answered``, ``rejected``, ``declined`` or ``blocked``) and, for webhooks,
+        ``webhook_status`` and ``reply_action`` or ``reason``."""
+        return route_inbound_call(self._store, self._dispatcher, to_number, from_number)
+
+    def append_transcript(self, call_id: str, party: str, text: str) -> dict[str, Any]:
+        """Append the next transcript segment (``party`` ``local``/``remote``/``system``) to a
+        call; returns the PhoneTranscript."""
+        return self._store.run(_calls.append_transcript, call_id, party, text)
+
+    def sent_texts(self, organization_id: str | None = None) -> list[dict[str, Any]]:
+        """Texts the outside world received, oldest first: ``id``, ``organization_id``,
+        ``phone_number_id``, ``from_number``, ``to_number``, ``text``, ``type``, ``media``,
+        ``delivery_status``, ``error_code``, ``error_detail``, ``created_at``,
+        ``updated_at``."""
+        return self._store.run(_texts.list_sent_texts, organization_id)
 
     def inject_fault(
         self,

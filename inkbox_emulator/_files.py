@@ -1,5 +1,7 @@
 """Temporary signed attachment URLs: ``GET /files/{token}?expires=…&signature=…``.
 
+The token is a mail attachment id or a text (MMS) media item id.
+
 ``signature`` is the lower-case hex HMAC-SHA256 of ``"{token}.{expires}"``
 under a per-emulator secret; ``expires`` is epoch seconds on the emulator
 clock. A missing or wrong signature answers **403**; a valid URL past its
@@ -39,9 +41,14 @@ def signed_url(db: Db, base_url: str, attachment_id: str) -> tuple[str, int]:
 
 
 def _load(db: Db, token: str) -> Any:
-    return db.one(
+    row = db.one(
         "SELECT filename, content_type, content FROM mail_attachments WHERE id = ?", (token,)
     )
+    if row is None:
+        row = db.one(
+            "SELECT filename, content_type, content FROM text_media WHERE id = ?", (token,)
+        )
+    return row
 
 
 def file_routes(store: Store) -> list[BaseRoute]:

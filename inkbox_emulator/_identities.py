@@ -18,7 +18,8 @@ from typing import Any, Literal
 from ._accounts import Principal
 from ._errors import ApiError, handle_unavailable, value_error
 from ._handles import handle_problem, normalize_handle
-from ._phones import AREA_CODES, number_prefix
+from ._phone_model import number_record
+from ._phones import AREA_CODES, insert_number
 from ._store import Db
 from ._times import iso, iso_or_none
 from ._validation import MISSING, Fields, Missing
@@ -291,28 +292,9 @@ def tunnel_record(row: Any) -> dict[str, Any]:
     }
 
 
-def phone_record(row: Any) -> dict[str, Any]:
-    """IdentityPhoneNumber (identities.md §5.4)."""
-    return {
-        "id": row["id"],
-        "number": row["number"],
-        "type": row["type"],
-        "status": row["status"],
-        "sms_status": row["sms_status"],
-        "sms_error_code": None,
-        "sms_error_detail": None,
-        "sms_ready_at": iso_or_none(row["sms_ready_at"]),
-        "incoming_call_action": row["incoming_call_action"],
-        "client_websocket_url": row["client_websocket_url"],
-        "incoming_call_webhook_url": row["incoming_call_webhook_url"],
-        "incoming_text_webhook_url": row["incoming_text_webhook_url"],
-        "filter_mode": row["filter_mode"],
-        "state": row["state"],
-        "agent_identity_id": row["agent_identity_id"],
-        "filter_mode_change_notice": None,
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
+def phone_record(row: Any, now: float) -> dict[str, Any]:
+    """IdentityPhoneNumber (identities.md §5.4): the same record as ``GET /phone/numbers``."""
+    return number_record(row, now)
 
 
 def access_record(row: Any) -> dict[str, Any]:
@@ -341,7 +323,7 @@ def detail(db: Db, row: Any) -> dict[str, Any]:
     return {
         **summary(row),
         "mailbox": mailbox_record(mailbox) if mailbox else None,
-        "phone_number": phone_record(phone) if phone else None,
+        "phone_number": phone_record(phone, db.now) if phone else None,
         "tunnel": tunnel_record(tunnel) if tunnel else None,
     }
 
@@ -424,18 +406,6 @@ def _resolve_sending_domain(
     return requested
 
 
-def _allocate_number(db: Db, prefix: str) -> str:
-    used = {
-        str(r[0])
-        for r in db.all("SELECT number FROM phone_numbers WHERE number LIKE ?", (prefix + "%",))
-    }
-    for n in range(1, 10000):
-        candidate = f"{prefix}{n:04d}"
-        if candidate not in used:
-            return candidate
-    raise ApiError(503, "The emulator's phone-number pool is exhausted")
-
-
 def provision_identity(db: Db, organization_id: str, request: CreateIdentity) -> dict[str, Any]:
     """Write identity, mailbox, tunnel (and phone number); returns IdentityDetail.
 
@@ -504,26 +474,16 @@ def provision_identity(db: Db, organization_id: str, request: CreateIdentity) ->
     )
     if request.phone is not None:
         phone = request.phone
-        db.insert(
-            "phone_numbers",
-            {
-                "id": str(uuid.uuid4()),
-                "organization_id": organization_id,
-                "agent_identity_id": identity_id,
-                "number": _allocate_number(db, number_prefix(phone.type, phone.state)),
-                "type": phone.type,
-                "status": "active",
-                "sms_status": "ready" if phone.type == "toll_free" else "pending",
-                "sms_ready_at": now if phone.type == "toll_free" else None,
-                "incoming_call_action": phone.incoming_call_action,
-                "client_websocket_url": phone.client_websocket_url,
-                "incoming_call_webhook_url": phone.incoming_call_webhook_url,
-                "incoming_text_webhook_url": phone.incoming_text_webhook_url,
-                "filter_mode": "blacklist",
-                "state": phone.state if phone.type == "local" else None,
-                "created_at": now,
-                "updated_at": now,
-            },
+        insert_number(
+            db,
+            organization_id,
+            identity_id,
+            type_=phone.type,
+            state=phone.state,
+            incoming_call_action=phone.incoming_call_action,
+            client_websocket_url=phone.client_websocket_url,
+            incoming_call_webhook_url=phone.incoming_call_webhook_url,
+            incoming_text_webhook_url=phone.incoming_text_webhook_url,
         )
     if request.vault_secret_ids is not None:
         grant_on_identity_create(db, organization_id, identity_id, request.vault_secret_ids)

@@ -225,6 +225,7 @@ CREATE TABLE IF NOT EXISTS contacts (
     organization_id TEXT NOT NULL REFERENCES orgs(id),
     name TEXT NOT NULL,
     emails TEXT NOT NULL,
+    phones TEXT NOT NULL DEFAULT '[]',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
 );
@@ -282,9 +283,112 @@ CREATE TABLE IF NOT EXISTS vault_access_rules (
     FOREIGN KEY (vault_id, vault_secret_id) REFERENCES vault_secrets(vault_id, id)
 );
 CREATE INDEX IF NOT EXISTS vault_access_rules_identity ON vault_access_rules(identity_id);
+CREATE TABLE IF NOT EXISTS phone_rules (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    phone_number_id TEXT NOT NULL REFERENCES phone_numbers(id),
+    action TEXT NOT NULL,
+    match_type TEXT NOT NULL,
+    match_target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE TABLE IF NOT EXISTS phone_calls (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    phone_number_id TEXT NOT NULL REFERENCES phone_numbers(id),
+    local_phone_number TEXT NOT NULL,
+    remote_phone_number TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    status TEXT NOT NULL,
+    client_websocket_url TEXT,
+    hangup_reason TEXT,
+    is_blocked INTEGER NOT NULL DEFAULT 0,
+    routing TEXT NOT NULL DEFAULT '{}',
+    started_at REAL,
+    ended_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS phone_calls_number ON phone_calls(phone_number_id, created_at);
+CREATE TABLE IF NOT EXISTS phone_transcripts (
+    id TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL REFERENCES phone_calls(id),
+    seq INTEGER NOT NULL,
+    ts_ms INTEGER NOT NULL,
+    party TEXT NOT NULL,
+    text TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (call_id, seq)
+);
+CREATE TABLE IF NOT EXISTS text_messages (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    phone_number_id TEXT NOT NULL REFERENCES phone_numbers(id),
+    direction TEXT NOT NULL,
+    local_phone_number TEXT NOT NULL,
+    remote_phone_number TEXT NOT NULL,
+    text TEXT,
+    type TEXT NOT NULL,
+    is_read INTEGER NOT NULL DEFAULT 0,
+    delivery_status TEXT,
+    origin TEXT NOT NULL DEFAULT 'user_initiated',
+    outcome TEXT,
+    error_code TEXT,
+    error_detail TEXT,
+    sent_at REAL,
+    delivered_at REAL,
+    failed_at REAL,
+    is_blocked INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE INDEX IF NOT EXISTS text_messages_number ON text_messages(phone_number_id, created_at);
+CREATE TABLE IF NOT EXISTS text_media (
+    id TEXT PRIMARY KEY,
+    text_id TEXT NOT NULL REFERENCES text_messages(id),
+    position INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS text_outcomes (
+    recipient_number TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    error_code TEXT,
+    error_detail TEXT
+);
+CREATE TABLE IF NOT EXISTS sms_opt_ins (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    receiver_number TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    opted_in_at REAL,
+    opted_out_at REAL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    UNIQUE (organization_id, receiver_number)
+);
+CREATE TABLE IF NOT EXISTS sms_campaigns (
+    organization_id TEXT PRIMARY KEY REFERENCES orgs(id),
+    created_at REAL NOT NULL
+);
 """
 
 TABLES = (
+    "sms_campaigns",
+    "sms_opt_ins",
+    "text_outcomes",
+    "text_media",
+    "text_messages",
+    "phone_transcripts",
+    "phone_calls",
+    "phone_rules",
     "vault_access_rules",
     "vault_secrets",
     "vault_keys",
@@ -318,6 +422,14 @@ class Settings:
     tunnel_zone: str = "inkboxwire.com"
     attachment_url_ttl: int = 3600
     """Lifetime (emulator-clock seconds) of a signed attachment URL."""
+    sms_ready_delay: float = 1.0
+    """Emulator-clock seconds a new local number stays ``sms_status=pending`` (10DLC warm-up)."""
+    text_status_delay: float = 0.05
+    """Wall-clock seconds between two delivery-status transitions of an outbound text."""
+    call_status_delay: float = 0.05
+    """Wall-clock seconds between two status transitions of a call."""
+    call_webhook_timeout: float = 5.0
+    """Seconds the emulator waits for the reply to an incoming-call webhook."""
     files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Per-emulator HMAC key of the signed attachment URLs."""
 
@@ -332,6 +444,9 @@ class Db:
         """The emulator clock at the start of the operation (epoch seconds)."""
         self.events: list[Any] = []
         """Side effects (webhooks, scheduled deliveries) released only after COMMIT."""
+        self.public_url = ""
+        """``http://host:port`` of the running server (``""`` when not serving), for the
+        absolute URLs put into webhook bodies (signed media URLs)."""
 
     def emit(self, event: Any) -> None:
         """Queue a side effect; it is handed to ``Store.on_commit`` once the transaction commits
@@ -372,10 +487,19 @@ class Store:
         if path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.executescript(SCHEMA)
+        self._migrate()
         self.requests: list[Any] = []
         """Recorded requests (guarded by the same lock; see ``_recording``)."""
         self.on_commit: Callable[[list[Any]], None] | None = None
         """Receives the events an operation emitted, after its transaction committed."""
+        self.public_url = ""
+        """Base URL of the running server, handed to every operation as ``Db.public_url``."""
+
+    def _migrate(self) -> None:
+        """Bring a database file written by an older emulator up to the current schema."""
+        columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(contacts)")}
+        if "phones" not in columns:
+            self._conn.execute("ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]'")
 
     @property
     def lock(self) -> threading.RLock:
@@ -399,6 +523,7 @@ class Store:
         """Run ``op(db, *args, **kwargs)`` in one transaction, under the lock."""
         with self._lock:
             db = Db(self._conn, self.settings, time.time() + self._clock_offset)
+            db.public_url = self.public_url
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 result = op(db, *args, **kwargs)

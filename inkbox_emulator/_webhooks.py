@@ -11,7 +11,10 @@ so receivers checking freshness against their own clock accept it even after
 ``advance_clock``; the envelope's ``timestamp`` follows the emulator clock
 like every other date it serves). A non-2xx
 answer, a connection error or a timeout is retried after each of
-``retry_delays`` in turn; every attempt is recorded.
+``retry_delays`` in turn; every attempt is recorded. :meth:`Dispatcher.post_now`
+is the synchronous variant used by the incoming-call webhook: one signed POST
+in the caller's thread, no retries, recorded like the others. ``Later`` events
+(text and call status transitions) run a store operation after their delay.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import httpx2
 
 from ._accounts import current_signing_key
 from ._delivery import complete_delivery
-from ._events import DeliveryDue, WebhookEvent
+from ._events import DeliveryDue, Later, WebhookEvent
 from ._signing import signing_headers
 from ._store import Store
 from ._times import iso
@@ -87,6 +90,8 @@ class Dispatcher:
             elif isinstance(event, DeliveryDue):
                 job = partial(self._complete, event.message_row_id, generation)
                 self._schedule(self.delivery_delay, generation, job)
+            elif isinstance(event, Later):
+                self._schedule(event.delay, generation, partial(self._later, event, generation))
 
     def _ensure_started(self) -> None:
         if self._threads or self._closed:
@@ -151,38 +156,38 @@ class Dispatcher:
         if self._current(generation):
             self._store.run(complete_delivery, message_row_id)
 
-    def _attempt(self, delivery: _Delivery, attempt: int) -> None:
-        if not self._current(delivery.generation) or self._client is None:
-            return
-        event = delivery.event
+    def _later(self, event: Later, generation: int) -> None:
+        if self._current(generation):
+            self._store.run(event.op)
+
+    def _headers(self, event: WebhookEvent, request_id: str) -> dict[str, str]:
         secret = self._store.run(current_signing_key, event.organization_id)
         headers = {"Content-Type": "application/json", "User-Agent": "Inkbox-Webhooks/emulator"}
         if secret:
             headers.update(
                 signing_headers(
-                    secret,
-                    event.body,
-                    request_id=delivery.delivery_id,
-                    timestamp=int(time.time()),
+                    secret, event.body, request_id=request_id, timestamp=int(time.time())
                 )
             )
-        status: int | None = None
-        error: str | None = None
-        started = time.monotonic()
-        try:
-            response = self._client.post(event.url, content=event.body, headers=headers)
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}"
-        except httpx2.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        except Exception as exc:  # e.g. an unsupported URL scheme
-            error = f"{type(exc).__name__}: {exc}"
+        return headers
+
+    def _record(
+        self,
+        delivery: _Delivery,
+        attempt: int,
+        headers: dict[str, str],
+        status: int | None,
+        error: str | None,
+        started: float,
+    ) -> bool:
+        """Append one attempt to the log (False when a reset made it stale)."""
+        event = delivery.event
         record = {
             "id": str(uuid.uuid4()),
             "delivery_id": delivery.delivery_id,
             "organization_id": event.organization_id,
             "mailbox_id": event.mailbox_id,
+            "phone_number_id": event.phone_number_id,
             "url": event.url,
             "event_type": event.event_type,
             "attempt": attempt,
@@ -196,9 +201,56 @@ class Dispatcher:
         }
         with self._cond:
             if delivery.generation != self._generation:
-                return
+                return False
             self._attempts.append(record)
             self._cond.notify_all()
+        return True
+
+    def post_now(self, event: WebhookEvent, timeout: float) -> tuple[int | None, bytes, str | None]:
+        """POST ``event`` synchronously in the calling thread (no retries), record the attempt
+        and return ``(status, response body, error)``; ``status`` is ``None`` on a transport
+        error or a timeout. Used for the synchronous incoming-call webhook."""
+        with self._cond:
+            delivery = _Delivery(event, str(uuid.uuid4()), self._generation)
+        headers = self._headers(event, delivery.delivery_id)
+        status: int | None = None
+        content = b""
+        error: str | None = None
+        started = time.monotonic()
+        try:
+            with httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
+                response = client.post(event.url, content=event.body, headers=headers)
+            status, content = response.status_code, response.content
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except httpx2.TimeoutException as exc:
+            error = f"timeout after {timeout}s ({type(exc).__name__})"
+        except httpx2.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # e.g. an unsupported URL scheme
+            error = f"{type(exc).__name__}: {exc}"
+        self._record(delivery, 1, headers, status, error, started)
+        return status, content, error
+
+    def _attempt(self, delivery: _Delivery, attempt: int) -> None:
+        if not self._current(delivery.generation) or self._client is None:
+            return
+        event = delivery.event
+        headers = self._headers(event, delivery.delivery_id)
+        status: int | None = None
+        error: str | None = None
+        started = time.monotonic()
+        try:
+            response = self._client.post(event.url, content=event.body, headers=headers)
+            status = response.status_code
+            if not 200 <= status < 300:
+                error = f"HTTP {status}"
+        except httpx2.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # e.g. an unsupported URL scheme
+            error = f"{type(exc).__name__}: {exc}"
+        if not self._record(delivery, attempt, headers, status, error, started):
+            return
         if error is not None and attempt <= len(self.retry_delays):
             self._schedule(
                 self.retry_delays[attempt - 1],

@@ -1,0 +1,440 @@
+"""Calls (phone.md §4.2-4.3, C1-C3, T1, N6): placing, inbound routing state, usage, transcripts.
+
+Placing a call (C3): ``from_number`` is the E.164 number of an active number
+the caller may use (403 otherwise: another org's, a released or an unknown
+number, or another identity's for a scoped key); the contact-rule verdict on
+``to_number`` may answer **403** ``recipient_blocked``; then the usage limit
+is checked. The call is stored ``initiated`` and moves ``ringing`` →
+``answered`` (``started_at``) → ``completed`` (``ended_at``,
+``hangup_reason=remote``), one step every ``call_status_delay`` seconds.
+``client_websocket_url`` falls back to the number's.
+
+Usage (``rate_limit``, RateLimitInfo) is counted **per number** over the
+rolling 24 h of the emulator clock: every call placed or received that was not
+blocked counts as one call; every call that was answered bills whole minutes,
+rounded up (at least 1; an ongoing call bills up to now). Limits are
+:data:`CALLS_LIMIT` calls and :data:`MINUTES_LIMIT` minutes. When either is
+used up, C3 answers **429** ``{"error": "call_rate_limited", "message",
+"calls_limit", "minutes_limit", "retry_after_seconds"}`` with ``Retry-After``
+and ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` headers.
+
+Inbound calls are created by :func:`create_inbound_call` and decided by
+``_call_routing``: ``auto_accept`` answers at once, ``auto_reject`` ends
+``canceled`` with ``hangup_reason=rejected``, ``webhook`` leaves the call
+``initiated`` until :func:`finish_inbound_call` applies the receiver's reply
+(answer → ``answered`` then ``completed``; reject → ``canceled``/``rejected``;
+a non-200 reply, a bad body or a timeout declines routing → ``failed`` with
+no hangup reason). A caller blocked by the number's contact rules is stored
+``failed``/``rejected`` with ``is_blocked=true`` and never reaches a webhook.
+Identity-scoped keys never see blocked calls.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from functools import partial
+from typing import Any
+
+from ._accounts import Principal
+from ._contacts import match_phone_contact
+from ._errors import ApiError, value_error
+from ._events import Later, WebhookEvent
+from ._phone_model import (
+    CALLS_LIMIT,
+    MINUTES_LIMIT,
+    call_record,
+    is_e164,
+    routing_of,
+    transcript_record,
+)
+from ._phone_numbers import find_number, find_number_by_e164
+from ._phone_rules import check_outbound, verdict
+from ._store import Db
+
+__all__ = [
+    "CALL_EVENT_TYPE",
+    "PARTIES",
+    "WINDOW_SECONDS",
+    "InboundPlan",
+    "advance_call",
+    "append_transcript",
+    "create_inbound_call",
+    "finish_inbound_call",
+    "get_call",
+    "inbound_call_result",
+    "list_calls",
+    "list_transcripts",
+    "place_call",
+    "rate_limit",
+    "search_transcripts",
+]
+
+WINDOW_SECONDS = 24 * 3600
+PARTIES = ("local", "remote", "system")
+CALL_EVENT_TYPE = "phone.incoming_call"
+"""The ``event_type`` under which incoming-call POSTs appear in ``webhook_deliveries()``
+(the payload itself is flat and has no event type)."""
+
+InboundPlan = tuple[str, WebhookEvent | None]
+"""``(call id, the incoming-call webhook to POST, or None when already decided)``."""
+
+
+# -- usage ---------------------------------------------------------------------------------
+
+
+def _usage(db: Db, number_id: str) -> tuple[int, float, float | None]:
+    rows = db.all(
+        "SELECT created_at, started_at, ended_at FROM phone_calls WHERE phone_number_id = ? "
+        "AND is_blocked = 0 AND created_at > ? ORDER BY created_at",
+        (number_id, db.now - WINDOW_SECONDS),
+    )
+    minutes = 0.0
+    for row in rows:
+        if row["started_at"] is not None:
+            end = row["ended_at"] if row["ended_at"] is not None else db.now
+            minutes += max(1, math.ceil(max(0.0, end - row["started_at"]) / 60))
+    oldest = float(rows[0]["created_at"]) if rows else None
+    return len(rows), minutes, oldest
+
+
+def rate_limit(db: Db, number_id: str) -> dict[str, Any]:
+    """RateLimitInfo (phone.md §3.4) of one number, now."""
+    calls, minutes, _ = _usage(db, number_id)
+    return {
+        "calls_used": calls,
+        "calls_remaining": max(0, CALLS_LIMIT - calls),
+        "calls_limit": CALLS_LIMIT,
+        "minutes_used": float(minutes),
+        "minutes_remaining": float(max(0.0, MINUTES_LIMIT - minutes)),
+        "minutes_limit": MINUTES_LIMIT,
+    }
+
+
+def _check_rate(db: Db, number: Any) -> None:
+    calls, minutes, oldest = _usage(db, str(number["id"]))
+    if calls < CALLS_LIMIT and minutes < MINUTES_LIMIT:
+        return
+    reset = (oldest or db.now) + WINDOW_SECONDS
+    retry = max(1, math.ceil(reset - db.now))
+    what = "calls" if calls >= CALLS_LIMIT else "call minutes"
+    raise ApiError(
+        429,
+        {
+            "error": "call_rate_limited",
+            "message": f"This number has used up its {what} for the rolling 24 hours",
+            "calls_limit": CALLS_LIMIT,
+            "minutes_limit": MINUTES_LIMIT,
+            "retry_after_seconds": retry,
+        },
+        headers={
+            "Retry-After": str(retry),
+            "X-RateLimit-Limit": str(CALLS_LIMIT),
+            "X-RateLimit-Remaining": str(max(0, CALLS_LIMIT - calls)),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        },
+    )
+
+
+# -- lifecycle -------------------------------------------------------------------------------
+
+
+def _load(db: Db, call_id: str) -> Any:
+    return db.one("SELECT * FROM phone_calls WHERE id = ?", (call_id,))
+
+
+def _later(db: Db, call_id: str) -> None:
+    db.emit(Later(db.settings.call_status_delay, partial(advance_call, call_id=call_id)))
+
+
+def _insert(db: Db, number: Any, remote: str, direction: str, **values: Any) -> str:
+    call_id = str(uuid.uuid4())
+    db.insert(
+        "phone_calls",
+        {
+            "id": call_id,
+            "organization_id": number["organization_id"],
+            "phone_number_id": number["id"],
+            "local_phone_number": number["number"],
+            "remote_phone_number": remote,
+            "direction": direction,
+            "created_at": db.now,
+            "updated_at": db.now,
+            **values,
+        },
+    )
+    return call_id
+
+
+def advance_call(db: Db, call_id: str) -> None:
+    """One step of a call: initiated → ringing → answered → completed."""
+    row = _load(db, call_id)
+    if row is None:
+        return
+    status = row["status"]
+    if status == "initiated":
+        db.exec(
+            "UPDATE phone_calls SET status = 'ringing', updated_at = ? WHERE id = ?",
+            (db.now, call_id),
+        )
+    elif status == "ringing":
+        db.exec(
+            "UPDATE phone_calls SET status = 'answered', started_at = ?, updated_at = ? "
+            "WHERE id = ?",
+            (db.now, db.now, call_id),
+        )
+    elif status == "answered":
+        db.exec(
+            "UPDATE phone_calls SET status = 'completed', ended_at = ?, hangup_reason = ?, "
+            "updated_at = ? WHERE id = ?",
+            (db.now, "remote", db.now, call_id),
+        )
+        return
+    else:
+        return
+    _later(db, call_id)
+
+
+def place_call(
+    db: Db,
+    principal: Principal,
+    from_number: str,
+    to_number: str,
+    client_websocket_url: str | None,
+) -> dict[str, Any]:
+    """``POST /api/v1/phone/place-call``: PhoneCallWithRateLimit."""
+    number = find_number_by_e164(db, from_number)
+    if (
+        number is None
+        or number["organization_id"] != principal.organization_id
+        or (principal.kind == "scoped" and number["agent_identity_id"] != principal.identity_id)
+    ):
+        raise ApiError(403, f"{from_number} is not an active phone number you may call from")
+    check_outbound(db, number, to_number)
+    _check_rate(db, number)
+    call_id = _insert(
+        db,
+        number,
+        to_number,
+        "outbound",
+        status="initiated",
+        client_websocket_url=client_websocket_url or number["client_websocket_url"],
+        routing=json.dumps({"action": "outbound"}),
+    )
+    _later(db, call_id)
+    return {**call_record(_load(db, call_id)), "rate_limit": rate_limit(db, str(number["id"]))}
+
+
+# -- inbound ---------------------------------------------------------------------------------------
+
+
+def _route(db: Db, call_id: str, routing: dict[str, Any], **sets: Any) -> None:
+    sets["routing"] = json.dumps(routing)
+    sets["updated_at"] = db.now
+    assignments = ", ".join(f"{col} = ?" for col in sets)
+    db.exec(f"UPDATE phone_calls SET {assignments} WHERE id = ?", (*sets.values(), call_id))
+
+
+def create_inbound_call(db: Db, to_number: str, from_number: str) -> InboundPlan:
+    """Store a call from the outside world and decide it when no webhook is involved."""
+    if not is_e164(from_number):
+        raise value_error(
+            ("body", "from_number"), "from_number must be an E.164 number", from_number
+        )
+    if not is_e164(to_number):
+        raise value_error(("body", "to_number"), "to_number must be an E.164 number", to_number)
+    number = find_number_by_e164(db, to_number)
+    if number is None:
+        raise ApiError(404, f"{to_number} is not an active emulator phone number")
+    action = str(number["incoming_call_action"])
+    allowed, rule_id = verdict(db, number, from_number)
+    if not allowed:
+        call_id = _insert(
+            db,
+            number,
+            from_number,
+            "inbound",
+            status="failed",
+            hangup_reason="rejected",
+            is_blocked=1,
+            ended_at=db.now,
+            routing=json.dumps(
+                {"action": action, "outcome": "blocked", "matched_rule_id": rule_id}
+            ),
+        )
+        return call_id, None
+    call_id = _insert(db, number, from_number, "inbound", status="initiated")
+    if action == "auto_accept":
+        _route(
+            db,
+            call_id,
+            {"action": action, "outcome": "answered"},
+            status="answered",
+            started_at=db.now,
+            client_websocket_url=number["client_websocket_url"],
+        )
+        _later(db, call_id)
+        return call_id, None
+    if action != "webhook" or not number["incoming_call_webhook_url"]:
+        _route(
+            db,
+            call_id,
+            {"action": action, "outcome": "rejected"},
+            status="canceled",
+            hangup_reason="rejected",
+            ended_at=db.now,
+        )
+        return call_id, None
+    payload = {
+        **{k: v for k, v in call_record(_load(db, call_id)).items() if k != "is_blocked"},
+        "rate_limit": rate_limit(db, str(number["id"])),
+        "contact": match_phone_contact(db, str(number["organization_id"]), from_number),
+    }
+    _route(db, call_id, {"action": action, "outcome": "pending"})
+    event = WebhookEvent(
+        organization_id=str(number["organization_id"]),
+        url=str(number["incoming_call_webhook_url"]),
+        event_type=CALL_EVENT_TYPE,
+        body=json.dumps(payload, separators=(",", ":")).encode(),
+        phone_number_id=str(number["id"]),
+    )
+    return call_id, event
+
+
+def finish_inbound_call(
+    db: Db,
+    call_id: str,
+    decision: str,
+    client_websocket_url: str | None,
+    note: dict[str, Any],
+) -> None:
+    """Apply a webhook decision: ``answer``, ``reject`` or ``declined`` (see module docstring)."""
+    row = _load(db, call_id)
+    if row is None or row["status"] != "initiated":
+        return
+    number = db.one("SELECT * FROM phone_numbers WHERE id = ?", (row["phone_number_id"],))
+    routing = {**routing_of(row), **note}
+    if decision == "answer":
+        routing["outcome"] = "answered"
+        fallback = number["client_websocket_url"] if number is not None else None
+        _route(
+            db,
+            call_id,
+            routing,
+            status="answered",
+            started_at=db.now,
+            client_websocket_url=client_websocket_url or fallback,
+        )
+        _later(db, call_id)
+    elif decision == "reject":
+        routing["outcome"] = "rejected"
+        _route(db, call_id, routing, status="canceled", hangup_reason="rejected", ended_at=db.now)
+    else:
+        routing["outcome"] = "declined"
+        _route(db, call_id, routing, status="failed", ended_at=db.now)
+
+
+def inbound_call_result(db: Db, call_id: str) -> dict[str, Any]:
+    """The call record plus ``routing`` (how the emulator decided it)."""
+    row = _load(db, call_id)
+    return {**call_record(row), "routing": routing_of(row)}
+
+
+# -- reads ---------------------------------------------------------------------------------------
+
+
+def _visible(principal: Principal, is_blocked: bool | None) -> tuple[str, list[Any]]:
+    if principal.kind == "scoped":
+        return " AND is_blocked = 0", []
+    if is_blocked is None:
+        return "", []
+    return " AND is_blocked = ?", [int(is_blocked)]
+
+
+def list_calls(
+    db: Db, principal: Principal, number_id: str, limit: int, offset: int, is_blocked: bool | None
+) -> list[dict[str, Any]]:
+    """``GET …/numbers/{id}/calls``: newest first."""
+    number = find_number(db, principal, number_id)
+    extra, params = _visible(principal, is_blocked)
+    rows = db.all(
+        f"SELECT * FROM phone_calls WHERE phone_number_id = ?{extra} "
+        "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+        [number["id"], *params, limit, offset],
+    )
+    return [call_record(r) for r in rows]
+
+
+def _find_call(db: Db, principal: Principal, number_id: str, call_id: str) -> Any:
+    number = find_number(db, principal, number_id)
+    extra, params = _visible(principal, None)
+    row = db.one(
+        f"SELECT * FROM phone_calls WHERE id = ? AND phone_number_id = ?{extra}",
+        [call_id, number["id"], *params],
+    )
+    if row is None:
+        raise ApiError(404, "Call not found")
+    return row
+
+
+def get_call(db: Db, principal: Principal, number_id: str, call_id: str) -> dict[str, Any]:
+    """``GET …/calls/{call_id}``."""
+    return call_record(_find_call(db, principal, number_id, call_id))
+
+
+def list_transcripts(
+    db: Db, principal: Principal, number_id: str, call_id: str
+) -> list[dict[str, Any]]:
+    """``GET …/calls/{call_id}/transcripts``: sorted by ``seq``."""
+    call = _find_call(db, principal, number_id, call_id)
+    rows = db.all("SELECT * FROM phone_transcripts WHERE call_id = ? ORDER BY seq", (call["id"],))
+    return [transcript_record(r) for r in rows]
+
+
+def search_transcripts(
+    db: Db, principal: Principal, number_id: str, q: str, party: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """``GET …/numbers/{id}/search``: segments containing every word of ``q``
+    (case-insensitive), newest call first, then by ``seq``."""
+    number = find_number(db, principal, number_id)
+    where, params = "c.phone_number_id = ?", [number["id"]]
+    if principal.kind == "scoped":
+        where += " AND c.is_blocked = 0"
+    if party is not None:
+        where += " AND t.party = ?"
+        params.append(party)
+    for term in q.split():
+        where += " AND instr(lower(t.text), ?) > 0"
+        params.append(term.lower())
+    rows = db.all(
+        "SELECT t.* FROM phone_transcripts t JOIN phone_calls c ON c.id = t.call_id "
+        f"WHERE {where} ORDER BY c.created_at DESC, c.rowid DESC, t.seq LIMIT ?",
+        [*params, limit],
+    )
+    return [transcript_record(r) for r in rows]
+
+
+def append_transcript(db: Db, call_id: str, party: str, text: str) -> dict[str, Any]:
+    """Add the next transcript segment of a call (control API); returns the PhoneTranscript."""
+    if party not in PARTIES:
+        raise value_error(("body", "party"), f"party must be one of {', '.join(PARTIES)}", party)
+    if not text.strip():
+        raise value_error(("body", "text"), "text must not be empty", text)
+    call = _load(db, call_id)
+    if call is None:
+        raise ApiError(404, "Call not found")
+    last = db.one("SELECT MAX(seq) FROM phone_transcripts WHERE call_id = ?", (call_id,))
+    seq = 0 if last is None or last[0] is None else int(last[0]) + 1
+    origin = call["started_at"] if call["started_at"] is not None else call["created_at"]
+    row = {
+        "id": str(uuid.uuid4()),
+        "call_id": call_id,
+        "seq": seq,
+        "ts_ms": max(0, int((db.now - origin) * 1000)),
+        "party": party,
+        "text": text,
+        "created_at": db.now,
+    }
+    db.insert("phone_transcripts", row)
+    return transcript_record(row)

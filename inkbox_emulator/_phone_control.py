@@ -1,0 +1,119 @@
+"""Control routes of the phone emulation (no auth, JSON), mirroring the Python API.
+
+* ``POST /_emulator/phone/texts/inbound`` — ``{to_number, from_number, text?, media?}``
+  (media: ``[{content_type, content_base64}]``) → 201 TextMessage;
+* ``GET /_emulator/phone/texts/sent[?organization_id=]`` — texts the outside world got;
+* ``POST /_emulator/phone/texts/outcomes`` — ``{recipient_number, outcome, error_code?,
+  error_detail?}`` for later texts to that number;
+* ``POST /_emulator/phone/campaigns`` — ``{organization_id, enabled?}`` (default true);
+* ``POST /_emulator/phone/numbers/{phone_number_id}/sms-ready`` — end the warm-up now;
+* ``POST /_emulator/phone/calls/inbound`` — ``{to_number, from_number}`` → 201 PhoneCall
+  plus ``routing`` (answers after the incoming-call webhook, when there is one, replied);
+* ``POST /_emulator/phone/calls/{call_id}/transcripts`` — ``{party, text}`` → 201
+  PhoneTranscript.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import _calls, _phone_numbers, _sms_opt_ins, _texts
+from ._call_routing import route_inbound_call
+from ._recording import CONTROL_PREFIX
+from ._store import Store
+from ._validation import MISSING, Fields, Missing, parse_json_object
+from ._webhooks import Dispatcher
+
+__all__ = ["phone_control_routes"]
+
+
+def phone_control_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute]:
+    """The ``/_emulator/phone`` routes, bound to ``store`` and the webhook dispatcher."""
+
+    async def body(request: Request) -> Fields:
+        return Fields(parse_json_object(await request.body(), allow_empty=True))
+
+    def opt(value: str | Missing | None) -> str | None:
+        return None if isinstance(value, Missing) else value
+
+    async def inbound_text(request: Request) -> Response:
+        fields = await body(request)
+        to_number = fields.string("to_number", required=True)
+        from_number = fields.string("from_number", required=True)
+        text = fields.string("text")
+        media = fields.raw("media")
+        if media is not MISSING and media is not None and not isinstance(media, list):
+            fields.error("media", "list_type", "Input should be a valid list", media)
+        fields.raise_errors()
+        items = _texts.parse_media(media if isinstance(media, list) else None)
+        result = store.run(_texts.inject_text, to_number, from_number, opt(text), items)
+        return JSONResponse(result, status_code=201)
+
+    async def sent(request: Request) -> Response:
+        org = request.query_params.get("organization_id")
+        return JSONResponse(store.run(_texts.list_sent_texts, org))
+
+    async def outcomes(request: Request) -> Response:
+        fields = await body(request)
+        recipient = fields.string("recipient_number", required=True)
+        outcome = fields.literal("outcome", _texts.OUTCOMES, nullable=False)
+        if outcome is MISSING:
+            fields.missing("outcome")
+        error_code = fields.string("error_code")
+        error_detail = fields.string("error_detail")
+        fields.raise_errors()
+        assert isinstance(outcome, str)
+        result = store.run(
+            _texts.set_text_outcome, recipient, outcome, opt(error_code), opt(error_detail)
+        )
+        return JSONResponse(result)
+
+    async def campaigns(request: Request) -> Response:
+        fields = await body(request)
+        org = fields.string("organization_id", required=True, min_length=1)
+        enabled: Any = fields.raw("enabled")
+        if enabled is MISSING or enabled is None:
+            enabled = True
+        elif not isinstance(enabled, bool):
+            fields.error("enabled", "bool_type", "Input should be a valid boolean", enabled)
+        fields.raise_errors()
+        return JSONResponse(store.run(_sms_opt_ins.set_customer_campaign, org, bool(enabled)))
+
+    async def sms_ready(request: Request) -> Response:
+        number_id = str(request.path_params["phone_number_id"])
+        return JSONResponse(store.run(_phone_numbers.mark_sms_ready, number_id))
+
+    async def inbound_call(request: Request) -> Response:
+        fields = await body(request)
+        to_number = fields.string("to_number", required=True)
+        from_number = fields.string("from_number", required=True)
+        fields.raise_errors()
+        result = await anyio.to_thread.run_sync(
+            route_inbound_call, store, dispatcher, to_number, from_number
+        )
+        return JSONResponse(result, status_code=201)
+
+    async def transcript(request: Request) -> Response:
+        fields = await body(request)
+        party = fields.string("party", required=True)
+        text = fields.string("text", required=True)
+        fields.raise_errors()
+        call_id = str(request.path_params["call_id"])
+        result = store.run(_calls.append_transcript, call_id, party, text)
+        return JSONResponse(result, status_code=201)
+
+    p = f"{CONTROL_PREFIX}/phone"
+    return [
+        Route(f"{p}/texts/inbound", inbound_text, methods=["POST"]),
+        Route(f"{p}/texts/sent", sent, methods=["GET"]),
+        Route(f"{p}/texts/outcomes", outcomes, methods=["POST"]),
+        Route(f"{p}/campaigns", campaigns, methods=["POST"]),
+        Route(f"{p}/numbers/{{phone_number_id}}/sms-ready", sms_ready, methods=["POST"]),
+        Route(f"{p}/calls/inbound", inbound_call, methods=["POST"]),
+        Route(f"{p}/calls/{{call_id}}/transcripts", transcript, methods=["POST"]),
+    ]

@@ -1,0 +1,185 @@
+"""Wire records of the phone API (phone.md §3) and the small shared phone helpers.
+
+Every record carries every field of its response model, nullable ones as
+``null``. A number's ``sms_status`` is stored ``pending`` with ``sms_ready_at``
+set to the end of its 10DLC warm-up; :func:`number_record` shows ``ready``
+once the emulator clock has passed that time (and :func:`settle_sms` writes it
+back), so ``advance_clock`` ends the warm-up.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ._errors import ApiError
+from ._store import Db
+from ._times import iso, iso_or_none
+
+__all__ = [
+    "CALLS_LIMIT",
+    "E164",
+    "MINUTES_LIMIT",
+    "call_record",
+    "is_e164",
+    "number_record",
+    "opt_in_record",
+    "phone_error",
+    "rule_record",
+    "settle_sms",
+    "text_record",
+    "transcript_record",
+]
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+"""An E.164 number: ``+``, a non-zero digit, 7 to 15 digits in all."""
+
+CALLS_LIMIT = 100
+"""Calls per phone number per rolling 24 h (the fixture's ``calls_limit``)."""
+MINUTES_LIMIT = 300
+"""Call minutes per phone number per rolling 24 h (the fixture's ``minutes_limit``)."""
+
+
+def is_e164(value: object) -> bool:
+    """Whether ``value`` is an E.164 string."""
+    return isinstance(value, str) and E164.fullmatch(value) is not None
+
+
+def phone_error(status: int, code: str, message: str, **extra: Any) -> ApiError:
+    """A structured phone error: ``{"detail": {"error": code, "message": …, **extra}}``."""
+    return ApiError(status, {"error": code, "message": message, **extra})
+
+
+def _sms_ready(row: Any, now: float) -> bool:
+    return (
+        row["sms_status"] == "pending"
+        and row["sms_ready_at"] is not None
+        and (row["sms_ready_at"] <= now)
+    )
+
+
+def settle_sms(db: Db) -> None:
+    """Write ``sms_status=ready`` on every number whose warm-up has ended."""
+    db.exec(
+        "UPDATE phone_numbers SET sms_status = 'ready', updated_at = sms_ready_at "
+        "WHERE sms_status = 'pending' AND sms_ready_at IS NOT NULL AND sms_ready_at <= ?",
+        (db.now,),
+    )
+
+
+def number_record(row: Any, now: float) -> dict[str, Any]:
+    """PhoneNumber (phone.md §3.1; also the identity's ``phone_number``)."""
+    ready = _sms_ready(row, now)
+    return {
+        "id": row["id"],
+        "number": row["number"],
+        "type": row["type"],
+        "status": row["status"],
+        "sms_status": "ready" if ready else row["sms_status"],
+        "sms_error_code": None,
+        "sms_error_detail": None,
+        "sms_ready_at": iso_or_none(row["sms_ready_at"]),
+        "incoming_call_action": row["incoming_call_action"],
+        "client_websocket_url": row["client_websocket_url"],
+        "incoming_call_webhook_url": row["incoming_call_webhook_url"],
+        "incoming_text_webhook_url": row["incoming_text_webhook_url"],
+        "filter_mode": row["filter_mode"],
+        "state": row["state"],
+        "agent_identity_id": row["agent_identity_id"],
+        "filter_mode_change_notice": None,
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["sms_ready_at"] if ready else row["updated_at"]),
+    }
+
+
+def call_record(row: Any) -> dict[str, Any]:
+    """PhoneCall (phone.md §3.3)."""
+    return {
+        "id": row["id"],
+        "local_phone_number": row["local_phone_number"],
+        "remote_phone_number": row["remote_phone_number"],
+        "direction": row["direction"],
+        "status": row["status"],
+        "client_websocket_url": row["client_websocket_url"],
+        "use_inkbox_tts": None,
+        "use_inkbox_stt": None,
+        "hangup_reason": row["hangup_reason"],
+        "started_at": iso_or_none(row["started_at"]),
+        "ended_at": iso_or_none(row["ended_at"]),
+        "is_blocked": bool(row["is_blocked"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def transcript_record(row: Any) -> dict[str, Any]:
+    """PhoneTranscript (phone.md §3.5)."""
+    return {
+        "id": row["id"],
+        "call_id": row["call_id"],
+        "seq": row["seq"],
+        "ts_ms": row["ts_ms"],
+        "party": row["party"],
+        "text": row["text"],
+        "created_at": iso(row["created_at"]),
+    }
+
+
+def text_record(row: Any, media: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """TextMessage (phone.md §3.6); ``media`` are ``TextMediaItem``s (``None`` for SMS)."""
+    return {
+        "id": row["id"],
+        "direction": row["direction"],
+        "local_phone_number": row["local_phone_number"],
+        "remote_phone_number": row["remote_phone_number"],
+        "text": row["text"],
+        "type": row["type"],
+        "media": media or None,
+        "is_read": bool(row["is_read"]),
+        "delivery_status": row["delivery_status"],
+        "origin": row["origin"],
+        "error_code": row["error_code"],
+        "error_detail": row["error_detail"],
+        "sent_at": iso_or_none(row["sent_at"]),
+        "delivered_at": iso_or_none(row["delivered_at"]),
+        "failed_at": iso_or_none(row["failed_at"]),
+        "is_blocked": bool(row["is_blocked"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def opt_in_record(row: Any) -> dict[str, Any]:
+    """SmsOptIn (phone.md §3.9)."""
+    return {
+        "id": row["id"],
+        "organization_id": row["organization_id"],
+        "receiver_number": row["receiver_number"],
+        "status": row["status"],
+        "source": row["source"],
+        "opted_in_at": iso_or_none(row["opted_in_at"]),
+        "opted_out_at": iso_or_none(row["opted_out_at"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def rule_record(row: Any) -> dict[str, Any]:
+    """PhoneContactRule (phone.md §3.10)."""
+    return {
+        "id": row["id"],
+        "phone_number_id": row["phone_number_id"],
+        "action": row["action"],
+        "match_type": row["match_type"],
+        "match_target": row["match_target"],
+        "status": row["status"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def routing_of(row: Any) -> dict[str, Any]:
+    """The stored routing note of a call (how an inbound call was decided)."""
+    value: dict[str, Any] = json.loads(row["routing"])
+    return value

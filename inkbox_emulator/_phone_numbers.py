@@ -1,0 +1,308 @@
+"""Phone numbers (phone.md §4.1, N1-N5): visibility, list, get, provision, update, release.
+
+Visibility: admin keys and human sessions reach every active number of their
+organisation; an identity-scoped key reaches only its own identity's number.
+Anything else (another organisation's number, a released number, another
+identity's number for a scoped key) answers **404**, as N2 documents.
+
+Provision (N3) binds a new number to an identity by ``agent_handle`` (a
+leading ``@`` is stripped; 404 when no such identity is visible); an identity
+that already holds an active number answers **409**. A scoped key may only
+provision for its own identity (403 otherwise). Update (N4) applies only the
+keys sent; afterwards ``auto_accept`` needs a ``client_websocket_url`` and
+``webhook`` an ``incoming_call_webhook_url`` (**422** otherwise, also when a
+PATCH clears the URL the current action needs); ``filter_mode`` is admin-only
+(403 for scoped keys) and a real change adds ``filter_mode_change_notice``.
+Release (N5, and the identity's ``DELETE …/phone_number``) is irreversible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._accounts import Principal
+from ._errors import ApiError, value_error
+from ._handles import normalize_handle
+from ._phone_model import number_record, settle_sms
+from ._phones import AREA_CODES, insert_number
+from ._store import Db
+from ._validation import MISSING, Fields, Missing
+
+__all__ = [
+    "CALL_ACTIONS",
+    "NumberPatch",
+    "ProvisionRequest",
+    "find_number",
+    "find_number_by_e164",
+    "get_number",
+    "list_numbers",
+    "mark_sms_ready",
+    "parse_number_patch",
+    "parse_provision",
+    "provision_number",
+    "release_number",
+    "update_number",
+]
+
+CALL_ACTIONS = ("auto_accept", "auto_reject", "webhook")
+FILTER_MODES = ("whitelist", "blacklist")
+
+
+@dataclass(frozen=True)
+class ProvisionRequest:
+    """A parsed N3 body."""
+
+    agent_handle: str
+    type: str = "toll_free"
+    state: str | None = None
+    incoming_call_action: str = "auto_reject"
+    client_websocket_url: str | None = None
+    incoming_call_webhook_url: str | None = None
+    incoming_text_webhook_url: str | None = None
+    filter_mode: str = "blacklist"
+
+
+@dataclass(frozen=True)
+class NumberPatch:
+    """A parsed N4 body (MISSING = leave unchanged; ``None`` clears a URL)."""
+
+    incoming_call_action: str | Missing = MISSING
+    client_websocket_url: str | Missing | None = MISSING
+    incoming_call_webhook_url: str | Missing | None = MISSING
+    incoming_text_webhook_url: str | Missing | None = MISSING
+    filter_mode: str | Missing = MISSING
+
+
+def _url(fields: Fields, name: str, schemes: tuple[str, ...]) -> str | Missing | None:
+    value = fields.string(name, max_length=2048)
+    if isinstance(value, str):
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in schemes or not rest.strip("/"):
+            wanted = " or ".join(schemes)
+            fields.error(
+                name, "url_parsing", f"Input should be a valid URL with a {wanted} scheme", value
+            )
+    return value
+
+
+def _call_fields(fields: Fields) -> dict[str, Any]:
+    return {
+        "incoming_call_action": fields.literal(
+            "incoming_call_action", CALL_ACTIONS, nullable=False
+        ),
+        "client_websocket_url": _url(fields, "client_websocket_url", ("wss", "ws")),
+        "incoming_call_webhook_url": _url(fields, "incoming_call_webhook_url", ("https", "http")),
+        "incoming_text_webhook_url": _url(fields, "incoming_text_webhook_url", ("https", "http")),
+        "filter_mode": fields.literal("filter_mode", FILTER_MODES, nullable=False),
+    }
+
+
+def _check_call_urls(action: str, websocket: str | None, call_hook: str | None) -> None:
+    if action == "auto_accept" and not websocket:
+        raise value_error(
+            ("body", "client_websocket_url"),
+            "client_websocket_url is required when incoming_call_action is auto_accept",
+            websocket,
+        )
+    if action == "webhook" and not call_hook:
+        raise value_error(
+            ("body", "incoming_call_webhook_url"),
+            "incoming_call_webhook_url is required when incoming_call_action is webhook",
+            call_hook,
+        )
+
+
+def _opt(value: Any) -> Any:
+    return None if isinstance(value, Missing) else value
+
+
+def parse_provision(data: dict[str, Any]) -> ProvisionRequest:
+    """Validate an N3 body (422 listing every problem)."""
+    fields = Fields(data)
+    handle = fields.string("agent_handle", required=True, min_length=1)
+    type_ = fields.literal("type", ("toll_free", "local"), nullable=False)
+    state = fields.string("state")
+    extra = _call_fields(fields)
+    fields.raise_errors()
+    kind = type_ if isinstance(type_, str) else "toll_free"
+    st = state.upper() if isinstance(state, str) and state else None
+    if st is not None and kind == "toll_free":
+        raise value_error(("body", "state"), "state is only valid for local numbers", state)
+    if st is not None and st not in AREA_CODES:
+        raise value_error(("body", "state"), "state must be a two-letter US state code", state)
+    action = extra["incoming_call_action"]
+    request = ProvisionRequest(
+        agent_handle=normalize_handle(handle),
+        type=kind,
+        state=st,
+        incoming_call_action=action if isinstance(action, str) else "auto_reject",
+        client_websocket_url=_opt(extra["client_websocket_url"]),
+        incoming_call_webhook_url=_opt(extra["incoming_call_webhook_url"]),
+        incoming_text_webhook_url=_opt(extra["incoming_text_webhook_url"]),
+        filter_mode=extra["filter_mode"] if isinstance(extra["filter_mode"], str) else "blacklist",
+    )
+    _check_call_urls(
+        request.incoming_call_action,
+        request.client_websocket_url,
+        request.incoming_call_webhook_url,
+    )
+    return request
+
+
+def parse_number_patch(data: dict[str, Any]) -> NumberPatch:
+    """Validate an N4 body (only the keys sent)."""
+    fields = Fields(data)
+    extra = _call_fields(fields)
+    fields.raise_errors()
+    return NumberPatch(**extra)
+
+
+# -- lookups -----------------------------------------------------------------------
+
+
+def find_number(db: Db, principal: Principal, number_id: str) -> Any:
+    """The active number of the path, as the caller may see it (404 otherwise)."""
+    settle_sms(db)
+    row = db.one(
+        "SELECT * FROM phone_numbers WHERE id = ? AND organization_id = ? AND status != 'released'",
+        (number_id, principal.organization_id),
+    )
+    if row is None or (
+        principal.kind == "scoped" and row["agent_identity_id"] != principal.identity_id
+    ):
+        raise ApiError(404, "Phone number not found")
+    return row
+
+
+def find_number_by_e164(db: Db, number: str) -> Any:
+    """The active emulator number with this E.164 value (any organisation), or ``None``."""
+    settle_sms(db)
+    return db.one(
+        "SELECT * FROM phone_numbers WHERE number = ? AND status != 'released'", (number,)
+    )
+
+
+# -- operations ----------------------------------------------------------------------
+
+
+def list_numbers(db: Db, principal: Principal) -> list[dict[str, Any]]:
+    """``GET /api/v1/phone/numbers``: the caller's active numbers, oldest first."""
+    settle_sms(db)
+    rows = db.all(
+        "SELECT * FROM phone_numbers WHERE organization_id = ? AND status != 'released' "
+        "ORDER BY created_at, rowid",
+        (principal.organization_id,),
+    )
+    return [
+        number_record(r, db.now)
+        for r in rows
+        if principal.kind != "scoped" or r["agent_identity_id"] == principal.identity_id
+    ]
+
+
+def get_number(db: Db, principal: Principal, number_id: str) -> dict[str, Any]:
+    """``GET /api/v1/phone/numbers/{id}``."""
+    return number_record(find_number(db, principal, number_id), db.now)
+
+
+def provision_number(db: Db, principal: Principal, request: ProvisionRequest) -> dict[str, Any]:
+    """``POST /api/v1/phone/numbers``: a new number bound to an identity."""
+    identity = db.one(
+        "SELECT * FROM identities WHERE organization_id = ? AND agent_handle = ? "
+        "AND status != 'deleted'",
+        (principal.organization_id, request.agent_handle),
+    )
+    if identity is None:
+        raise ApiError(404, f"Identity '{request.agent_handle}' not found")
+    if principal.kind == "scoped" and identity["id"] != principal.identity_id:
+        raise ApiError(403, "Agent-scoped API keys may only provision their own phone number")
+    if db.one(
+        "SELECT 1 FROM phone_numbers WHERE agent_identity_id = ? AND status != 'released'",
+        (identity["id"],),
+    ):
+        raise ApiError(409, f"Identity '{request.agent_handle}' already has a phone number")
+    row = insert_number(
+        db,
+        principal.organization_id,
+        str(identity["id"]),
+        type_=request.type,
+        state=request.state,
+        incoming_call_action=request.incoming_call_action,
+        client_websocket_url=request.client_websocket_url,
+        incoming_call_webhook_url=request.incoming_call_webhook_url,
+        incoming_text_webhook_url=request.incoming_text_webhook_url,
+        filter_mode=request.filter_mode,
+    )
+    return number_record(row, db.now)
+
+
+def update_number(
+    db: Db, principal: Principal, number_id: str, patch: NumberPatch
+) -> dict[str, Any]:
+    """``PATCH /api/v1/phone/numbers/{id}`` (see module docstring)."""
+    row = find_number(db, principal, number_id)
+    if not isinstance(patch.filter_mode, Missing) and not principal.is_org_admin:
+        raise ApiError(403, "Changing filter_mode requires an admin-scoped API key")
+    sets: dict[str, Any] = {
+        name: getattr(patch, name)
+        for name in (
+            "incoming_call_action",
+            "client_websocket_url",
+            "incoming_call_webhook_url",
+            "incoming_text_webhook_url",
+            "filter_mode",
+        )
+        if not isinstance(getattr(patch, name), Missing)
+    }
+    merged = {**dict(row), **sets}
+    _check_call_urls(
+        merged["incoming_call_action"],
+        merged["client_websocket_url"],
+        merged["incoming_call_webhook_url"],
+    )
+    sets["updated_at"] = db.now
+    assignments = ", ".join(f"{col} = ?" for col in sets)
+    db.exec(f"UPDATE phone_numbers SET {assignments} WHERE id = ?", (*sets.values(), row["id"]))
+    record = number_record(db.one("SELECT * FROM phone_numbers WHERE id = ?", (row["id"],)), db.now)
+    mode = sets.get("filter_mode")
+    if mode is not None and mode != row["filter_mode"]:
+        redundant = "block" if mode == "whitelist" else "allow"
+        count = db.one(
+            "SELECT COUNT(*) FROM phone_rules WHERE phone_number_id = ? AND action = ? "
+            "AND status = 'active' AND deleted_at IS NULL",
+            (row["id"], redundant),
+        )
+        record["filter_mode_change_notice"] = {
+            "new_filter_mode": mode,
+            "redundant_rule_action": redundant,
+            "redundant_rule_count": int(count[0]) if count else 0,
+        }
+    return record
+
+
+def release_number(db: Db, principal: Principal, number_id: str) -> None:
+    """``DELETE /api/v1/phone/numbers/{id}``: the identity loses its number for good."""
+    row = find_number(db, principal, number_id)
+    db.exec(
+        "UPDATE phone_numbers SET status = 'released', released_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        (db.now, db.now, row["id"]),
+    )
+
+
+def mark_sms_ready(db: Db, phone_number_id: str) -> dict[str, Any]:
+    """End a number's 10DLC warm-up now (control API); returns the PhoneNumber."""
+    settle_sms(db)
+    row = db.one("SELECT * FROM phone_numbers WHERE id = ?", (phone_number_id,))
+    if row is None:
+        raise ApiError(404, "Phone number not found")
+    if row["sms_status"] != "ready":
+        db.exec(
+            "UPDATE phone_numbers SET sms_status = 'ready', sms_ready_at = ?, updated_at = ? "
+            "WHERE id = ?",
+            (db.now, db.now, phone_number_id),
+        )
+    return number_record(
+        db.one("SELECT * FROM phone_numbers WHERE id = ?", (phone_number_id,)), db.now
+    )
