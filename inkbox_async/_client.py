@@ -30,20 +30,28 @@ from inkbox_async.models.identities import IdentityDetail, IdentitySummary
 
 from ._account import AsyncApiKeys, AsyncSignup
 from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
-from ._mail import AsyncDomains, AsyncMailboxes, AsyncMailContactRules, AsyncMessages, AsyncThreads
-from ._phone import (
-    AsyncCalls,
-    AsyncPhoneContactRules,
-    AsyncPhoneNumbers,
-    AsyncSmsOptIns,
-    AsyncTexts,
-    AsyncTranscripts,
-)
 from ._transport import AsyncTransport
-from ._vault import AsyncVault
 
 if TYPE_CHECKING:
     import httpx2
+
+    # Resources load on first use, so a program pays only for what it calls.
+    from ._mail import (
+        AsyncDomains,
+        AsyncMailboxes,
+        AsyncMailContactRules,
+        AsyncMessages,
+        AsyncThreads,
+    )
+    from ._phone import (
+        AsyncCalls,
+        AsyncPhoneContactRules,
+        AsyncPhoneNumbers,
+        AsyncSmsOptIns,
+        AsyncTexts,
+        AsyncTranscripts,
+    )
+    from ._vault import AsyncVault
 
 
 class AsyncInkbox(AsyncSignup):
@@ -107,6 +115,8 @@ class AsyncInkbox(AsyncSignup):
     @functools.cached_property
     def vault(self) -> AsyncVault:
         """The end-to-end encrypted vault."""
+        from ._vault import AsyncVault
+
         return AsyncVault(self._transport)
 
     async def _unlock_configured_vault(self) -> None:
@@ -115,12 +125,16 @@ class AsyncInkbox(AsyncSignup):
         Runs on entering the client's context, and before returning an
         identity, so ``identity.credentials`` works without an explicit unlock.
         """
-        if self._vault_key is not None and self.vault.unlocked is None:
+        if self._vault_key is None:
+            return
+        if self.vault.unlocked is None:
             await self.vault.unlock(self._vault_key)
 
     async def _identity(self, data: object) -> AsyncAgentIdentity:
         await self._unlock_configured_vault()
-        return AsyncAgentIdentity(self._transport, structure(data, IdentityDetail), self.vault)
+        return AsyncAgentIdentity(
+            self._transport, structure(data, IdentityDetail), lambda: self.vault
+        )
 
     @functools.cached_property
     def api_keys(self) -> AsyncApiKeys:
@@ -130,56 +144,78 @@ class AsyncInkbox(AsyncSignup):
     @functools.cached_property
     def mailboxes(self) -> AsyncMailboxes:
         """Read, update and search mailboxes."""
+        from ._mail import AsyncMailboxes
+
         return AsyncMailboxes(self._transport)
 
     @functools.cached_property
     def messages(self) -> AsyncMessages:
         """List, read, send, forward, flag and delete messages of any mailbox."""
+        from ._mail import AsyncMessages
+
         return AsyncMessages(self._transport)
 
     @functools.cached_property
     def threads(self) -> AsyncThreads:
         """List, read, file and delete threads of any mailbox."""
+        from ._mail import AsyncThreads
+
         return AsyncThreads(self._transport)
 
     @functools.cached_property
     def domains(self) -> AsyncDomains:
         """Custom sending domains."""
+        from ._mail import AsyncDomains
+
         return AsyncDomains(self._transport)
 
     @functools.cached_property
     def mail_contact_rules(self) -> AsyncMailContactRules:
         """Per-mailbox allow and block rules."""
+        from ._mail import AsyncMailContactRules
+
         return AsyncMailContactRules(self._transport)
 
     @functools.cached_property
     def phone_numbers(self) -> AsyncPhoneNumbers:
         """List, provision, configure and release phone numbers."""
+        from ._phone import AsyncPhoneNumbers
+
         return AsyncPhoneNumbers(self._transport)
 
     @functools.cached_property
     def calls(self) -> AsyncCalls:
         """List, read and place calls."""
+        from ._phone import AsyncCalls
+
         return AsyncCalls(self._transport)
 
     @functools.cached_property
     def transcripts(self) -> AsyncTranscripts:
         """Call transcripts."""
+        from ._phone import AsyncTranscripts
+
         return AsyncTranscripts(self._transport)
 
     @functools.cached_property
     def texts(self) -> AsyncTexts:
         """SMS/MMS of any number."""
+        from ._phone import AsyncTexts
+
         return AsyncTexts(self._transport)
 
     @functools.cached_property
     def sms_opt_ins(self) -> AsyncSmsOptIns:
         """Recipients' SMS consent."""
+        from ._phone import AsyncSmsOptIns
+
         return AsyncSmsOptIns(self._transport)
 
     @functools.cached_property
     def phone_contact_rules(self) -> AsyncPhoneContactRules:
         """Per-number allow and block rules."""
+        from ._phone import AsyncPhoneContactRules
+
         return AsyncPhoneContactRules(self._transport)
 
     async def whoami(self) -> WhoamiResponse:

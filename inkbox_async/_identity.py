@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import attrs
@@ -11,17 +12,14 @@ import attrs
 from inkbox_async import _bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._credentials import Credentials
 from inkbox_async._errors import (
     ConflictError,
     HandleUnavailableError,
     InkboxError,
     VaultLockedError,
 )
-from inkbox_async._mail_bodies import AttachmentInput
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
-from inkbox_async._totp import TOTPCode, TOTPConfig
 from inkbox_async.models.identities import (
     IdentityAccess,
     IdentityDetail,
@@ -29,31 +27,38 @@ from inkbox_async.models.identities import (
     IdentityPhoneNumber,
     IdentityStatus,
     IdentitySummary,
-    PhoneNumberType,
     Tunnel,
 )
 from inkbox_async.models.mail import (
-    ForwardMode,
     Message,
     MessageDetail,
     MessageDirection,
     ThreadDetail,
 )
-from inkbox_async.models.phone import (
-    ConversationReadState,
-    PhoneCall,
-    PhoneCallWithRateLimit,
-    PhoneTranscript,
-    TextConversationSummary,
-    TextMessage,
-)
-from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
 
-from ._mail import AsyncMessages, AsyncThreads
-from ._pagination import AsyncCursorPager
-from ._phone import AsyncCalls, AsyncPhoneNumbers, AsyncTexts, AsyncTranscripts
 from ._transport import AsyncTransport
-from ._vault import AsyncUnlockedVault, AsyncVault
+
+if TYPE_CHECKING:
+    # Mail, phone and vault load on first use, so a program pays only for what it calls.
+    from inkbox_async._credentials import Credentials
+    from inkbox_async._mail_bodies import AttachmentInput
+    from inkbox_async._totp import TOTPCode, TOTPConfig
+    from inkbox_async.models.identities import PhoneNumberType
+    from inkbox_async.models.mail import ForwardMode
+    from inkbox_async.models.phone import (
+        ConversationReadState,
+        PhoneCall,
+        PhoneCallWithRateLimit,
+        PhoneTranscript,
+        TextConversationSummary,
+        TextMessage,
+    )
+    from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
+
+    from ._mail import AsyncMessages, AsyncThreads
+    from ._pagination import AsyncCursorPager
+    from ._phone import AsyncCalls, AsyncPhoneNumbers, AsyncTexts, AsyncTranscripts
+    from ._vault import AsyncUnlockedVault, AsyncVault
 
 IDENTITIES = "/api/v1/identities"
 
@@ -79,11 +84,54 @@ class AsyncAgentIdentity:
     """
 
     def __init__(
-        self, transport: AsyncTransport, detail: IdentityDetail, vault: AsyncVault | None = None
+        self,
+        transport: AsyncTransport,
+        detail: IdentityDetail,
+        vault: Callable[[], AsyncVault] | None = None,
     ) -> None:
         self._transport = transport
         self._detail = detail
-        self._vault = AsyncVault(transport) if vault is None else vault
+        self._vault_source = vault
+
+    @property
+    def _vault(self) -> AsyncVault:
+        """The client's vault (shared, so an unlock through the client is seen here)."""
+        if self._vault_source is None:
+            from ._vault import AsyncVault
+
+            vault = AsyncVault(self._transport)
+            self._vault_source = lambda: vault
+        return self._vault_source()
+
+    def _messages(self) -> AsyncMessages:
+        from ._mail import AsyncMessages
+
+        return AsyncMessages(self._transport)
+
+    def _threads(self) -> AsyncThreads:
+        from ._mail import AsyncThreads
+
+        return AsyncThreads(self._transport)
+
+    def _numbers(self) -> AsyncPhoneNumbers:
+        from ._phone import AsyncPhoneNumbers
+
+        return AsyncPhoneNumbers(self._transport)
+
+    def _calls(self) -> AsyncCalls:
+        from ._phone import AsyncCalls
+
+        return AsyncCalls(self._transport)
+
+    def _transcripts(self) -> AsyncTranscripts:
+        from ._phone import AsyncTranscripts
+
+        return AsyncTranscripts(self._transport)
+
+    def _texts(self) -> AsyncTexts:
+        from ._phone import AsyncTexts
+
+        return AsyncTexts(self._transport)
 
     def __repr__(self) -> str:
         phone = self._detail.phone_number.number if self._detail.phone_number else None
@@ -239,7 +287,7 @@ class AsyncAgentIdentity:
         attachments: Iterable[AttachmentInput] | None = None,
     ) -> Message:
         """Send an email from this identity's mailbox (see ``inkbox.messages.send``)."""
-        return await AsyncMessages(self._transport).send(
+        return await self._messages().send(
             self._mailbox_address(),
             to=to,
             subject=subject,
@@ -258,7 +306,7 @@ class AsyncAgentIdentity:
         to: list[str] | None = None,
         cc: list[str] | None = None,
         bcc: list[str] | None = None,
-        mode: ForwardMode | str = ForwardMode.INLINE,
+        mode: ForwardMode | str = "inline",
         subject: str | None = None,
         body_text: str | None = None,
         body_html: str | None = None,
@@ -267,7 +315,7 @@ class AsyncAgentIdentity:
         reply_to: str | None = None,
     ) -> Message:
         """Forward one of this identity's messages (a new thread)."""
-        return await AsyncMessages(self._transport).forward(
+        return await self._messages().forward(
             self._mailbox_address(),
             message_id,
             to=to,
@@ -286,7 +334,7 @@ class AsyncAgentIdentity:
         self, *, page_size: int = 50, direction: MessageDirection | str | None = None
     ) -> AsyncCursorPager[Message]:
         """Every message of this identity's mailbox, newest first, a page at a time."""
-        return AsyncMessages(self._transport).list(
+        return self._messages().list(
             self._mailbox_address(), page_size=page_size, direction=direction
         )
 
@@ -301,18 +349,18 @@ class AsyncAgentIdentity:
     async def mark_emails_read(self, message_ids: Iterable[UUID | str]) -> None:
         """Mark messages read, one request per id, in order."""
         ids = [check.uuid(f"message_ids[{i}]", m) for i, m in enumerate(_listed(message_ids))]
-        messages = AsyncMessages(self._transport)
+        messages = self._messages()
         address = self._mailbox_address()
         for message_id in ids:
             await messages.mark_read(address, message_id)
 
     async def get_message(self, message_id: UUID | str) -> MessageDetail:
         """One message of this identity's mailbox, with its bodies."""
-        return await AsyncMessages(self._transport).get(self._mailbox_address(), message_id)
+        return await self._messages().get(self._mailbox_address(), message_id)
 
     async def get_thread(self, thread_id: UUID | str) -> ThreadDetail:
         """One thread of this identity's mailbox, messages oldest first."""
-        return await AsyncThreads(self._transport).get(self._mailbox_address(), thread_id)
+        return await self._threads().get(self._mailbox_address(), thread_id)
 
     # -- phone --------------------------------------------------------------------
 
@@ -325,12 +373,10 @@ class AsyncAgentIdentity:
         return self._detail.phone_number
 
     async def provision_phone_number(
-        self, *, type: PhoneNumberType | str = PhoneNumberType.TOLL_FREE, state: str | None = None
+        self, *, type: PhoneNumberType | str = "toll_free", state: str | None = None
     ) -> IdentityPhoneNumber | None:
         """Provision a number for this identity, reload it, and return the number."""
-        await AsyncPhoneNumbers(self._transport).provision(
-            agent_handle=self.agent_handle, type=type, state=state
-        )
+        await self._numbers().provision(agent_handle=self.agent_handle, type=type, state=state)
         await self.refresh()
         return self._detail.phone_number
 
@@ -338,7 +384,7 @@ class AsyncAgentIdentity:
         self, *, to_number: str, client_websocket_url: str | None = None
     ) -> PhoneCallWithRateLimit:
         """Call a number from this identity's number (audio bridged over the WebSocket)."""
-        return await AsyncCalls(self._transport).place(
+        return await self._calls().place(
             from_number=self._phone().number,
             to_number=to_number,
             client_websocket_url=client_websocket_url,
@@ -348,17 +394,17 @@ class AsyncAgentIdentity:
         self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
     ) -> list[PhoneCall]:
         """This identity's calls, newest first."""
-        return await AsyncCalls(self._transport).list(
+        return await self._calls().list(
             self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
         )
 
     async def list_transcripts(self, call_id: UUID | str) -> list[PhoneTranscript]:
         """The transcript segments of one of this identity's calls."""
-        return await AsyncTranscripts(self._transport).list(self._phone().id, call_id)
+        return await self._transcripts().list(self._phone().id, call_id)
 
     async def send_text(self, *, to: str, text: str) -> TextMessage:
         """Send an SMS from this identity's (local) number."""
-        return await AsyncTexts(self._transport).send(self._phone().id, to=to, text=text)
+        return await self._texts().send(self._phone().id, to=to, text=text)
 
     async def list_texts(
         self,
@@ -369,19 +415,19 @@ class AsyncAgentIdentity:
         is_blocked: bool | None = None,
     ) -> list[TextMessage]:
         """This identity's texts, newest first."""
-        return await AsyncTexts(self._transport).list(
+        return await self._texts().list(
             self._phone().id, limit=limit, offset=offset, is_read=is_read, is_blocked=is_blocked
         )
 
     async def get_text(self, text_id: UUID | str) -> TextMessage:
         """One text."""
-        return await AsyncTexts(self._transport).get(self._phone().id, text_id)
+        return await self._texts().get(self._phone().id, text_id)
 
     async def list_text_conversations(
         self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
     ) -> list[TextConversationSummary]:
         """One row per remote number."""
-        return await AsyncTexts(self._transport).list_conversations(
+        return await self._texts().list_conversations(
             self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
         )
 
@@ -389,17 +435,17 @@ class AsyncAgentIdentity:
         self, remote_number: str, *, limit: int = 50, offset: int = 0
     ) -> list[TextMessage]:
         """The texts exchanged with one remote number."""
-        return await AsyncTexts(self._transport).get_conversation(
+        return await self._texts().get_conversation(
             self._phone().id, remote_number, limit=limit, offset=offset
         )
 
     async def mark_text_read(self, text_id: UUID | str) -> TextMessage:
         """Mark one text read."""
-        return await AsyncTexts(self._transport).update(self._phone().id, text_id, is_read=True)
+        return await self._texts().update(self._phone().id, text_id, is_read=True)
 
     async def mark_text_conversation_read(self, remote_number: str) -> ConversationReadState:
         """Mark every text of a conversation read."""
-        return await AsyncTexts(self._transport).update_conversation(
+        return await self._texts().update_conversation(
             self._phone().id, remote_number, is_read=True
         )
 
@@ -422,6 +468,8 @@ class AsyncAgentIdentity:
         granted to this identity are included; otherwise every unlocked secret
         is (as in the 0.4.4 client).
         """
+        from inkbox_async._credentials import Credentials
+
         return Credentials(s for s in self._unlocked().secrets if s.visible_to(self.id))
 
     async def create_secret(

@@ -1,14 +1,28 @@
-"""Response models and request options (attrs classes, shared by both flavours)."""
+"""Response models and request options (attrs classes, shared by both flavours).
 
-from inkbox_async.models.account import *  # noqa: F403
-from inkbox_async.models.account import __all__ as _account
-from inkbox_async.models.identities import *  # noqa: F403
-from inkbox_async.models.identities import __all__ as _identities
-from inkbox_async.models.mail import *  # noqa: F403
-from inkbox_async.models.mail import __all__ as _mail
-from inkbox_async.models.phone import *  # noqa: F403
-from inkbox_async.models.phone import __all__ as _phone
-from inkbox_async.models.vault import *  # noqa: F403
-from inkbox_async.models.vault import __all__ as _vault
+The submodules load on first use: ``inkbox_async.models.mail`` etc. can be
+imported directly, and a name taken from this package loads its submodule.
+"""
 
-__all__ = [*_account, *_identities, *_mail, *_phone, *_vault]
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inkbox_async.models.account import *  # noqa: F403
+    from inkbox_async.models.identities import *  # noqa: F403
+    from inkbox_async.models.mail import *  # noqa: F403
+    from inkbox_async.models.phone import *  # noqa: F403
+    from inkbox_async.models.vault import *  # noqa: F403
+
+_SUBMODULES = ("account", "identities", "mail", "phone", "vault")
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    for submodule in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{submodule}")
+        if name in module.__all__:
+            value = getattr(module, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
