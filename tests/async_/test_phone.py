@@ -139,7 +139,6 @@ async def test_texts_conversations_and_webhooks(
         payload = cast(TextWebhookPayload, json.loads(body))
         assert payload["data"]["text_message"]["local_phone_number"] == phone.number
 
-    wait_until(lambda: True)
     unread = await identity.list_texts(is_read=False)
     assert {t.text for t in unread} >= {"Where is my invoice?"}
     inbound = next(t for t in unread if t.text == "Where is my invoice?")
