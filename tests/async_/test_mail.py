@@ -45,13 +45,6 @@ def address(identity: AsyncAgentIdentity) -> str:
     return identity.email_address
 
 
-def wait_until(predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
 async def test_local_delivery_threads_and_replies(inkbox: AsyncInkbox) -> None:
     alice, bob = await pair(inkbox)
     sent = await alice.send_email(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from typing import Any, cast
 
@@ -47,13 +46,6 @@ async def texting_identity(inkbox: AsyncInkbox, emulator: Emulator) -> AsyncAgen
 def number_of(identity: AsyncAgentIdentity) -> str:
     assert identity.phone_number is not None
     return identity.phone_number.number
-
-
-def wait_until(predicate: Any, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 async def test_numbers_provision_update_release(inkbox: AsyncInkbox) -> None:
