@@ -38,6 +38,12 @@ __all__ = [
     "VaultUnlockError",
     "CredentialNotFoundError",
     "TotpNotConfiguredError",
+    "TunnelError",
+    "TunnelAuthError",
+    "TunnelSupersededError",
+    "TunnelNotProvisionedError",
+    "TunnelStateError",
+    "ForwardingRefusedError",
     "error_from_response",
 ]
 
@@ -288,6 +294,40 @@ class CredentialNotFoundError(InkboxError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class TunnelError(InkboxError):
+    """A tunnel could not be brought or kept online."""
+
+
+class TunnelAuthError(TunnelError):
+    """The edge refused the API key for this tunnel (hello 401/403); never retried."""
+
+    def __init__(self, status_code: int, detail: str) -> None:
+        super().__init__(f"the tunnel edge refused the API key (HTTP {status_code}): {detail}")
+        self.status_code = status_code
+        self.detail = detail
+
+
+class TunnelSupersededError(TunnelError):
+    """Another agent took this tunnel over; this one stopped for good."""
+
+
+class TunnelNotProvisionedError(TunnelError):
+    """No live tunnel has this name (create the identity first), or it was removed."""
+
+
+class TunnelStateError(TunnelError):
+    """The tunnel is not in a state that can serve (not active, or passthrough not signed)."""
+
+
+class ForwardingRefusedError(InvalidArgumentError):
+    """``forward_to`` is not a loopback URL and ``allow_remote_forwarding`` was not given.
+
+    Forwarding public traffic to any other host would let callers on the
+    internet reach services behind this machine (SSRF); opt in with
+    ``allow_remote_forwarding=True`` only after reviewing that trade-off.
+    """
 
 
 class TotpNotConfiguredError(InkboxError, ValueError):
