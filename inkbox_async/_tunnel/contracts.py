@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 import attrs
@@ -19,6 +20,7 @@ __all__ = [
     "BridgeStream",
     "EdgeSession",
     "Envelope",
+    "ForwardError",
     "Forwarder",
     "Headers",
     "LocalRequest",
@@ -167,14 +169,22 @@ class LocalResponse:
     status: int
     headers: Headers
     body: AsyncIterator[bytes]
-    close: Callable[[], Awaitable[None]]
+
+
+class ForwardError(Exception):
+    """The local target could not be reached or failed before its response head."""
 
 
 class Forwarder(Protocol):
-    """Sends a :class:`LocalRequest` to ``forward_to`` (a URL or an ASGI app)."""
+    """Sends a :class:`LocalRequest` to ``forward_to`` (a URL or an ASGI app).
 
-    async def forward(self, request: LocalRequest) -> LocalResponse:
-        """Raises ``ForwardError`` (defined by the forwarding module) when unreachable."""
+    ``async with forwarder.open(request) as response:`` — the local work (an
+    upstream HTTP exchange or the ASGI app's task) lives inside the block and
+    is finished or cancelled when it exits. Raises :class:`ForwardError`.
+    """
+
+    def open(self, request: LocalRequest) -> AbstractAsyncContextManager[LocalResponse]:
+        """Start the request; the response head is available on entry."""
         ...
 
     async def aclose(self) -> None:
