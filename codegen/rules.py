@@ -29,6 +29,8 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncThreads": "Threads",
     "AsyncDomains": "Domains",
     "AsyncMailContactRules": "MailContactRules",
+    "AsyncTunnels": "Tunnels",
+    "AsyncTunnelListener": "TunnelListener",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
     "aclose": "close",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         CredentialNotFoundError,
         CustomerCampaignRequiredError,
         DuplicateContactRuleError,
+        ForwardingRefusedError,
         HandleUnavailableError,
         InkboxAPIError,
         InkboxConnectionError,
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
         SenderRateLimitedError,
         SenderSmsPendingError,
         TotpNotConfiguredError,
+        TunnelAuthError,
+        TunnelError,
+        TunnelNotProvisionedError,
+        TunnelStateError,
+        TunnelSupersededError,
         UnprocessableEntityError,
         VaultDecryptionError,
         VaultLockedError,
@@ -122,6 +128,7 @@ if TYPE_CHECKING:
         RecoveryKey,
         SecretPayload,
         SendingDomainStatus,
+        SignedCert,
         SigningKey,
         SmsDeliveryStatus,
         SmsOptIn,
@@ -188,6 +195,12 @@ if TYPE_CHECKING:
     from ._pagination import (
         AsyncCursorPager,
     )
+    from ._tunnel_listener import (
+        AsyncTunnelListener,
+    )
+    from ._tunnels import (
+        AsyncTunnels,
+    )
     from ._vault import (
         AsyncUnlockedVault,
         AsyncVault,
@@ -221,6 +234,12 @@ _EXPORTS = {
     "SenderRateLimitedError": "inkbox_async._errors",
     "SenderSmsPendingError": "inkbox_async._errors",
     "TotpNotConfiguredError": "inkbox_async._errors",
+    "ForwardingRefusedError": "inkbox_async._errors",
+    "TunnelAuthError": "inkbox_async._errors",
+    "TunnelError": "inkbox_async._errors",
+    "TunnelNotProvisionedError": "inkbox_async._errors",
+    "TunnelStateError": "inkbox_async._errors",
+    "TunnelSupersededError": "inkbox_async._errors",
     "UnprocessableEntityError": "inkbox_async._errors",
     "VaultDecryptionError": "inkbox_async._errors",
     "VaultLockedError": "inkbox_async._errors",
@@ -307,6 +326,7 @@ _EXPORTS = {
     "ThreadFolder": "inkbox_async.models",
     "TlsMode": "inkbox_async.models",
     "TranscriptParty": "inkbox_async.models",
+    "SignedCert": "inkbox_async.models",
     "Tunnel": "inkbox_async.models",
     "TunnelStatus": "inkbox_async.models",
     "VaultInfo": "inkbox_async.models",
@@ -347,6 +367,8 @@ _EXPORTS = {
     "AsyncInkbox": "._client",
     "AsyncAgentIdentity": "._identity",
     "AsyncCursorPager": "._pagination",
+    "AsyncTunnelListener": "._tunnel_listener",
+    "AsyncTunnels": "._tunnels",
     "AsyncUnlockedVault": "._vault",
     "AsyncVault": "._vault",
     "UnreadableSecret": "._vault",
@@ -369,6 +391,14 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ForwardingRefusedError",
+    "TunnelAuthError",
+    "TunnelError",
+    "TunnelNotProvisionedError",
+    "TunnelStateError",
+    "TunnelSupersededError",
+    "AsyncTunnelListener",
+    "AsyncTunnels",
     "UNSET",
     "APIKeyPayload",
     "AccessRule",
@@ -494,6 +524,7 @@ __all__ = [
     "TlsMode",
     "TotpNotConfiguredError",
     "TranscriptParty",
+    "SignedCert",
     "Tunnel",
     "TunnelStatus",
     "UnprocessableEntityError",

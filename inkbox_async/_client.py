@@ -51,6 +51,7 @@ if TYPE_CHECKING:
         AsyncTexts,
         AsyncTranscripts,
     )
+    from ._tunnels import AsyncTunnels
     from ._vault import AsyncVault
 
 
@@ -217,6 +218,13 @@ class AsyncInkbox(AsyncSignup):
         from ._phone import AsyncPhoneContactRules
 
         return AsyncPhoneContactRules(self._transport)
+
+    @functools.cached_property
+    def tunnels(self) -> AsyncTunnels:
+        """Tunnels: list, get, update metadata, sign CSRs, and ``connect()`` to go online."""
+        from ._tunnels import AsyncTunnels
+
+        return AsyncTunnels(self._transport)
 
     async def whoami(self) -> WhoamiResponse:
         """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""

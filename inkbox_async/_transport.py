@@ -34,6 +34,7 @@ class AsyncTransport:
     ) -> None:
         self.base_url = base_url
         self.max_retries = max_retries
+        self.api_key = api_key
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if api_key:
             self._headers["X-API-Key"] = api_key
@@ -46,9 +47,13 @@ class AsyncTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = NO_BODY,
+        timeout: float | None = None,
     ) -> Any:
-        """Send a request; return the decoded JSON body (None when empty)."""
-        response = await self.send(method, path, params=params, json=json)
+        """Send a request; return the decoded JSON body (None when empty).
+
+        ``timeout`` overrides the client's timeout for this call only.
+        """
+        response = await self.send(method, path, params=params, json=json, timeout=timeout)
         if not response.content or response.status_code == 204:
             return None
         return jsonlib.loads(response.content)
@@ -60,6 +65,7 @@ class AsyncTransport:
         *,
         params: Mapping[str, Any] | None = None,
         json: Any = NO_BODY,
+        timeout: float | None = None,
     ) -> EngineResponse:
         """Send a request with retries; raise the typed error for a status >= 400."""
         url = self.base_url + path
@@ -77,7 +83,9 @@ class AsyncTransport:
         while True:
             started = time.perf_counter()
             try:
-                response = await self._engine.send(method, url, headers=headers, content=content)
+                response = await self._engine.send(
+                    method, url, headers=headers, content=content, timeout=timeout
+                )
             except InkboxConnectionError as exc:
                 delay = self._retry_delay(attempt, _retry.may_retry_error(method, exc), None)
                 if delay is None:

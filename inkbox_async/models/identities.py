@@ -26,6 +26,7 @@ __all__ = [
     "IdentityTunnelCreateOptions",
     "IncomingCallAction",
     "PhoneNumberType",
+    "SignedCert",
     "TlsMode",
     "Tunnel",
     "TunnelStatus",
@@ -120,6 +121,17 @@ class Tunnel:
     def public_url(self) -> str:
         """``https://{public_host}``."""
         return f"https://{self.public_host}"
+
+
+@attrs.frozen(kw_only=True)
+class SignedCert:
+    """A passthrough tunnel's certificate, signed by Inkbox (``tunnels.sign_csr``)."""
+
+    cert_pem: str
+    chain_pem: str
+    cert_fingerprint_sha256: str
+    cert_expires_at: datetime
+    extra: dict[str, Any] = extra_field()
 
 
 @attrs.frozen(kw_only=True)

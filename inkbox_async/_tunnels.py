@@ -1,0 +1,227 @@
+"""``inkbox.tunnels``: read and edit tunnels, sign passthrough certificates, connect.
+
+Tunnels are created and deleted with their identity; there is no create or
+delete call here (``tunnels.md`` §1.2).
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from inkbox_async import _validate as check
+from inkbox_async._converter import structure, structure_list
+from inkbox_async._errors import (
+    InvalidArgumentError,
+    NotFoundError,
+    TunnelNotProvisionedError,
+    TunnelStateError,
+)
+from inkbox_async._paths import segment
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async._tunnel.contracts import MIB, ASGIApp
+from inkbox_async.models.identities import SignedCert, TlsMode, Tunnel, TunnelStatus
+
+from ._transport import AsyncTransport
+
+if TYPE_CHECKING:
+    from ._tunnel_listener import AsyncTunnelListener
+
+TUNNELS = "/api/v1/tunnels"
+SIGN_CSR_TIMEOUT = 180.0
+DEFAULT_ZONE = "inkboxwire.com"
+
+
+def tunnel_path(tunnel_id: UUID | str) -> str:
+    """``/api/v1/tunnels/{id}`` for a checked UUID."""
+    return f"{TUNNELS}/{segment(check.uuid('tunnel_id', tunnel_id))}"
+
+
+class AsyncTunnels:
+    """``inkbox.tunnels``: tunnels of the organisation and the data-plane listener."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+
+    async def list(self) -> list[Tunnel]:
+        """The live tunnels this key can see."""
+        data = await self._transport.request("GET", f"{TUNNELS}/")
+        if isinstance(data, dict) and "tunnels" in data:
+            data = data["tunnels"]
+        return structure_list(data, Tunnel)
+
+    async def get(self, tunnel_id: UUID | str) -> Tunnel:
+        """One tunnel by id."""
+        return structure(await self._transport.request("GET", tunnel_path(tunnel_id)), Tunnel)
+
+    async def update(
+        self,
+        tunnel_id: UUID | str,
+        *,
+        metadata: Mapping[str, Any] | Unset | None = UNSET,
+    ) -> Tunnel:
+        """Replace the tunnel's ``metadata`` (its only mutable field); ``None`` or ``{}`` clear it."""
+        path = tunnel_path(tunnel_id)
+        body: dict[str, Any] = {}
+        if metadata is not UNSET:
+            if metadata is not None and not isinstance(metadata, Mapping):
+                raise check.type_error("metadata", "a mapping or None", metadata)
+            body["metadata"] = None if metadata is None else dict(metadata)
+        return structure(await self._transport.request("PATCH", path, json=body), Tunnel)
+
+    async def sign_csr(self, tunnel_id: UUID | str, *, csr_pem: str | bytes) -> SignedCert:
+        """Have Inkbox sign a CSR for a passthrough tunnel (can take minutes; 180 s timeout).
+
+        ``csr_pem`` is the PEM text (bytes are accepted and decoded as ASCII).
+        A 409 means the tunnel is an edge tunnel or not awaiting a certificate.
+        """
+        path = tunnel_path(tunnel_id) + "/sign-csr"
+        if isinstance(csr_pem, bytes):
+            try:
+                csr_pem = csr_pem.decode("ascii")
+            except UnicodeDecodeError:
+                raise InvalidArgumentError("csr_pem", "must be PEM text") from None
+        pem = check.text("csr_pem", csr_pem)
+        if "-----BEGIN CERTIFICATE REQUEST-----" not in pem:
+            raise InvalidArgumentError("csr_pem", "must be a PEM certificate signing request")
+        data = await self._transport.request(
+            "POST", path, json={"csr_pem": pem}, timeout=SIGN_CSR_TIMEOUT
+        )
+        return structure(data, SignedCert)
+
+    async def connect(
+        self,
+        *,
+        name: str,
+        forward_to: str | ASGIApp,
+        edge: str | None = None,
+        edge_ca: str | bytes | os.PathLike[str] | None = None,
+        edge_ssl_context: ssl.SSLContext | None = None,
+        data_plane_zone: str | None = None,
+        state_dir: str | os.PathLike[str] | None = None,
+        pool_size: int | None = None,
+        on_status: Callable[[str], object] | None = None,
+        max_inbound_body_bytes: int = 32 * MIB,
+        max_outbound_body_bytes: int = 32 * MIB,
+        allow_remote_forwarding: bool = False,
+        enable_h2_transcode: bool = True,
+        forward_to_verify_tls: bool = True,
+        forward_to_ca_bundle: bytes | str | None = None,
+    ) -> AsyncTunnelListener:
+        """Prepare the listener that puts ``forward_to`` online at ``https://{name}.{zone}``.
+
+        ``forward_to`` is a loopback URL (``http://127.0.0.1:8080``; any URL
+        with ``allow_remote_forwarding=True``) or an in-process ASGI app.
+        This looks the tunnel up, and for a passthrough tunnel makes sure a
+        valid certificate is on disk (signing one when needed), but does not
+        go online: ``serve_forever()`` (or ``wait()`` in the blocking client)
+        does. ``edge`` (``host:port``) and ``edge_ca`` / ``edge_ssl_context``
+        point the data plane at another edge, e.g. the local emulator's.
+        State lives in ``state_dir`` (default ``~/.inkbox/tunnels/{name}``).
+        """
+        from inkbox_async._tunnel import options as opts
+
+        if sys.platform == "win32":
+            raise NotImplementedError("tunnels.connect() needs a POSIX system")
+        options = opts.connect_options(
+            name=name,
+            forward_to=forward_to,
+            edge=edge,
+            edge_ca=edge_ca,
+            edge_ssl_context=edge_ssl_context,
+            data_plane_zone=data_plane_zone,
+            state_dir=state_dir,
+            pool_size=pool_size,
+            on_status=on_status,
+            max_inbound_body_bytes=max_inbound_body_bytes,
+            max_outbound_body_bytes=max_outbound_body_bytes,
+            allow_remote_forwarding=allow_remote_forwarding,
+            enable_h2_transcode=enable_h2_transcode,
+            forward_to_verify_tls=forward_to_verify_tls,
+            forward_to_ca_bundle=forward_to_ca_bundle,
+        )
+        return await self._bootstrap(options)
+
+    async def _bootstrap(self, options: Any) -> AsyncTunnelListener:
+        from inkbox_async._tunnel import state as disk
+        from inkbox_async._tunnel.contracts import TunnelSettings
+        from inkbox_async._tunnel.options import split_host_port
+
+        from ._tunnel_listener import AsyncTunnelListener
+
+        directory = disk.prepare_directory(options.name, options.state_dir)
+        saved = disk.read_state(directory)
+        tunnel = await self._find(options.name, saved.get("tunnel_id"))
+        passthrough_context = None
+        if tunnel.tls_mode == TlsMode.PASSTHROUGH:
+            tunnel = await self._ensure_certificate(tunnel, directory)
+            passthrough_context = disk.passthrough_context(
+                directory, enable_h2_transcode=options.enable_h2_transcode
+            )
+        if tunnel.status != TunnelStatus.ACTIVE:
+            raise TunnelStateError(
+                f"tunnel {tunnel.tunnel_name!r} is {str(tunnel.status)!r}, not active"
+            )
+        zone = options.data_plane_zone or tunnel.zone or saved.get("zone") or DEFAULT_ZONE
+        public_host = tunnel.public_host or saved.get("public_host") or f"{options.name}.{zone}"
+        disk.write_state(
+            directory,
+            tunnel_id=str(tunnel.id),
+            name=options.name,
+            mode=str(tunnel.tls_mode),
+            zone=tunnel.zone,
+            public_host=public_host,
+        )
+        edge_host, edge_port = options.edge or split_host_port("data_plane_zone", zone)
+        settings = TunnelSettings(
+            tunnel_id=str(tunnel.id),
+            name=options.name,
+            api_key=self._transport.api_key or "",
+            public_host=public_host,
+            zone=zone,
+            edge_host=edge_host,
+            edge_port=edge_port,
+            edge_ssl_context=options.edge_ssl_context,
+            forward_to=options.forward_to,
+            tls_mode=str(tunnel.tls_mode),
+            pool_size=options.pool_size,
+            on_status=options.on_status,
+            max_inbound_body_bytes=options.max_inbound_body_bytes,
+            max_outbound_body_bytes=options.max_outbound_body_bytes,
+            forward_to_verify_tls=options.forward_to_verify_tls,
+            forward_to_ca_bundle=options.forward_to_ca_bundle,
+            enable_h2_transcode=options.enable_h2_transcode,
+            passthrough_ssl_context=passthrough_context,
+        )
+        return AsyncTunnelListener(settings, tunnel)
+
+    async def _find(self, name: str, saved_id: object) -> Tunnel:
+        if isinstance(saved_id, str) and check.is_uuid(saved_id):
+            try:
+                return await self.get(saved_id)
+            except NotFoundError:
+                raise TunnelNotProvisionedError(
+                    f"tunnel {name!r} (id {saved_id}) was removed; clear its state directory "
+                    "and create the identity again"
+                ) from None
+        for tunnel in await self.list():
+            if tunnel.tunnel_name == name:
+                return tunnel
+        raise TunnelNotProvisionedError(
+            f"no tunnel named {name!r}; create the identity {name!r} first"
+        )
+
+    async def _ensure_certificate(self, tunnel: Tunnel, directory: Any) -> Tunnel:
+        from inkbox_async._tunnel import state as disk
+
+        key = disk.load_or_create_key(directory)
+        awaiting = tunnel.status == TunnelStatus.AWAITING_CERT
+        if not disk.needs_signing(directory, key, awaiting_cert=awaiting):
+            return tunnel
+        signed = await self.sign_csr(tunnel.id, csr_pem=disk.build_csr(key, tunnel.public_host))
+        disk.write_chain(directory, signed.cert_pem, signed.chain_pem)
+        return await self.get(tunnel.id)
