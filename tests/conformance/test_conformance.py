@@ -115,7 +115,12 @@ def normalise(emu: Emulator) -> list[tuple[str, str, list[tuple[str, str]], Any]
     return out
 
 
-def run(emu: Emulator, portal: Any, scenario: Callable[..., Any]) -> dict[str, Any]:
+def run(
+    emu: Emulator,
+    portal: Any,
+    scenario: Callable[..., Any],
+    clean: Callable[[list[Any]], list[Any]] = lambda recorded: recorded,
+) -> dict[str, Any]:
     recorded: dict[str, Any] = {}
     for name, (factory, module) in flavours(portal).items():
         emu.reset()
@@ -126,7 +131,7 @@ def run(emu: Emulator, portal: Any, scenario: Callable[..., Any]) -> dict[str, A
             scenario(client, module, emu, org)
         finally:
             close(client, portal)
-        recorded[name] = normalise(emu)
+        recorded[name] = clean(normalise(emu))
     assert recorded["official"], "the scenario sent nothing"
     assert recorded["sync"] == recorded["official"]
     assert recorded["async"] == recorded["official"]
@@ -537,3 +542,81 @@ def test_phone(emu: Emulator, portal: Any) -> None:
         identity.release_phone_number()
 
     run(emu, portal, scenario)
+
+
+_CSR = re.compile(
+    r"-----BEGIN CERTIFICATE REQUEST-----[^-]+-----END CERTIFICATE REQUEST-----(\\n)?"
+)
+
+
+def _csr_pem(public_host: str) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, public_host)]))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(public_host)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return request.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def _without_csr(recorded: list[Any]) -> list[Any]:
+    return [
+        (method, path, query, json.loads(_CSR.sub("<csr>", json.dumps(body))))
+        for method, path, query, body in recorded
+    ]
+
+
+def test_tunnels(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        edge = client.create_identity("conf-tunnel").tunnel
+        passthrough = client.create_identity(
+            "conf-tunnel-pt", tunnel=module.IdentityTunnelCreateOptions(tls_mode="passthrough")
+        ).tunnel
+        listed = client.tunnels.list()
+        assert {t.tunnel_name for t in listed} == {"conf-tunnel", "conf-tunnel-pt"}
+        assert client.tunnels.get(edge.id).public_host == "conf-tunnel.inkboxwire.com"
+        updated = client.tunnels.update(str(edge.id), metadata={"team": "gtm"})
+        assert updated.metadata == {"team": "gtm"}
+        client.tunnels.update(edge.id, metadata=None)
+        client.tunnels.update(edge.id)
+        csr = _csr_pem(passthrough.public_host)
+        signed = client.tunnels.sign_csr(passthrough.id, csr_pem=csr)
+        assert "BEGIN CERTIFICATE" in signed.cert_pem and signed.cert_fingerprint_sha256
+        assert client.tunnels.get(passthrough.id).status == "active"
+
+    run(emu, portal, scenario, _without_csr)
+
+
+def test_tunnel_connect_bootstrap(emu: Emulator, portal: Any, tmp_path: Any) -> None:
+    """connect() looks the tunnel up (and signs a passthrough certificate) as 0.4.4 does."""
+
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        flavour = _name(module)
+        client.create_identity("conf-connect")
+        client.create_identity(
+            "conf-connect-pt", tunnel=module.IdentityTunnelCreateOptions(tls_mode="passthrough")
+        )
+        emu.clear_requests()
+        for handle in ("conf-connect", "conf-connect-pt", "conf-connect-pt"):
+            listener = client.tunnels.connect(
+                name=handle,
+                forward_to="http://127.0.0.1:8080",
+                state_dir=str(tmp_path / flavour / handle),
+            )
+            assert listener.public_url == f"https://{handle}.inkboxwire.com"
+
+    recorded = run(emu, portal, scenario, _without_csr)
+    # The third connect reads the cached tunnel id and the still-valid certificate.
+    assert [r[:2] for r in recorded["official"]] == [
+        ("GET", "/api/v1/tunnels/"),
+        ("GET", "/api/v1/tunnels/"),
+        ("POST", "/api/v1/tunnels/<id>/sign-csr"),
+        ("GET", "/api/v1/tunnels/<id>"),
+        ("GET", "/api/v1/tunnels/<id>"),
+    ]
