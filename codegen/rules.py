@@ -41,4 +41,5 @@ PACKAGE_RULES: dict[str, str] = {
 TEST_RULES: dict[str, str] = {
     **PACKAGE_RULES,
     "inkbox_async": "inkbox_sync",
+    "call_in_thread": "call_here",
 }

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import http.client
 import json
+import socket
+import ssl
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
+import anyio.to_thread
+import attrs
 import pytest
 
 from inkbox_emulator import Emulator, OrgCredentials
@@ -88,3 +99,303 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
+
+
+@pytest.fixture
+def call_in_thread() -> Callable[..., Awaitable[Any]]:
+    """Async tests run blocking third-party clients in a worker thread (codegen: ``call_here``)."""
+
+    async def call(function: Callable[..., Any], *args: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(function, *args))
+
+    return call
+
+
+@pytest.fixture
+def call_here() -> Callable[..., Any]:
+    """The sync twin of ``call_in_thread``: the tunnel runs on its own thread already."""
+    return lambda function, *args: function(*args)
+
+
+@attrs.frozen
+class PublicResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> list[str]:
+        return [value for key, value in self.headers if key.lower() == name]
+
+
+class ThirdParty:
+    """Somebody on the internet calling a tunnel's public host (through the emulator edge)."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self._emulator = emulator
+
+    def in_background(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Start ``function`` on a thread; the future holds its result."""
+        future: Future[Any] = Future()
+
+        def run() -> None:
+            try:
+                future.set_result(function(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True).start()
+        return future
+
+    def host(self, name: str) -> str:
+        return f"{name}.{self._emulator.tunnel_zone}"
+
+    def http(
+        self,
+        name: str,
+        method: str = "GET",
+        path: str = "/",
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        timeout: float = 30.0,
+    ) -> PublicResponse:
+        """One HTTP/1.1 request to the public listener, routed by ``Host``."""
+        url = urlsplit(self._emulator.tunnel_public_url)
+        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            connection.putheader("Host", self.host(name))
+            for key, value in headers:
+                connection.putheader(key, value)
+            if body is not None:
+                connection.putheader("Content-Length", str(len(body)))
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return PublicResponse(response.status, response.getheaders(), response.read())
+        finally:
+            connection.close()
+
+    def websocket(
+        self,
+        name: str,
+        path: str,
+        messages: Sequence[str | bytes],
+        *,
+        subprotocols: Sequence[str] = (),
+    ) -> tuple[list[str | bytes], int | None, str | None]:
+        """Open a WebSocket, send ``messages`` one by one reading one reply to each, then close.
+
+        Returns the replies, the close code the server sent (if any) and the subprotocol.
+        """
+        import wsproto
+        import wsproto.events as ev
+
+        url = urlsplit(self._emulator.tunnel_public_url)
+        sock = socket.create_connection((url.hostname, url.port), timeout=15)
+        ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        replies: list[str | bytes] = []
+        close_code = None
+        chosen = None
+        pending: list[ev.Event] = []
+
+        def next_event() -> ev.Event:
+            while not pending:
+                data = sock.recv(65536)
+                ws.receive_data(data or None)
+                pending.extend(ws.events())
+            return pending.pop(0)
+
+        try:
+            sock.sendall(
+                ws.send(
+                    ev.Request(host=self.host(name), target=path, subprotocols=list(subprotocols))
+                )
+            )
+            accepted = next_event()
+            if not isinstance(accepted, ev.AcceptConnection):
+                return [], None, None
+            chosen = accepted.subprotocol
+            for message in messages:
+                sock.sendall(ws.send(ev.Message(data=message)))
+                parts: list[str | bytes] = []
+                while True:
+                    event = next_event()
+                    if isinstance(event, ev.Message):
+                        parts.append(event.data)
+                        if event.message_finished:
+                            break
+                    elif isinstance(event, ev.CloseConnection):
+                        close_code = event.code
+                        return replies, close_code, chosen
+                replies.append("".join(parts) if isinstance(parts[0], str) else b"".join(parts))  # type: ignore[arg-type]
+            sock.sendall(ws.send(ev.CloseConnection(code=1000)))
+            while close_code is None:
+                event = next_event()
+                if isinstance(event, ev.CloseConnection):
+                    close_code = event.code
+            return replies, close_code, chosen
+        finally:
+            sock.close()
+
+    def tls_request(
+        self, name: str, request: bytes, *, alpn: Sequence[str] = ("http/1.1",)
+    ) -> bytes:
+        """Raw bytes over TLS to the edge with SNI = the public host (passthrough tunnels)."""
+        host, _, port = self._emulator.tunnel_edge.rpartition(":")
+        context = ssl.create_default_context(cadata=self._emulator.tunnel_ca_pem.decode("ascii"))
+        context.set_alpn_protocols(list(alpn))
+        with (
+            socket.create_connection((host, int(port)), timeout=15) as raw,
+            context.wrap_socket(raw, server_hostname=self.host(name)) as tls,
+        ):
+            tls.sendall(request)
+            chunks = []
+            while chunk := tls.recv(65536):
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+
+@pytest.fixture
+def third_party(emulator: Emulator) -> ThirdParty:
+    return ThirdParty(emulator)
+
+
+class Upstream:
+    """A local HTTP server to forward to: echoes the request as JSON, with a few extras.
+
+    ``/big/{n}`` answers ``n`` bytes; ``/cookies`` sets two cookies; ``/slow/{s}``
+    sleeps ``s`` seconds first.
+    """
+
+    def __init__(self) -> None:
+        upstream = self
+        self.seen: list[dict[str, Any]] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _answer(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length) if length else b""
+                record = {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": [[k.lower(), v] for k, v in self.headers.items()],
+                    "body_length": len(body),
+                    "body_sha256": hashlib.sha256(body).hexdigest(),
+                }
+                upstream.seen.append(record)
+                if self.path.startswith("/slow/"):
+                    time.sleep(float(self.path.split("/")[2]))
+                if self.path.startswith("/big/"):
+                    payload = bytes(range(256)) * (int(self.path.split("/")[2]) // 256)
+                    content_type = "application/octet-stream"
+                else:
+                    payload = json.dumps(record).encode()
+                    content_type = "application/json"
+                self.send_response(201 if self.command == "POST" else 200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(payload)))
+                if self.path.startswith("/cookies"):
+                    self.send_header("Set-Cookie", "a=1")
+                    self.send_header("Set-Cookie", "b=2")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def upstream() -> Iterator[Upstream]:
+    server = Upstream()
+    yield server
+    server.close()
+
+
+async def _read_body(receive: Callable[[], Awaitable[dict[str, Any]]]) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
+async def echo_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The in-process app tunnels forward to in the tests.
+
+    HTTP: echoes the request as JSON (``/big/{n}`` answers ``n`` bytes,
+    ``/slow/{s}`` waits first, ``/boom`` raises). WebSocket: accepts with the
+    first offered subprotocol and echoes; the text ``bye`` closes with 4001.
+    """
+    if scope["type"] == "http":
+        body = await _read_body(receive)
+        path = scope["path"]
+        if path == "/boom":
+            raise RuntimeError("boom")
+        if path.startswith("/slow/"):
+            await anyio.sleep(float(path.split("/")[2]))
+        if path.startswith("/big/"):
+            payload = bytes(range(256)) * (int(path.split("/")[2]) // 256)
+        else:
+            payload = json.dumps(
+                {
+                    "method": scope["method"],
+                    "path": path,
+                    "raw_path": scope["raw_path"].decode("latin-1"),
+                    "query": scope["query_string"].decode("latin-1"),
+                    "client": list(scope["client"]) if scope.get("client") else None,
+                    "server": list(scope["server"]) if scope.get("server") else None,
+                    "scheme": scope["scheme"],
+                    "headers": [
+                        [k.decode("latin-1"), v.decode("latin-1")] for k, v in scope["headers"]
+                    ],
+                    "body_length": len(body),
+                    "body_sha256": hashlib.sha256(body).hexdigest(),
+                }
+            ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"set-cookie", b"a=1"),
+                    (b"set-cookie", b"b=2"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+    elif scope["type"] == "websocket":
+        await receive()
+        offered = scope.get("subprotocols") or []
+        await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") == "bye":
+                await send({"type": "websocket.close", "code": 4001, "reason": "bye"})
+                return
+            if message.get("text") is not None:
+                await send({"type": "websocket.send", "text": "echo:" + message["text"]})
+            else:
+                await send({"type": "websocket.send", "bytes": message["bytes"]})
+
+
+@pytest.fixture
+def asgi_app() -> Callable[..., Awaitable[None]]:
+    return echo_asgi_app

@@ -1,0 +1,453 @@
+"""Tunnels end to end: the SDK's agent serves public requests through the emulator's edge."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inkbox_async import (
+    AsyncInkbox,
+    ConflictError,
+    ForwardingRefusedError,
+    InvalidArgumentError,
+    NotFoundError,
+    TunnelAuthError,
+    TunnelNotProvisionedError,
+    TunnelSupersededError,
+)
+from inkbox_emulator import Emulator
+
+
+def handle(prefix: str = "tun") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def options(emulator: Emulator, tmp_path: Path, **extra: Any) -> dict[str, Any]:
+    """Point the data plane at the emulator's edge and keep state under ``tmp_path``."""
+    return {
+        "edge": emulator.tunnel_edge,
+        "edge_ca": emulator.tunnel_ca_pem,
+        "state_dir": str(tmp_path / "state"),
+        **extra,
+    }
+
+
+def echoed(body: bytes) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(body)
+    return result
+
+
+async def test_asgi_app_serves_public_requests(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
+    )
+    assert listener.public_url == f"https://{name}.{emulator.tunnel_zone}"
+    assert listener.status == "idle"
+    async with listener.running():
+        assert listener.status == "connected"
+        response = await call_in_thread(
+            third_party.http,
+            name,
+            "POST",
+            "/hooks/github?delivery=42",
+            headers=[
+                ("Content-Type", "application/json"),
+                ("X-Multi", "a"),
+                ("X-Multi", "b"),
+                ("X-Forwarded-For", "6.6.6.6"),
+            ],
+            body=b'{"action":1}',
+        )
+    assert listener.status == "closed"
+    assert response.status == 200
+    assert response.header("set-cookie") == ["a=1", "b=2"]
+    seen = echoed(response.body)
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/hooks/github" and seen["query"] == "delivery=42"
+    assert seen["scheme"] == "https"
+    assert seen["client"] == ["127.0.0.1", 0]
+    assert seen["server"] == [f"{name}.{emulator.tunnel_zone}", 443]
+    headers = seen["headers"]
+    assert headers[:3] == [
+        ["host", f"{name}.{emulator.tunnel_zone}"],
+        ["x-forwarded-host", f"{name}.{emulator.tunnel_zone}"],
+        ["x-forwarded-proto", "https"],
+    ]
+    assert ["x-forwarded-for", "127.0.0.1"] in headers
+    assert ["x-forwarded-for", "6.6.6.6"] not in headers
+    assert [h for h in headers if h[0] == "x-multi"] == [["x-multi", "a"], ["x-multi", "b"]]
+    assert seen["body_length"] == 12
+
+
+async def test_url_target_gets_the_request_and_its_headers(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    upstream: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=upstream.url + "/base/", **options(emulator, tmp_path)
+    )
+    async with listener.running():
+        posted = await call_in_thread(
+            third_party.http, name, "POST", "/x/y?q=1&r=%20", body=b"payload"
+        )
+        cookies = await call_in_thread(third_party.http, name, "GET", "/cookies")
+    assert posted.status == 201
+    seen = echoed(posted.body)
+    assert seen["path"] == "/base/x/y?q=1&r=%20"
+    assert seen["body_length"] == 7
+    headers = dict(seen["headers"])
+    assert headers["host"] == upstream.url.removeprefix("http://")
+    assert headers["x-forwarded-host"] == f"{name}.{emulator.tunnel_zone}"
+    assert headers["x-forwarded-proto"] == "https"
+    assert headers["forwarded"] == "for=127.0.0.1"
+    assert cookies.header("set-cookie") == ["a=1", "b=2"]
+
+
+async def test_large_bodies_stream_both_ways(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    upstream: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=upstream.url, **options(emulator, tmp_path)
+    )
+    upload = os.urandom(5 * 1024 * 1024)
+    async with listener.running():
+        posted = await call_in_thread(third_party.http, name, "POST", "/upload", body=upload)
+        downloaded = await call_in_thread(third_party.http, name, "GET", f"/big/{6 * 1024 * 1024}")
+    seen = echoed(posted.body)
+    assert seen["body_length"] == len(upload)
+    assert seen["body_sha256"] == hashlib.sha256(upload).hexdigest()
+    assert downloaded.status == 200
+    assert downloaded.body == bytes(range(256)) * (6 * 1024 * 1024 // 256)
+
+
+async def test_bad_requests_get_answers_and_the_tunnel_keeps_serving(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name,
+        forward_to=asgi_app,
+        **options(emulator, tmp_path, max_inbound_body_bytes=1000),
+    )
+    async with listener.running():
+        traversal = await call_in_thread(third_party.http, name, "GET", "/foo/%2e%2e/bar")
+        too_big = await call_in_thread(third_party.http, name, "POST", "/x", body=b"x" * 1001)
+        crashed = await call_in_thread(third_party.http, name, "GET", "/boom")
+        fine = await call_in_thread(third_party.http, name, "GET", "/still-here")
+    assert (traversal.status, traversal.header("inkbox-reason")) == (400, ["invalid-path"])
+    assert (too_big.status, too_big.header("inkbox-reason")) == (413, ["request-body-too-large"])
+    assert crashed.status == 502
+    assert b"boom" not in crashed.body
+    assert fine.status == 200 and echoed(fine.body)["path"] == "/still-here"
+
+
+async def test_websocket_echo_through_the_tunnel(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
+    )
+    big = "z" * 100_000
+    async with listener.running():
+        replies, code, chosen = await call_in_thread(
+            third_party.websocket, name, "/ws", ["hello", b"\x00\x01", big], subprotocols=["chat"]
+        )
+        _, app_code, _ = await call_in_thread(third_party.websocket, name, "/ws", ["bye"])
+    assert replies == ["echo:hello", b"\x00\x01", "echo:" + big]
+    assert code == 1000 and chosen == "chat"
+    assert app_code == 4001
+
+
+async def test_passthrough_tunnel_terminates_tls_locally(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle("pt")
+    await inkbox.create_identity(name, tunnel={"tls_mode": "passthrough"})
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
+    )
+    assert listener.tunnel.status == "active"
+    state = tmp_path / "state"
+    assert stat.S_IMODE(state.stat().st_mode) == 0o700
+    for file in ("state.json", "private_key.pem", "cert_chain.pem"):
+        assert stat.S_IMODE((state / file).stat().st_mode) == 0o600
+    host = f"{name}.{emulator.tunnel_zone}"
+    async with listener.running():
+        raw = await call_in_thread(
+            third_party.tls_request,
+            name,
+            f"GET /secure?x=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode(),
+        )
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert b'"path": "/secure"' in body
+
+
+async def test_reconnects_after_the_edge_drops_the_connection(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    statuses: list[str] = []
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
+    )
+    async with listener.running():
+        emulator.inject_tunnel_fault("drop_connection", name=name)
+        await call_in_thread(wait_for, lambda: statuses.count("connected") >= 2)
+        await call_in_thread(emulator.wait_for_tunnel, name)
+        response = await call_in_thread(third_party.http, name, "GET", "/after")
+    assert response.status == 200
+    assert statuses[:2] == ["connecting", "connected"]
+    assert "reconnecting" in statuses
+    assert statuses[-1] == "closed"
+
+
+async def test_backs_off_between_failed_hellos(
+    inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    statuses: list[str] = []
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
+    )
+    emulator.inject_tunnel_fault("hello_status", name=name, status=503, count=2)
+    started = time.monotonic()
+    async with listener.running():
+        elapsed = time.monotonic() - started
+    # Jittered backoff of 1 s then 2 s (each +-25 %) before the third hello.
+    assert elapsed >= 2.2
+    assert statuses == ["connecting", "reconnecting", "reconnecting", "connected", "closed"]
+
+
+async def test_a_refused_key_stops_for_good(
+    inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    statuses: list[str] = []
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
+    )
+    emulator.inject_tunnel_fault("hello_status", name=name, status=401)
+    with pytest.raises(TunnelAuthError) as caught:
+        await listener.serve_forever()
+    assert caught.value.status_code == 401
+    assert statuses == ["connecting", "closed"]
+    emulator.clear_tunnel_faults()
+
+
+async def test_drain_hands_over_without_losing_a_request(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    statuses: list[str] = []
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
+    )
+    async with listener.running():
+        pending = third_party.in_background(third_party.http, name, "GET", "/slow/1")
+        await call_in_thread(time.sleep, 0.3)
+        emulator.drain_tunnel(name)
+        await call_in_thread(wait_for, lambda: statuses.count("connected") >= 2)
+        slow = await call_in_thread(pending.result, 15)
+        after = await call_in_thread(third_party.http, name, "GET", "/after-drain")
+    assert slow.status == 200
+    assert after.status == 200
+    assert "reconnecting" not in statuses
+
+
+async def test_a_second_agent_takes_the_tunnel_over(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    first = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path / "one")
+    )
+    second = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path / "two")
+    )
+    with pytest.raises(TunnelSupersededError):
+        async with first.running(), second.running():
+            await call_in_thread(wait_for, lambda: first.status == "closed")
+    assert first.status == "closed"
+
+
+async def test_stop_finishes_the_request_in_flight(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
+    )
+    async with listener.running():
+        pending = third_party.in_background(third_party.http, name, "GET", "/slow/0.5")
+        await call_in_thread(time.sleep, 0.2)
+    # The block ended: the listener stopped, and the request was not left hanging.
+    response = await call_in_thread(pending.result, 15)
+    assert response.status == 200
+    assert listener.status == "closed"
+    with pytest.raises(RuntimeError):
+        await listener.serve_forever()
+
+
+async def test_connect_rejects_bad_arguments_before_any_request(
+    inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
+) -> None:
+    good = options(emulator, tmp_path)
+    emulator.clear_requests()
+    cases: list[tuple[dict[str, Any], type[Exception], str]] = [
+        ({"name": "No Spaces!"}, InvalidArgumentError, "name"),
+        ({"name": "ab"}, InvalidArgumentError, "name"),
+        ({"name": "a--b"}, InvalidArgumentError, "name"),
+        ({"forward_to": "http://10.0.0.5:8080"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": "http://localhost.:8080"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": "http://0.0.0.0:8080"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": "http://user:pw@127.0.0.1:8080"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": "ws://127.0.0.1:8080"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": "file:///etc/passwd"}, ForwardingRefusedError, "forward_to"),
+        ({"forward_to": 8080}, TypeError, "forward_to"),
+        ({"pool_size": 0}, InvalidArgumentError, "pool_size"),
+        ({"pool_size": 33}, InvalidArgumentError, "pool_size"),
+        ({"max_inbound_body_bytes": -1}, InvalidArgumentError, "max_inbound_body_bytes"),
+        ({"edge": "a:b:c:d"}, InvalidArgumentError, "edge"),
+        ({"edge": "host:99999"}, InvalidArgumentError, "edge"),
+        ({"on_status": "print"}, TypeError, "on_status"),
+        ({"edge_ca": b"not a pem"}, InvalidArgumentError, "edge_ca"),
+    ]
+    for change, error, argument in cases:
+        kwargs = {"name": "valid-name", "forward_to": asgi_app, **good, **change}
+        with pytest.raises(error, match=argument):
+            await inkbox.tunnels.connect(**kwargs)
+    with pytest.raises(TypeError):
+        await inkbox.tunnels.connect(name="valid-name", forward_to=asgi_app, bogus=1)  # type: ignore[call-arg]
+    assert emulator.requests() == []
+
+
+async def test_connect_needs_a_provisioned_tunnel(
+    inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
+) -> None:
+    with pytest.raises(TunnelNotProvisionedError):
+        await inkbox.tunnels.connect(
+            name="never-created", forward_to=asgi_app, **options(emulator, tmp_path)
+        )
+    name = handle()
+    identity = await inkbox.create_identity(name)
+    await inkbox.tunnels.connect(name=name, forward_to=asgi_app, **options(emulator, tmp_path))
+    saved = json.loads((tmp_path / "state" / "state.json").read_text())
+    assert saved == {
+        "mode": "edge",
+        "name": name,
+        "public_host": f"{name}.{emulator.tunnel_zone}",
+        "tunnel_id": str(identity.tunnel.id if identity.tunnel else ""),
+        "zone": emulator.tunnel_zone,
+    }
+    await identity.delete()
+    with pytest.raises(TunnelNotProvisionedError, match="removed"):
+        await inkbox.tunnels.connect(name=name, forward_to=asgi_app, **options(emulator, tmp_path))
+
+
+async def test_control_plane_calls(inkbox: AsyncInkbox) -> None:
+    edge = await inkbox.create_identity(handle())
+    assert edge.tunnel is not None
+    tunnels = await inkbox.tunnels.list()
+    assert edge.tunnel.id in {t.id for t in tunnels}
+    fetched = await inkbox.tunnels.get(edge.tunnel.id)
+    assert fetched.tunnel_name == edge.agent_handle and fetched.tls_mode == "edge"
+    updated = await inkbox.tunnels.update(edge.tunnel.id, metadata={"team": "gtm"})
+    assert updated.metadata == {"team": "gtm"}
+    assert (await inkbox.tunnels.update(edge.tunnel.id)).metadata == {"team": "gtm"}
+    assert (await inkbox.tunnels.update(edge.tunnel.id, metadata=None)).metadata == {}
+    with pytest.raises(ConflictError):
+        await inkbox.tunnels.sign_csr(
+            edge.tunnel.id,
+            csr_pem="-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n",
+        )
+    with pytest.raises(NotFoundError):
+        await inkbox.tunnels.get(uuid.uuid4())
+    with pytest.raises(InvalidArgumentError, match="tunnel_id"):
+        await inkbox.tunnels.get("not-a-uuid")
+    with pytest.raises(TypeError, match="metadata"):
+        await inkbox.tunnels.update(edge.tunnel.id, metadata=["x"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="csr_pem"):
+        await inkbox.tunnels.sign_csr(edge.tunnel.id, csr_pem="hello")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Poll ``condition`` from a worker thread until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
