@@ -93,7 +93,8 @@ class TunnelListener:
         Raises a permanent failure once. On Ctrl-C the tunnel is closed and
         :class:`KeyboardInterrupt` propagates.
         """
-        self.start()
+        if self._future is None or not self._future.done():
+            self.start()
         previous = self._install_sigterm()
         try:
             self._block(timeout)
