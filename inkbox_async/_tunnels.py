@@ -120,7 +120,8 @@ class AsyncTunnels:
         valid certificate is on disk (signing one when needed), but does not
         go online: ``serve_forever()`` (or ``wait()`` in the blocking client)
         does. ``edge`` (``host:port``) and ``edge_ca`` / ``edge_ssl_context``
-        point the data plane at another edge, e.g. the local emulator's.
+        point the data plane at another edge, e.g. the local emulator's
+        (defaults: ``INKBOX_TUNNEL_EDGE`` / ``INKBOX_TUNNEL_CA``, else the zone on 443).
         State lives in ``state_dir`` (default ``~/.inkbox/tunnels/{name}``).
         """
         from inkbox_async._tunnel import options as opts

@@ -111,7 +111,11 @@ def connect_options(
     forward_to_verify_tls: object,
     forward_to_ca_bundle: object,
 ) -> ConnectOptions:
-    """Check every ``connect()`` argument; raises a clear error naming the bad one."""
+    """Check every ``connect()`` argument; raises a clear error naming the bad one.
+
+    ``edge`` and ``edge_ca`` fall back to ``INKBOX_TUNNEL_EDGE`` and
+    ``INKBOX_TUNNEL_CA`` (a CA file path), which the emulator's command prints.
+    """
     from inkbox_async._tunnel.forwarding import check_forward_target
 
     handle = check.handle("name", name).removeprefix("@").lower()
@@ -120,6 +124,10 @@ def connect_options(
         check_forward_target(forward_to, allow_remote)
     elif not callable(forward_to):
         raise check.type_error("forward_to", "a URL string or an ASGI app", forward_to)
+    if edge is None:
+        edge = os.environ.get("INKBOX_TUNNEL_EDGE") or None
+    if edge_ca is None and edge_ssl_context is None:
+        edge_ca = os.environ.get("INKBOX_TUNNEL_CA") or None
     edge_address = None
     if edge is not None:
         edge_address = split_host_port("edge", check.text("edge", edge))
