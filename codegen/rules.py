@@ -33,6 +33,9 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncTunnelListener": "TunnelListener",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
+    "AsyncUpstream": "Upstream",
+    "AsyncUpstreamResponse": "UpstreamResponse",
+    "aiter_raw": "iter_raw",
     "aclose": "close",
     "_aio": "_blocking",
 }

@@ -8,12 +8,15 @@ constructing an SDK client does no I/O and no TLS set-up.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
 from inkbox_async._wire import EngineResponse
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx2
 
 
@@ -86,3 +89,92 @@ class AsyncEngine:
 def _origin(url: str) -> str:
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+class AsyncUpstreamResponse:
+    """An upstream response whose body is still on the wire (raw bytes, no decompression)."""
+
+    def __init__(self, response: httpx2.Response, origin: str) -> None:
+        self._response = response
+        self._origin = origin
+        self.status = response.status_code
+        self.headers = [
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in response.headers.raw
+        ]
+        """Header fields in arrival order, duplicates kept (bytes kept via surrogateescape)."""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The body as sent (``content-encoding`` untouched); raises :class:`InkboxConnectionError`."""
+        import httpx2
+
+        try:
+            async for chunk in self._response.aiter_raw():
+                if chunk:
+                    yield chunk
+        except httpx2.HTTPError as exc:
+            raise InkboxConnectionError(
+                f"reading from {self._origin} failed: {exc!r}", request_sent=True
+            ) from exc
+
+    async def aclose(self) -> None:
+        """Release the connection (an unread body is discarded)."""
+        await self._response.aclose()
+
+
+class AsyncUpstream:
+    """A streaming HTTP client for a tunnel's local target and for offloaded request bodies.
+
+    No retries, no redirects, no environment proxies, no decompression;
+    ``verify`` is ``True`` (system store), ``False`` or an SSL context.
+    """
+
+    def __init__(self, *, timeout: float, verify: ssl.SSLContext | bool = True) -> None:
+        self._timeout = timeout
+        self._verify = verify
+        self._client: httpx2.AsyncClient | None = None
+
+    async def open(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: list[tuple[str, str]],
+        content: bytes | AsyncIterator[bytes] = b"",
+    ) -> AsyncUpstreamResponse:
+        """Send the request and return once the response head arrived.
+
+        Raises :class:`InkboxConnectionError` (or its timeout subclass) when
+        the upstream cannot be reached or fails before its head.
+        """
+        import httpx2
+
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                timeout=self._timeout,
+                verify=self._verify,
+                follow_redirects=False,
+                trust_env=False,
+            )
+        raw = [
+            (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
+            for name, value in headers
+        ]
+        request = self._client.build_request(method, url, headers=raw, content=content)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx2.TimeoutException as exc:
+            raise InkboxTimeoutError(
+                f"timed out waiting for {_origin(url)}", request_sent=True
+            ) from exc
+        except httpx2.HTTPError as exc:
+            raise InkboxConnectionError(
+                f"request to {_origin(url)} failed: {exc!r}", request_sent=True
+            ) from exc
+        return AsyncUpstreamResponse(response, _origin(url))
+
+    async def aclose(self) -> None:
+        """Close the pool."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
