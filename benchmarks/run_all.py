@@ -29,6 +29,7 @@ SCRIPTS = [
     "fanout.py",
     "mail_iteration.py",
     "vault.py",
+    "tunnel.py",
 ]
 
 
