@@ -12,7 +12,8 @@ Decisions on the 0.4.4 quirks:
 * The agent sends at most one close envelope: the app's/upstream's own
   close when there is one (no trailing second ``1000`` envelope), otherwise
   ``{"type":"close","code":1000,"reason":""}`` once the local side is done.
-  Either way it is followed by an outer CLOSE 1000 with END_STREAM.
+  Either way it is followed by an outer CLOSE 1000 with END_STREAM, for both
+  targets (0.4.4 put END_STREAM on the close envelope's frame for URL targets).
 * An outer CLOSE from the edge is echoed with END_STREAM for both targets
   (0.4.4 did not echo it for URL targets); the local side then gets close 1000.
 * A framing violation from the edge ends the bridge with an outer CLOSE 1002.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import math
 import ssl
+from collections import deque
+from typing import Any, Generic, TypeVar
 
 import anyio
+import anyio.abc
 import attrs
 
 from inkbox_async._tunnel.contracts import (
@@ -25,6 +27,8 @@ from inkbox_async._tunnel.ws_frames import (
     encode_envelope,
     encode_frame,
 )
+
+T = TypeVar("T")
 
 
 def make_settings(
@@ -51,14 +55,37 @@ def make_settings(
     )
 
 
+class Channel(Generic[T]):
+    """An unbounded in-memory queue; ``get`` returns ``None`` once closed and drained."""
+
+    def __init__(self) -> None:
+        self._items: deque[T] = deque()
+        self._closed = False
+        self._arrived = anyio.Event()
+
+    def put(self, item: T) -> None:
+        self._items.append(item)
+        self._arrived.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._arrived.set()
+
+    async def get(self) -> T | None:
+        while not self._items:
+            if self._closed:
+                return None
+            self._arrived = anyio.Event()
+            await self._arrived.wait()
+        return self._items.popleft()
+
+
 class FakeBridge:
     """The agent's view of one bridge stream; the test plays the edge through ``edge_*``."""
 
     def __init__(self) -> None:
-        self._to_agent, self._agent_inbox = anyio.create_memory_object_stream[bytes | Exception](
-            math.inf
-        )
-        self._agent_outbox, self._from_agent = anyio.create_memory_object_stream[bytes](math.inf)
+        self._to_agent: Channel[bytes | Exception] = Channel()
+        self._from_agent: Channel[bytes] = Channel()
         self.credited = 0
         self.received = 0
         self.ended = False
@@ -67,9 +94,8 @@ class FakeBridge:
     # -- BridgeStream ------------------------------------------------------------------
 
     async def receive(self) -> bytes:
-        try:
-            item = await self._agent_inbox.receive()
-        except anyio.EndOfStream:
+        item = await self._to_agent.get()
+        if item is None:
             return b""
         if isinstance(item, Exception):
             raise item
@@ -83,10 +109,10 @@ class FakeBridge:
         if self.ended:
             raise RuntimeError("send after END_STREAM")
         if data:
-            await self._agent_outbox.send(data)
+            self._from_agent.put(data)
         if end_stream:
             self.ended = True
-            self._agent_outbox.close()
+            self._from_agent.close()
 
     async def end(self) -> None:
         if not self.ended:
@@ -98,24 +124,17 @@ class FakeBridge:
     # -- the edge's side ---------------------------------------------------------------
 
     def edge_send(self, data: bytes) -> None:
-        self._to_agent.send_nowait(data)
+        self._to_agent.put(data)
 
     def edge_end(self) -> None:
         self._to_agent.close()
 
     def edge_reset(self) -> None:
-        self._to_agent.send_nowait(ConnectionResetError("RST_STREAM"))
+        self._to_agent.put(ConnectionResetError("RST_STREAM"))
 
     async def edge_read(self) -> bytes:
         """Next chunk the agent sent; ``b""`` after END_STREAM."""
-        try:
-            return await self._from_agent.receive()
-        except anyio.EndOfStream:
-            return b""
-
-    def close(self) -> None:
-        self._to_agent.close()
-        self._from_agent.close()
+        return await self._from_agent.get() or b""
 
 
 class EdgeWS:
@@ -197,3 +216,104 @@ class FakeSession:
         self.bridges.append(OpenedBridge(path, protocol, headers, timeout, bridge))
         self.bridge_opened.set()
         return bridge
+
+
+class WSEchoServer:
+    """A real WebSocket server on loopback (wsproto over anyio TCP) for URL-target tests.
+
+    Echoes text as ``echo:{text}`` and bytes unchanged; ``close-me`` makes it close
+    with 4002 "done"; ``ping-me`` makes it send a PING (the PONG is recorded).
+    """
+
+    def __init__(self, *, status: int = 101, subprotocol: str | None = None) -> None:
+        self.status = status
+        self.subprotocol = subprotocol
+        self.requests: list[tuple[str, list[tuple[str, str]]]] = []
+        self.received: list[object] = []
+        self.closed_with: list[int | None] = []
+        self.pongs: list[bytes] = []
+        self.port = 0
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None]) -> None:
+        listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+        self.port = listener.extra(anyio.abc.SocketAttribute.local_port)
+        async with listener:
+            task_status.started()
+            await listener.serve(self._serve)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/base/"
+
+    async def _serve(self, stream: anyio.abc.SocketStream) -> None:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto import events as ev
+
+        ws = WSConnection(ConnectionType.SERVER)
+        partial: list[Any] = []
+        async with stream:
+            while True:
+                try:
+                    data = await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    return
+                ws.receive_data(data)
+                out = b""
+                done = False
+                for event in ws.events():
+                    if isinstance(event, ev.Request):
+                        self.requests.append(
+                            (
+                                event.target,
+                                [(k.decode(), v.decode()) for k, v in event.extra_headers],
+                            )
+                        )
+                        if self.status != 101:
+                            out += ws.send(
+                                ev.RejectConnection(status_code=self.status, has_body=False)
+                            )
+                            done = True
+                        else:
+                            out += ws.send(
+                                ev.AcceptConnection(
+                                    subprotocol=self.subprotocol,
+                                    extra_headers=[(b"set-cookie", b"a=1"), (b"x-up", b"1")],
+                                )
+                            )
+                    elif isinstance(event, ev.Message) and not event.message_finished:
+                        partial.append(event.data)
+                    elif isinstance(event, ev.Message) and partial:
+                        partial.append(event.data)
+                        whole = (
+                            "".join(partial) if isinstance(event.data, str) else b"".join(partial)
+                        )
+                        partial.clear()
+                        self.received.append(whole)
+                        out += ws.send(ev.Message(data=whole))
+                    elif isinstance(event, ev.TextMessage):
+                        self.received.append(event.data)
+                        if event.data == "close-me":
+                            out += ws.send(ev.CloseConnection(code=4002, reason="done"))
+                        elif event.data == "ping-me":
+                            out += ws.send(ev.Ping(payload=b"hey"))
+                        else:
+                            out += ws.send(ev.Message(data="echo:" + event.data))
+                    elif isinstance(event, ev.BytesMessage):
+                        self.received.append(bytes(event.data))
+                        out += ws.send(ev.Message(data=bytes(event.data)))
+                    elif isinstance(event, ev.Ping):
+                        out += ws.send(event.response())
+                    elif isinstance(event, ev.Pong):
+                        self.pongs.append(bytes(event.payload))
+                    elif isinstance(event, ev.CloseConnection):
+                        self.closed_with.append(event.code)
+                        if ws.state.name == "REMOTE_CLOSING":
+                            out += ws.send(event.response())
+                        done = True
+                if out:
+                    try:
+                        await stream.send(out)
+                    except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+                        return
+                if done:
+                    return
