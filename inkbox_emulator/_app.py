@@ -17,6 +17,8 @@ from starlette.routing import BaseRoute
 from . import _accounts, _identities, _signup
 from ._accounts import Principal
 from ._control import control_routes
+from ._edge import TunnelEdge
+from ._edge_hub import EdgeSettings
 from ._errors import ApiError
 from ._faults import FaultMiddleware, FaultRegistry
 from ._files import file_routes
@@ -26,6 +28,7 @@ from ._phone_routes import phone_routes
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
+from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object, parse_uuid
 from ._vault_routes import vault_routes
 from ._webhooks import Dispatcher
@@ -209,16 +212,22 @@ def public_routes(store: Store) -> list[BaseRoute]:
 
 
 def build_app(
-    store: Store, faults: FaultRegistry | None = None, dispatcher: Dispatcher | None = None
+    store: Store,
+    faults: FaultRegistry | None = None,
+    dispatcher: Dispatcher | None = None,
+    edge: TunnelEdge | None = None,
 ) -> RecordingMiddleware:
     """The complete ASGI app (public API, control API, fault injection, request recording)."""
     faults = faults if faults is not None else FaultRegistry()
     dispatcher = dispatcher if dispatcher is not None else Dispatcher(store)
+    edge = edge if edge is not None else TunnelEdge(store, EdgeSettings(store.settings.tunnel_zone))
     app = Starlette(
         routes=[
-            *control_routes(store, faults, dispatcher),
+            *control_routes(store, faults, dispatcher, edge),
+            *tunnel_control_routes(edge),
             *phone_control_routes(store, dispatcher),
             *public_routes(store),
+            *tunnel_routes(store, edge),
             *mail_routes(store),
             *phone_routes(store),
             *vault_routes(store),

@@ -25,11 +25,13 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import _accounts, _contacts, _delivery, _signup, _vault_model
+from ._edge import TunnelEdge
 from ._errors import ApiError
 from ._faults import FaultRegistry
 from ._mail_parse import parse_inject
@@ -41,10 +43,14 @@ from ._webhooks import Dispatcher
 __all__ = ["attempt_to_wire", "control_routes", "reset_all"]
 
 
-def reset_all(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) -> None:
-    """Wipe every row, the request log, the clock, faults and webhook state."""
+def reset_all(
+    store: Store, faults: FaultRegistry, dispatcher: Dispatcher, edge: TunnelEdge | None = None
+) -> None:
+    """Wipe every row, the request log, the clock, faults, webhook and tunnel-edge state."""
     dispatcher.reset()
     faults.clear()
+    if edge is not None:
+        edge.reset()
     store.reset()
 
 
@@ -71,8 +77,11 @@ def _bool(fields: Fields, name: str) -> bool:
     return value
 
 
-def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) -> list[BaseRoute]:
-    """Routes of the control API, bound to ``store``, the fault registry and the dispatcher."""
+def control_routes(
+    store: Store, faults: FaultRegistry, dispatcher: Dispatcher, edge: TunnelEdge | None = None
+) -> list[BaseRoute]:
+    """Routes of the control API, bound to ``store``, the fault registry, the dispatcher and
+    the tunnel edge."""
 
     async def body(request: Request) -> Fields:
         return Fields(parse_json_object(await request.body(), allow_empty=True))
@@ -119,7 +128,7 @@ def control_routes(store: Store, faults: FaultRegistry, dispatcher: Dispatcher) 
         return JSONResponse(row, status_code=201)
 
     async def reset(request: Request) -> Response:
-        reset_all(store, faults, dispatcher)
+        await anyio.to_thread.run_sync(reset_all, store, faults, dispatcher, edge)
         return JSONResponse({"status": "reset"})
 
     # -- mail and the outside world ----------------------------------------------

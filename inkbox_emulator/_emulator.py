@@ -23,6 +23,8 @@ from . import (
 from ._app import build_app
 from ._call_routing import route_inbound_call
 from ._control import reset_all
+from ._edge import TunnelEdge
+from ._edge_hub import EdgeSettings
 from ._faults import FaultRegistry
 from ._mail_parse import parse_inject
 from ._recording import RecordedRequest
@@ -86,6 +88,13 @@ class Emulator:
         text_status_delay: float = 0.05,
         call_status_delay: float = 0.05,
         call_webhook_timeout: float = 5.0,
+        edge_port: int = 0,
+        public_port: int = 0,
+        tunnel_pool_size: int = 2,
+        tunnel_response_deadline: float = 30.0,
+        tunnel_reply_grace: float = 5.0,
+        tunnel_connect_wait: float = 5.0,
+        tunnel_offload_threshold: int = 1 << 20,
     ) -> None:
         self.host = host
         self.port = port
@@ -107,7 +116,21 @@ class Emulator:
             timeout=webhook_timeout,
         )
         self._store.on_commit = self._dispatcher.handle_events
-        self._app = build_app(self._store, self._faults, self._dispatcher)
+        self._edge = TunnelEdge(
+            self._store,
+            EdgeSettings(
+                zone=tunnel_zone,
+                pool_size=tunnel_pool_size,
+                response_deadline=tunnel_response_deadline,
+                reply_grace=tunnel_reply_grace,
+                connect_wait=tunnel_connect_wait,
+                offload_threshold=tunnel_offload_threshold,
+            ),
+            host=host,
+            edge_port=edge_port,
+            public_port=public_port,
+        )
+        self._app = build_app(self._store, self._faults, self._dispatcher, self._edge)
         self._server: ServerThread | None = None
         self._closed = False
 
@@ -122,11 +145,18 @@ class Emulator:
             server.start()
             self._server = server
             self._store.public_url = self.base_url
+        if not self._edge.running:
+            try:
+                self._edge.start()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
         """Stop serving (state is kept; :meth:`start` serves it again, on a new free port
-        when ``port`` was 0)."""
+        when ``port`` was 0). The tunnel edge closes every agent connection."""
+        self._edge.stop()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -137,6 +167,7 @@ class Emulator:
         self.stop()
         if not self._closed:
             self._closed = True
+            self._edge.close()
             self._dispatcher.close()
             self._store.close()
 
@@ -206,9 +237,9 @@ class Emulator:
 
     def reset(self) -> None:
         """Wipe all state: every row (vaults, keys, secrets and access rules included), the
-        request log, the clock offset, faults, pending deliveries and recorded webhook
-        attempts."""
-        reset_all(self._store, self._faults, self._dispatcher)
+        request log, the clock offset, faults, pending deliveries, recorded webhook
+        attempts and the tunnel edge (agent connections, queued requests, edge faults)."""
+        reset_all(self._store, self._faults, self._dispatcher, self._edge)
 
     def signups(self) -> list[dict[str, Any]]:
         """Every agent signup: agent_handle, human_email, organization_id,
@@ -443,3 +474,73 @@ class Emulator:
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         self._faults.clear()
+
+    # -- tunnels -------------------------------------------------------------------------
+
+    @property
+    def tunnel_zone(self) -> str:
+        """The data-plane zone: public hosts are ``{tunnel_name}.{zone}``."""
+        return self._store.settings.tunnel_zone
+
+    @property
+    def tunnel_edge(self) -> str:
+        """``127.0.0.1:PORT`` of the edge's TLS listener, the address agents dial (SNI = the
+        zone, ALPN ``h2``); its certificate chains to :attr:`tunnel_ca_pem`."""
+        return self._edge.edge_address
+
+    @property
+    def tunnel_public_url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the plain-HTTP public listener: send third-party
+        requests there with ``Host: {tunnel_name}.{zone}``."""
+        return self._edge.public_url
+
+    @property
+    def tunnel_ca_pem(self) -> bytes:
+        """The PEM of the emulator's test CA (edge certificate and signed CSRs chain to it)."""
+        return self._edge.ca.ca_pem
+
+    @property
+    def tunnel_ca_file(self) -> str:
+        """Path of a temporary file holding :attr:`tunnel_ca_pem` (e.g. for ``SSL_CERT_FILE``)."""
+        return self._edge.ca.ca_file
+
+    def wait_for_tunnel(self, name: str, timeout: float = 10.0) -> None:
+        """Block until an agent connection of tunnel ``name`` said hello and parked at least
+        one intake (draining and superseded connections do not count). Raises
+        ``TimeoutError``."""
+        self._edge.wait_for_tunnel(name, timeout)
+
+    async def wait_for_tunnel_async(self, name: str, timeout: float = 10.0) -> None:
+        """:meth:`wait_for_tunnel` without blocking the event loop (asyncio or trio)."""
+        await anyio.to_thread.run_sync(self._edge.wait_for_tunnel, name, timeout)
+
+    def tunnel_connections(self, name: str) -> list[dict[str, Any]]:
+        """The live agent connections of tunnel ``name``, oldest first: ``tunnel_id``,
+        ``tunnel_name``, ``peer`` (``ip:port``), ``pool_size``, ``parked_intakes``,
+        ``draining``, ``superseded``, ``hello_count``. Raises ``LookupError`` for an unknown
+        tunnel."""
+        return self._edge.connections(name)
+
+    def drain_tunnel(self, name: str) -> int:
+        """Send GOAWAY(NO_ERROR) to the tunnel's live connection and mark it draining: new
+        requests wait for a replacement connection; the old one still takes replies and keeps
+        its open bridges. Returns the number of connections drained."""
+        return self._edge.drain(name)
+
+    def inject_tunnel_fault(
+        self, kind: str, *, name: str | None = None, count: int | None = None, **params: Any
+    ) -> str:
+        """Make the edge misbehave; returns the fault id.
+
+        Standing faults (``count`` uses, ``None`` = until :meth:`clear_tunnel_faults`), for
+        tunnel ``name`` or every tunnel: ``hello_status`` (``status``, ``body``),
+        ``hello_stall``, ``withhold_ping_acks``, ``slow_response`` (``delay``),
+        ``intake_status`` (``status``, ``reason``), ``bridge_refuse`` (``status``).
+        Immediate actions on the current connections: ``drop_connection``, ``goaway``
+        (``error_code``, ``debug_data``). Bad arguments raise ``ValueError``.
+        """
+        return self._edge.inject_fault(kind, name=name, count=count, **params).id
+
+    def clear_tunnel_faults(self) -> None:
+        """Remove every standing tunnel-edge fault."""
+        self._edge.clear_faults()

@@ -1,0 +1,557 @@
+"""One agent connection: the HTTP/2 server side of tunnels.md §2-§4 (``/_system/*``).
+
+Streams the agent opens:
+
+* ``POST /_system/hello`` — authenticates ``x-api-key`` for ``x-tunnel-id`` and issues
+  the owner token (200 JSON), taking the tunnel over from its previous live
+  connection;
+* ``POST /_system/intake`` — parked until an envelope is available (401 for a wrong
+  ``x-owner-token``);
+* ``POST /_system/response/{request_id}`` — a reply for the public caller (200; 404 for
+  an unknown or expired id);
+* extended ``CONNECT /_system/ws/{id}`` (``inkbox-tunnel-ws``) and
+  ``/_system/tcp/{id}`` (``inkbox-tunnel-tcp``) — bridge streams, answered 200 and then
+  pumped by the public side.
+
+Sending honours the agent's flow-control windows; bridge DATA is credited only
+once the public side consumed it, all other DATA at once. GOAWAY frames are
+written by hand so the connection keeps serving after a drain notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.events import (
+    ConnectionTerminated,
+    DataReceived,
+    Event,
+    RemoteSettingsChanged,
+    RequestReceived,
+    StreamEnded,
+    StreamReset,
+    WindowUpdated,
+)
+from h2.exceptions import H2Error
+from h2.settings import SettingCodes, Settings
+from hyperframe.frame import Frame, GoAwayFrame, PingFrame
+
+from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
+from ._errors import ApiError
+from ._tunnel_model import (
+    DataPlaneTunnel,
+    authorize_data_plane,
+    live_tunnel_by_id,
+    record_connection,
+)
+
+__all__ = ["SUPERSEDED_ERROR_CODE", "AgentConnection"]
+
+SUPERSEDED_ERROR_CODE = 0x1201
+_RECEIVE_WINDOW = 1 << 20
+_CONNECTION_WINDOW = 1 << 24
+_BRIDGE_PROTOCOLS = {"ws": b"inkbox-tunnel-ws", "tcp": b"inkbox-tunnel-tcp"}
+_HOP_BY_HOP = frozenset(
+    [
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"content-length",
+    ]
+)
+
+Headers = list[tuple[bytes, bytes]]
+
+
+class _EdgeH2(H2Connection):
+    """An h2 server connection whose automatic PING acks can be withheld."""
+
+    def __init__(self, withhold_ping_ack: Any) -> None:
+        super().__init__(H2Configuration(client_side=False, header_encoding=None))
+        self._withhold_ping_ack = withhold_ping_ack
+
+    def _receive_ping_frame(self, frame: PingFrame) -> tuple[list[Frame], list[Event]]:
+        frames, events = super()._receive_ping_frame(frame)
+        if "ACK" not in frame.flags and self._withhold_ping_ack():
+            frames = [f for f in frames if not isinstance(f, PingFrame)]
+        return frames, events
+
+
+@dataclass(eq=False)
+class _Request:
+    """A request stream being received."""
+
+    headers: dict[bytes, bytes]
+    raw_headers: Headers
+    body: bytearray = field(default_factory=bytearray)
+
+    def header(self, name: str) -> str | None:
+        value = self.headers.get(name.encode())
+        return None if value is None else value.decode("utf-8", "replace")
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+class AgentConnection:
+    """The edge side of one agent's HTTP/2 connection."""
+
+    def __init__(
+        self, hub: TunnelHub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.hub = hub
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername") or ("unknown", 0)
+        self.peer_ip = str(peer[0])
+        self.peer = f"{peer[0]}:{peer[1]}"
+        self.h2 = _EdgeH2(self._withhold_ping_ack)
+        self.tunnel: DataPlaneTunnel | None = None
+        self.owner_token: str | None = None
+        self.pool_size = 0
+        self.hello_count = 0
+        self.parked: deque[int] = deque()
+        self.draining = False
+        self.superseded = False
+        self.is_closed = False
+        self.bridge_streams: dict[int, Bridge] = {}
+        self._requests: dict[int, _Request] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._window_waiters: list[asyncio.Future[None]] = []
+
+    # -- state seen by the hub -------------------------------------------------------
+
+    @property
+    def tunnel_id(self) -> str | None:
+        """The tunnel this connection said hello for."""
+        return None if self.tunnel is None else self.tunnel.id
+
+    @property
+    def accepts_work(self) -> bool:
+        """Whether new envelopes may be delivered here."""
+        return (
+            self.tunnel is not None
+            and not self.draining
+            and not self.superseded
+            and not self.is_closed
+        )
+
+    def info(self) -> dict[str, Any]:
+        """The thread-visible description of this connection."""
+        return {
+            "tunnel_id": self.tunnel_id,
+            "tunnel_name": None if self.tunnel is None else self.tunnel.name,
+            "peer": self.peer,
+            "pool_size": self.pool_size,
+            "parked_intakes": len(self.parked),
+            "draining": self.draining,
+            "superseded": self.superseded,
+            "hello_count": self.hello_count,
+        }
+
+    def _withhold_ping_ack(self) -> bool:
+        name = None if self.tunnel is None else self.tunnel.name
+        return self.hub.faults.take("withhold_ping_acks", name) is not None
+
+    # -- main loop -----------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until the agent closes it (or it is aborted)."""
+        self.hub.open_connections.add(self)
+        self.h2.local_settings = Settings(
+            client=False,
+            initial_values={
+                SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
+                SettingCodes.MAX_CONCURRENT_STREAMS: 1000,
+                SettingCodes.INITIAL_WINDOW_SIZE: _RECEIVE_WINDOW,
+                SettingCodes.ENABLE_PUSH: 0,
+            },
+        )
+        self.h2.initiate_connection()
+        self.h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
+        self.flush()
+        try:
+            while not self.is_closed:
+                data = await self.reader.read(1 << 16)
+                if not data:
+                    break
+                try:
+                    events = self.h2.receive_data(data)
+                except H2Error:
+                    self.flush()
+                    break
+                for event in events:
+                    self._handle(event)
+                self.flush()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self.is_closed:
+            self.is_closed = True
+        self.parked.clear()
+        for task in self._tasks:
+            task.cancel()
+        self._wake_senders()
+        self.hub.closed(self)
+        self.writer.close()
+
+    def abort(self) -> None:
+        """Drop the TCP connection at once."""
+        self.is_closed = True
+        self.writer.transport.abort()
+        self._wake_senders()
+
+    def flush(self) -> None:
+        """Write whatever h2 has queued."""
+        data = self.h2.data_to_send()
+        if data and not self.writer.transport.is_closing():
+            self.writer.write(data)
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, RequestReceived):
+            self._on_request(event)
+        elif isinstance(event, DataReceived):
+            self._on_data(event)
+        elif isinstance(event, StreamEnded):
+            self._on_stream_ended(event.stream_id)
+        elif isinstance(event, StreamReset):
+            self._on_reset(event.stream_id)
+        elif isinstance(event, WindowUpdated | RemoteSettingsChanged):
+            self._wake_senders()
+        elif isinstance(event, ConnectionTerminated):
+            self.is_closed = True
+
+    def _on_request(self, event: RequestReceived) -> None:
+        assert event.stream_id is not None
+        raw = [(bytes(k), bytes(v)) for k, v in event.headers or []]
+        request = _Request(dict(raw), raw)
+        self._requests[event.stream_id] = request
+        if request.headers.get(b":method") == b"CONNECT":
+            self._requests.pop(event.stream_id)
+            self._on_connect(event.stream_id, request)
+
+    def _on_data(self, event: DataReceived) -> None:
+        stream_id = event.stream_id
+        assert stream_id is not None
+        data = bytes(event.data or b"")
+        flow = event.flow_controlled_length or 0
+        bridge = self.bridge_streams.get(stream_id)
+        if bridge is not None:
+            bridge.on_data(data, flow)
+            return
+        request = self._requests.get(stream_id)
+        if request is not None:
+            request.body += data
+        self.credit(stream_id, flow)
+
+    def _on_stream_ended(self, stream_id: int | None) -> None:
+        assert stream_id is not None
+        bridge = self.bridge_streams.pop(stream_id, None)
+        if bridge is not None:
+            bridge.on_end()
+            return
+        request = self._requests.pop(stream_id, None)
+        if request is None:
+            return
+        path = request.header(":path") or ""
+        method = request.header(":method")
+        if method == "POST" and path == "/_system/hello":
+            self._on_hello(stream_id, request)
+        elif method == "POST" and path == "/_system/intake":
+            self._on_intake(stream_id, request)
+        elif method == "POST" and path.startswith("/_system/response/"):
+            self._spawn(
+                self._on_response(stream_id, request, path.removeprefix("/_system/response/"))
+            )
+        else:
+            self.respond(stream_id, 404, body=b'{"detail":"Not Found"}')
+
+    def _on_reset(self, stream_id: int | None) -> None:
+        assert stream_id is not None
+        self._requests.pop(stream_id, None)
+        if stream_id in self.parked:
+            self.parked.remove(stream_id)
+            self._publish()
+        bridge = self.bridge_streams.pop(stream_id, None)
+        if bridge is not None:
+            bridge.on_end()
+
+    def _publish(self) -> None:
+        if self.tunnel is not None:
+            self.hub.publish(self.tunnel.id)
+
+    # -- hello, intake, response -------------------------------------------------------------
+
+    def _authorize(self, stream_id: int, request: _Request) -> DataPlaneTunnel | None:
+        try:
+            return self.hub.store.run(
+                authorize_data_plane, request.header("x-api-key"), request.header("x-tunnel-id")
+            )
+        except ApiError as exc:
+            self.respond(stream_id, exc.status, body=json.dumps(exc.body()).encode())
+            return None
+
+    def _fault_name(self, request: _Request) -> str | None:
+        tunnel = self.hub.store.run(live_tunnel_by_id, request.header("x-tunnel-id") or "")
+        return None if tunnel is None else tunnel.name
+
+    def _on_hello(self, stream_id: int, request: _Request) -> None:
+        name = self._fault_name(request)
+        if self.hub.faults.take("hello_stall", name) is not None:
+            return
+        fault = self.hub.faults.take("hello_status", name)
+        if fault is not None:
+            self.respond(stream_id, fault.params["status"], body=fault.params["body"].encode())
+            return
+        tunnel = self._authorize(stream_id, request)
+        if tunnel is None:
+            return
+        pool = self.hub.settings.pool_size
+        requested = request.header("x-pool-size")
+        if requested is not None and requested.isdigit() and 1 <= int(requested) <= 32:
+            pool = int(requested)
+        self.tunnel = tunnel
+        self.owner_token = secrets.token_urlsafe(24)
+        self.pool_size = pool
+        self.hello_count += 1
+        self.hub.store.run(record_connection, tunnel.id, self.peer_ip)
+        body = {
+            "owner_token": self.owner_token,
+            "default_pool_size": pool,
+            "response_deadline_seconds": _number(self.hub.settings.response_deadline),
+            "intake_idle_seconds": self.hub.settings.intake_idle_seconds,
+        }
+        self.respond(stream_id, 200, body=json.dumps(body).encode())
+        self.hub.said_hello(self, tunnel.id)
+
+    def _on_intake(self, stream_id: int, request: _Request) -> None:
+        token = request.header("x-owner-token")
+        if (
+            self.owner_token is None
+            or token is None
+            or not secrets.compare_digest(token.encode(), self.owner_token.encode())
+        ):
+            self.respond(stream_id, 401, body=b'{"detail":"invalid owner token"}')
+            return
+        assert self.tunnel is not None
+        if self.superseded:
+            self._refuse_intake(stream_id)
+            return
+        fault = self.hub.faults.take("intake_status", self.tunnel.name)
+        if fault is not None:
+            extra = []
+            if fault.params["reason"]:
+                extra.append((b"inkbox-reason", fault.params["reason"].encode()))
+            self.respond(stream_id, fault.params["status"], extra)
+            return
+        self.parked.append(stream_id)
+        self.hub.dispatch(self.tunnel.id)
+
+    def _refuse_intake(self, stream_id: int) -> None:
+        self.respond(
+            stream_id,
+            401,
+            [(b"inkbox-reason", b"intake-superseded")],
+            b'{"detail":"another connection took over this tunnel"}',
+        )
+
+    async def _on_response(self, stream_id: int, request: _Request, request_id: str) -> None:
+        tunnel = self._authorize(stream_id, request)
+        if tunnel is None:
+            return
+        try:
+            status = int(request.header("inkbox-status") or "")
+        except ValueError:
+            status = 0
+        if not 100 <= status <= 599:
+            self.respond(stream_id, 400, body=b'{"detail":"inkbox-status is missing or invalid"}')
+            return
+        headers: Headers = []
+        for name, value in request.raw_headers:
+            if name.startswith(b"inkbox-h-"):
+                bare = name[len(b"inkbox-h-") :]
+                if bare not in _HOP_BY_HOP:
+                    headers.append((bare, value))
+        reason = request.headers.get(b"inkbox-reason")
+        if reason is not None and not any(n == b"inkbox-reason" for n, _ in headers):
+            headers.append((b"inkbox-reason", reason))
+        if not self.hub.complete(
+            request_id, tunnel.id, Reply(status, headers, bytes(request.body))
+        ):
+            self.respond(stream_id, 404, body=b'{"detail":"Unknown or expired request id"}')
+            return
+        fault = self.hub.faults.take("slow_response", tunnel.name)
+        if fault is not None:
+            await asyncio.sleep(fault.params["delay"])
+        self.respond(stream_id, 200)
+
+    # -- bridges -----------------------------------------------------------------------------
+
+    def _on_connect(self, stream_id: int, request: _Request) -> None:
+        path = request.header(":path") or ""
+        kind, _, bridge_id = path.removeprefix("/_system/").partition("/")
+        protocol = _BRIDGE_PROTOCOLS.get(kind)
+        if protocol is None or request.headers.get(b":protocol") != protocol or not bridge_id:
+            self.respond(stream_id, 404, body=b'{"detail":"Not Found"}')
+            return
+        tunnel = self._authorize(stream_id, request)
+        if tunnel is None:
+            return
+        fault = self.hub.faults.take("bridge_refuse", tunnel.name)
+        if fault is not None:
+            self.respond(stream_id, fault.params["status"])
+            return
+        bridge = self.hub.bridges.get(bridge_id)
+        if bridge is None or bridge.kind != kind or bridge.tunnel_id != tunnel.id:
+            self.respond(stream_id, 404, body=b'{"detail":"Unknown bridge id"}')
+            return
+        if bridge.bound.done():
+            self.respond(stream_id, 409, body=b'{"detail":"Bridge already connected"}')
+            return
+        self._send_headers(stream_id, [(b":status", b"200")], end_stream=False)
+        self.bridge_streams[stream_id] = bridge
+        bridge.bound.set_result((self, stream_id))
+
+    # -- delivering envelopes -----------------------------------------------------------------
+
+    def deliver(self, delivery: Delivery) -> bool:
+        """Answer the oldest parked intake with an envelope; ``False`` if that failed."""
+        while self.parked:
+            stream_id = self.parked.popleft()
+            headers = [(b":status", b"200"), *delivery.headers]
+            if not self._send_headers(stream_id, headers, end_stream=not delivery.body):
+                continue
+            if delivery.body:
+                self._spawn(self._send_quietly(stream_id, delivery.body, end_stream=True))
+            self._publish()
+            return True
+        return False
+
+    def supersede(self) -> None:
+        """Another connection said hello for this tunnel: refuse parked intakes with 401
+        ``intake-superseded`` and send GOAWAY 0x1201 ``{"reason":"superseded"}``."""
+        self.superseded = True
+        while self.parked:
+            self._refuse_intake(self.parked.popleft())
+        self.goaway(SUPERSEDED_ERROR_CODE, b'{"reason":"superseded"}')
+        self._publish()
+
+    def drain(self) -> None:
+        """GOAWAY(NO_ERROR): no new envelopes here; replies and open bridges still work."""
+        self.draining = True
+        self.goaway(0, b"")
+        self._publish()
+
+    def goaway(self, error_code: int, debug_data: bytes) -> None:
+        """Send a GOAWAY frame without closing h2's state machine."""
+        self.flush()
+        frame = GoAwayFrame(
+            stream_id=0,
+            last_stream_id=self.h2.highest_inbound_stream_id,
+            error_code=error_code,
+            additional_data=debug_data,
+        )
+        if not self.writer.transport.is_closing():
+            self.writer.write(frame.serialize())
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def respond(
+        self, stream_id: int, status: int, headers: Headers | None = None, body: bytes = b""
+    ) -> None:
+        """Answer a request stream (body sent as flow control allows)."""
+        all_headers = [(b":status", str(status).encode()), *(headers or [])]
+        if body:
+            all_headers.append((b"content-type", b"application/json"))
+            all_headers.append((b"content-length", str(len(body)).encode()))
+        if self._send_headers(stream_id, all_headers, end_stream=not body) and body:
+            self._spawn(self._send_quietly(stream_id, body, end_stream=True))
+
+    def _send_headers(self, stream_id: int, headers: Headers, *, end_stream: bool) -> bool:
+        if self.is_closed:
+            return False
+        try:
+            self.h2.send_headers(stream_id, headers, end_stream=end_stream)
+        except H2Error:
+            return False
+        self.flush()
+        return True
+
+    async def _send_quietly(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
+        with contextlib.suppress(H2Error, ConnectionError):
+            await self.send_data(stream_id, data, end_stream=end_stream)
+
+    async def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
+        """Send DATA within the agent's windows and frame size (waits for credit)."""
+        view = memoryview(data)
+        while True:
+            if self.is_closed:
+                raise ConnectionError("the agent connection is closed")
+            if not view:
+                if end_stream:
+                    self.h2.end_stream(stream_id)
+                    self.flush()
+                return
+            size = min(
+                self.h2.local_flow_control_window(stream_id),
+                self.h2.max_outbound_frame_size,
+                len(view),
+            )
+            if size <= 0:
+                waiter = asyncio.get_running_loop().create_future()
+                self._window_waiters.append(waiter)
+                await waiter
+                continue
+            last = size == len(view)
+            self.h2.send_data(stream_id, bytes(view[:size]), end_stream=end_stream and last)
+            self.flush()
+            view = view[size:]
+            if last:
+                await self.writer.drain()
+                return
+
+    def _wake_senders(self) -> None:
+        waiters, self._window_waiters = self._window_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def credit(self, stream_id: int, amount: int) -> None:
+        """Return ``amount`` bytes of receive credit on the stream and the connection."""
+        if amount <= 0 or self.is_closed:
+            return
+        with contextlib.suppress(H2Error):
+            self.h2.acknowledge_received_data(amount, stream_id)
+        self.flush()
+
+    def reset_stream(self, stream_id: int) -> None:
+        """RST_STREAM(CANCEL) a bridge stream."""
+        self.bridge_streams.pop(stream_id, None)
+        if self.is_closed:
+            return
+        with contextlib.suppress(H2Error):
+            self.h2.reset_stream(stream_id, 8)
+        self.flush()

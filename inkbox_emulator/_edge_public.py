@@ -1,0 +1,377 @@
+"""The third-party side of the edge: HTTP/1.1 requests by ``Host``, WebSocket upgrades.
+
+Each request to ``{name}.{zone}`` becomes an envelope (tunnels.md §2.1 Step 7,
+§7.2) and is answered with the agent's reply. An ``Upgrade: websocket``
+request becomes a ``ws-upgrade`` envelope; on the agent's 200 the edge sends
+the 101 itself and then translates caller frames to and from the bridge's
+length-prefixed JSON records (§3.3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+from http import HTTPStatus
+
+import h11
+from wsproto.connection import Connection as WsConnection
+from wsproto.connection import ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+
+from ._edge_bridges import BridgePump
+from ._edge_frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    EnvelopeReader,
+    Frame,
+    decode_binary,
+    encode_envelope,
+    encode_frame,
+    parse_close,
+)
+from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
+from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_host
+
+__all__ = ["serve_public"]
+
+Headers = list[tuple[bytes, bytes]]
+
+_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_DROPPED_REQUEST = frozenset([b"x-forwarded-for", b"forwarded"])
+_DROPPED_RESPONSE = frozenset(
+    [
+        b"connection",
+        b"keep-alive",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"te",
+        b"trailer",
+        b"content-length",
+    ]
+)
+_WS_HANDSHAKE = frozenset(
+    [
+        b"sec-websocket-accept",
+        b"sec-websocket-key",
+        b"sec-websocket-version",
+        b"sec-websocket-extensions",
+        b"sec-websocket-protocol",
+    ]
+)
+_READ_SIZE = 1 << 16
+
+
+def _host_of(value: bytes) -> str:
+    host = value.decode("latin-1").strip().lower()
+    if host.startswith("["):
+        host = host.split("]", 1)[0] + "]"
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    return host.rstrip(".")
+
+
+class _Caller:
+    """One third-party HTTP/1.1 connection."""
+
+    def __init__(
+        self, hub: TunnelHub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        self.hub = hub
+        self.reader = reader
+        self.writer = writer
+        peer = writer.get_extra_info("peername") or ("unknown", 0)
+        self.peer_ip = str(peer[0])
+        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 16)
+
+    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
+        while True:
+            event = self.h11.next_event()
+            if event is not h11.NEED_DATA:
+                return event  # type: ignore[return-value]
+            self.h11.receive_data(await self.reader.read(_READ_SIZE))
+
+    def send(self, event: h11.Event) -> None:
+        data = self.h11.send(event)
+        if data:
+            self.writer.write(data)
+
+    async def serve(self) -> None:
+        """Serve requests until the caller closes or a response ends the connection."""
+        while True:
+            try:
+                event = await self.next_event()
+            except h11.RemoteProtocolError:
+                self._error_reply(400, "bad request")
+                return
+            if not isinstance(event, h11.Request):
+                return
+            if self.h11.they_are_waiting_for_100_continue:
+                self.send(h11.InformationalResponse(status_code=100, headers=[]))
+            body = bytearray()
+            while True:
+                part = await self.next_event()
+                if isinstance(part, h11.Data):
+                    body += part.data
+                elif isinstance(part, h11.EndOfMessage):
+                    break
+                else:
+                    return
+            upgraded = await self._handle(event, bytes(body))
+            await self.writer.drain()
+            if upgraded or self.h11.our_state is not h11.DONE:
+                return
+            try:
+                self.h11.start_next_cycle()
+            except h11.LocalProtocolError:
+                return
+
+    def _error_reply(self, status: int, text: str) -> None:
+        with contextlib.suppress(h11.LocalProtocolError):
+            self.write_reply(edge_reply(status, "bad-request", text), head=False)
+
+    async def _handle(self, request: h11.Request, body: bytes) -> bool:
+        headers = list(request.headers)
+        host = next((v for n, v in headers if n == b"host"), b"")
+        tunnel = self.hub.store.run(live_tunnel_by_host, _host_of(host))
+        head = request.method == b"HEAD"
+        if tunnel is None:
+            reply = edge_reply(404, "unknown-tunnel", f"no tunnel serves {_host_of(host)!r}")
+        elif tunnel.tls_mode != "edge":
+            reply = edge_reply(421, "passthrough-tunnel", "this tunnel only accepts raw TLS")
+        elif any(n == b"upgrade" and v.lower() == b"websocket" for n, v in headers):
+            return await self._websocket(tunnel, request, headers)
+        else:
+            reply = await self._exchange(tunnel, request, headers, body, "webhook")
+        self.write_reply(reply, head=head)
+        return False
+
+    def envelope(
+        self, request: h11.Request, headers: Headers, route_kind: str, *extra: tuple[bytes, bytes]
+    ) -> Headers:
+        meta: Headers = [
+            (b"inkbox-method", request.method),
+            (b"inkbox-path", request.target),
+            (b"inkbox-route-kind", route_kind.encode()),
+            (b"inkbox-forwarded-for", self.peer_ip.encode()),
+            *extra,
+        ]
+        meta += [(b"inkbox-h-" + n, v) for n, v in headers if n not in _DROPPED_REQUEST]
+        return meta
+
+    async def _exchange(
+        self,
+        tunnel: DataPlaneTunnel,
+        request: h11.Request,
+        headers: Headers,
+        body: bytes,
+        route_kind: str,
+        *extra: tuple[bytes, bytes],
+    ) -> Reply:
+        request_id = self.hub.new_id("req")
+        token = None
+        if len(body) > self.hub.settings.offload_threshold and self.hub.store.public_url:
+            token = self.hub.bodies.put(body)
+            url = f"{self.hub.store.public_url}/_emulator/tunnel-bodies/{token}"
+            extra = (*extra, (b"inkbox-body-uri", url.encode()))
+            body = b""
+        envelope = [
+            (b"inkbox-request-id", request_id.encode()),
+            *self.envelope(request, headers, route_kind, *extra),
+        ]
+        try:
+            return await self.hub.exchange(tunnel.id, request_id, envelope, body)
+        finally:
+            if token is not None:
+                self.hub.bodies.discard(token)
+
+    def write_reply(self, reply: Reply, *, head: bool, close: bool = False) -> None:
+        status = reply.status if 200 <= reply.status <= 599 else 502
+        headers = [(n, v) for n, v in reply.headers if n not in _DROPPED_RESPONSE]
+        no_body = head or status in (204, 304)
+        if status not in (204, 304):
+            headers.append((b"content-length", str(len(reply.body)).encode()))
+        if close:
+            headers.append((b"connection", b"close"))
+        try:
+            phrase = HTTPStatus(status).phrase.encode()
+        except ValueError:
+            phrase = b""
+        try:
+            data = self.h11.send(h11.Response(status_code=status, headers=headers, reason=phrase))
+        except h11.LocalProtocolError:
+            fallback = edge_reply(502, "bad-agent-reply", "the agent's reply is not valid HTTP")
+            self.write_reply(fallback, head=head, close=close)
+            return
+        self.writer.write(data or b"")
+        if reply.body and not no_body:
+            self.send(h11.Data(data=reply.body))
+        self.send(h11.EndOfMessage())
+
+    # -- WebSocket -------------------------------------------------------------------------
+
+    async def _websocket(
+        self, tunnel: DataPlaneTunnel, request: h11.Request, headers: Headers
+    ) -> bool:
+        key = next((v for n, v in headers if n == b"sec-websocket-key"), None)
+        if key is None:
+            self.write_reply(
+                edge_reply(400, "bad-upgrade", "Sec-WebSocket-Key is missing"), head=False
+            )
+            return False
+        bridge = self.hub.open_bridge("ws", tunnel.id)
+        try:
+            reply = await self._exchange(
+                tunnel, request, headers, b"", "ws-upgrade", (b"inkbox-ws-id", bridge.id.encode())
+            )
+            if reply.status != 200:
+                self.write_reply(reply, head=False, close=True)
+                return False
+            accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
+            response: Headers = [
+                (b"upgrade", b"websocket"),
+                (b"connection", b"Upgrade"),
+                (b"sec-websocket-accept", accept),
+            ]
+            chosen = next((v for n, v in reply.headers if n == b"sec-websocket-protocol"), None)
+            if chosen:
+                response.append((b"sec-websocket-protocol", chosen))
+            response += [
+                (n, v)
+                for n, v in reply.headers
+                if n not in _DROPPED_RESPONSE and n not in _WS_HANDSHAKE
+            ]
+            if self.h11.their_state is not h11._state.MIGHT_SWITCH_PROTOCOL:
+                return True
+            self.send(h11.InformationalResponse(status_code=101, headers=response))
+            trailing, _ = self.h11.trailing_data
+            session = _WebSocketSession(
+                self, bridge, WsConnection(ConnectionType.SERVER, trailing_data=trailing)
+            )
+            await session.run()
+            return True
+        finally:
+            self.hub.close_bridge(bridge)
+
+
+class _WebSocketSession:
+    """Caller frames ⇄ bridge records, after the 101."""
+
+    def __init__(self, caller: _Caller, bridge: Bridge, ws: WsConnection) -> None:
+        self.caller = caller
+        self.bridge = bridge
+        self.ws = ws
+        self.pump = BridgePump(bridge, caller.hub.settings.bridge_wait)
+        self.records = EnvelopeReader()
+        self.agent_closed = False
+        self._fragments: list[str | bytes] = []
+
+    async def run(self) -> None:
+        reading = asyncio.ensure_future(self._from_caller())
+        pumping = asyncio.ensure_future(self.pump.run(self._on_agent_frame))
+        try:
+            done, pending = await asyncio.wait(
+                {reading, pumping}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if pumping in done:
+                self._close_caller(1000 if self.agent_closed else 1011, "")
+            await asyncio.wait(pending, timeout=2.0)
+        finally:
+            for task in (reading, pumping):
+                task.cancel()
+            await asyncio.gather(reading, pumping, return_exceptions=True)
+            await self.pump.finish()
+
+    def _write(self, data: bytes) -> None:
+        if data and not self.caller.writer.transport.is_closing():
+            self.caller.writer.write(data)
+
+    def _close_caller(self, code: int, reason: str) -> None:
+        if self.ws.state is ConnectionState.OPEN:
+            self._write(self.ws.send(CloseConnection(code=code, reason=reason)))
+
+    async def _from_caller(self) -> None:
+        while self.ws.state is not ConnectionState.CLOSED:
+            data = await self.caller.reader.read(_READ_SIZE)
+            self.ws.receive_data(data or None)
+            for event in self.ws.events():
+                if isinstance(event, TextMessage | BytesMessage):
+                    self._fragments.append(
+                        bytes(event.data)
+                        if isinstance(event.data, bytes | bytearray)
+                        else event.data
+                    )
+                    if event.message_finished:
+                        await self._message_to_agent()
+                elif isinstance(event, Ping):
+                    self._write(self.ws.send(event.response()))
+                elif isinstance(event, CloseConnection):
+                    if self.ws.state is ConnectionState.REMOTE_CLOSING:
+                        self._write(self.ws.send(event.response()))
+                    await self._record_to_agent(
+                        {"type": "close", "code": event.code, "reason": event.reason or ""}
+                    )
+            await self.caller.writer.drain()
+            if not data:
+                return
+
+    async def _message_to_agent(self) -> None:
+        parts, self._fragments = self._fragments, []
+        if parts and isinstance(parts[0], str):
+            await self._record_to_agent({"type": "text", "data": "".join(str(p) for p in parts)})
+        else:
+            payload = b"".join(p for p in parts if isinstance(p, bytes))
+            await self._record_to_agent(
+                {"type": "binary", "data": base64.b64encode(payload).decode()}
+            )
+
+    async def _record_to_agent(self, record: dict[str, object]) -> None:
+        await self.pump.send(encode_frame(OP_BINARY, encode_envelope(record)))
+
+    async def _on_agent_frame(self, frame: Frame) -> None:
+        if frame.opcode in (OP_BINARY, OP_TEXT):
+            for record in self.records.feed(frame.payload):
+                self._on_record(record)
+        elif frame.opcode == OP_PING:
+            await self.pump.send(encode_frame(OP_PONG, frame.payload))
+        elif frame.opcode == OP_CLOSE:
+            if not self.agent_closed:
+                code, reason = parse_close(frame.payload)
+                self._close_caller(1000 if code == 1005 else code, reason)
+                self.agent_closed = True
+            await self.pump.send(encode_frame(OP_CLOSE, frame.payload), end_stream=True)
+        await self.caller.writer.drain()
+
+    def _on_record(self, record: dict[str, object]) -> None:
+        kind = record.get("type")
+        if self.ws.state is not ConnectionState.OPEN:
+            return
+        if kind == "text" and isinstance(record.get("data"), str):
+            self._write(self.ws.send(TextMessage(data=str(record["data"]))))
+        elif kind == "binary":
+            payload = decode_binary(record.get("data"))
+            if payload is not None:
+                self._write(self.ws.send(BytesMessage(data=payload)))
+        elif kind == "close" and not self.agent_closed:
+            code = record.get("code", 1000)
+            reason = record.get("reason", "")
+            self.agent_closed = True
+            self._close_caller(
+                code if isinstance(code, int) and not isinstance(code, bool) else 1000,
+                reason if isinstance(reason, str) else "",
+            )
+
+
+async def serve_public(
+    hub: TunnelHub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """Serve one third-party HTTP/1.1 connection (plain, or TLS already terminated)."""
+    with contextlib.suppress(ConnectionError, OSError, h11.ProtocolError):
+        await _Caller(hub, reader, writer).serve()

@@ -1,0 +1,182 @@
+"""HTTP routes of tunnels: the public control plane and the emulator's tunnel controls.
+
+Public (``X-API-Key``; identity-scoped keys see only their own identity's tunnel):
+
+* ``GET /api/v1/tunnels/`` → ``{"tunnels": [Tunnel]}``;
+* ``GET /api/v1/tunnels/{tunnel_id}`` → Tunnel;
+* ``PATCH /api/v1/tunnels/{tunnel_id}`` ``{"metadata": {...} | null}`` → Tunnel;
+* ``POST /api/v1/tunnels/{tunnel_id}/sign-csr`` ``{"csr_pem": "..."}`` → SignedCert.
+
+Control API (no auth):
+
+* ``GET /_emulator/tunnel-edge`` → ``{edge, public_url, zone, ca_file, ca_pem}``;
+* ``GET /_emulator/tunnels/{name}/connections`` → the live agent connections;
+* ``POST /_emulator/tunnels/{name}/wait`` ``{"timeout": 10}`` → 200 once an agent parked
+  an intake, 408 otherwise;
+* ``POST /_emulator/tunnels/{name}/drain`` → ``{"drained": n}``;
+* ``POST /_emulator/tunnel-faults`` ``{kind, name?, count?, ...params}`` → 201 fault;
+  ``GET`` lists standing faults, ``DELETE`` clears them;
+* ``GET /_emulator/tunnel-bodies/{token}`` → an offloaded request body (served once).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ._accounts import Principal, authenticate
+from ._edge import TunnelEdge
+from ._edge_faults import TunnelFault
+from ._errors import ApiError
+from ._recording import CONTROL_PREFIX
+from ._routing import json_response, method_route
+from ._store import Store
+from ._tunnel_model import get_tunnel, list_tunnels, sign_csr, update_tunnel
+from ._validation import MISSING, Fields, parse_json_object, parse_uuid
+
+__all__ = ["tunnel_control_routes", "tunnel_routes"]
+
+
+def tunnel_routes(store: Store, edge: TunnelEdge) -> list[BaseRoute]:
+    """The public ``/api/v1/tunnels`` routes."""
+
+    def auth(request: Request) -> Principal:
+        return store.run(authenticate, request.headers.get("x-api-key"))
+
+    def tunnel_id(request: Request) -> str:
+        return parse_uuid(str(request.path_params["tunnel_id"]), ("path", "tunnel_id"))
+
+    async def list_(request: Request) -> Response:
+        return json_response(store.run(list_tunnels, auth(request), edge.connected_ids()))
+
+    async def get(request: Request) -> Response:
+        principal = auth(request)
+        ident = tunnel_id(request)
+        return json_response(store.run(get_tunnel, principal, ident, edge.connected_ids()))
+
+    async def update(request: Request) -> Response:
+        principal = auth(request)
+        ident = tunnel_id(request)
+        fields = Fields(parse_json_object(await request.body(), allow_empty=True))
+        metadata = fields.raw("metadata")
+        if metadata is not MISSING and metadata is not None and not isinstance(metadata, dict):
+            fields.error("metadata", "dict_type", "Input should be a valid dictionary", metadata)
+        fields.raise_errors()
+        result = store.run(update_tunnel, principal, ident, metadata, edge.connected_ids())
+        return json_response(result)
+
+    async def sign(request: Request) -> Response:
+        principal = auth(request)
+        ident = tunnel_id(request)
+        fields = Fields(parse_json_object(await request.body()))
+        csr_pem = fields.string("csr_pem", required=True, min_length=1)
+        fields.raise_errors()
+        return json_response(store.run(sign_csr, principal, ident, csr_pem, edge.ca))
+
+    base = "/api/v1/tunnels"
+    return [
+        method_route(f"{base}/", {"GET": list_}),
+        method_route(f"{base}/{{tunnel_id}}", {"GET": get, "PATCH": update}),
+        method_route(f"{base}/{{tunnel_id}}/sign-csr", {"POST": sign}),
+    ]
+
+
+def _fault_wire(fault: TunnelFault) -> dict[str, Any]:
+    wire = fault.to_wire()
+    params = wire["params"]
+    for key, value in list(params.items()):
+        if isinstance(value, bytes):
+            params[key] = value.decode("utf-8", "replace")
+    return wire
+
+
+def tunnel_control_routes(edge: TunnelEdge) -> list[BaseRoute]:
+    """The ``/_emulator`` routes of the tunnel edge."""
+
+    def name(request: Request) -> str:
+        return str(request.path_params["name"])
+
+    def lookup(call: Any, *args: Any) -> Any:
+        try:
+            return call(*args)
+        except LookupError as exc:
+            raise ApiError(404, str(exc).strip("'\"")) from None
+
+    async def info(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "edge": edge.edge_address,
+                "public_url": edge.public_url,
+                "zone": edge.settings.zone,
+                "ca_file": edge.ca.ca_file,
+                "ca_pem": edge.ca.ca_pem.decode(),
+            }
+        )
+
+    async def connections(request: Request) -> Response:
+        return JSONResponse(lookup(edge.connections, name(request)))
+
+    async def wait(request: Request) -> Response:
+        fields = Fields(parse_json_object(await request.body(), allow_empty=True))
+        timeout = fields.raw("timeout")
+        if timeout is MISSING or timeout is None:
+            timeout = 10.0
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+            fields.error("timeout", "float_type", "Input should be a valid number", timeout)
+        fields.raise_errors()
+        try:
+            await anyio.to_thread.run_sync(edge.wait_for_tunnel, name(request), float(timeout))
+        except TimeoutError as exc:
+            raise ApiError(408, str(exc)) from None
+        return JSONResponse({"status": "ready"})
+
+    async def drain(request: Request) -> Response:
+        return JSONResponse({"drained": lookup(edge.drain, name(request))})
+
+    async def add_fault(request: Request) -> Response:
+        data = dict(parse_json_object(await request.body()))
+        kind = data.pop("kind", None)
+        target = data.pop("name", None)
+        count = data.pop("count", None)
+        if not isinstance(kind, str):
+            raise ApiError(422, "kind is required")
+        if target is not None and not isinstance(target, str):
+            raise ApiError(422, "name must be a string")
+        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+            raise ApiError(422, "count must be an integer")
+        try:
+            fault = edge.inject_fault(kind, name=target, count=count, **data)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+        except LookupError as exc:
+            raise ApiError(404, str(exc).strip("'\"")) from None
+        return JSONResponse(_fault_wire(fault), status_code=201)
+
+    async def list_faults(request: Request) -> Response:
+        return JSONResponse([_fault_wire(f) for f in edge.faults.list()])
+
+    async def clear_faults(request: Request) -> Response:
+        edge.clear_faults()
+        return Response(status_code=204)
+
+    async def body(request: Request) -> Response:
+        data = edge.bodies.take(str(request.path_params["token"]))
+        if data is None:
+            raise ApiError(404, "Body not found")
+        return Response(data, media_type="application/octet-stream")
+
+    p = CONTROL_PREFIX
+    return [
+        Route(f"{p}/tunnel-edge", info, methods=["GET"]),
+        Route(f"{p}/tunnels/{{name}}/connections", connections, methods=["GET"]),
+        Route(f"{p}/tunnels/{{name}}/wait", wait, methods=["POST"]),
+        Route(f"{p}/tunnels/{{name}}/drain", drain, methods=["POST"]),
+        Route(f"{p}/tunnel-faults", add_fault, methods=["POST"]),
+        Route(f"{p}/tunnel-faults", list_faults, methods=["GET"]),
+        Route(f"{p}/tunnel-faults", clear_faults, methods=["DELETE"]),
+        Route(f"{p}/tunnel-bodies/{{token}}", body, methods=["GET"]),
+    ]
