@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 from collections import deque
 from typing import Any, Generic, TypeVar
@@ -317,3 +318,142 @@ class WSEchoServer:
                         return
                 if done:
                     return
+
+
+PUBLIC_HOST = "my-agent.inkboxwire.test"
+
+
+def make_tls_contexts(host: str = PUBLIC_HOST) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A throwaway CA and leaf for ``host``: (server context, client context trusting the CA)."""
+    import datetime
+    import tempfile
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    with tempfile.TemporaryDirectory() as tmp:
+        chain = Path(tmp, "chain.pem")
+        chain.write_bytes(leaf.public_bytes(pem) + ca.public_bytes(pem))
+        key_file = Path(tmp, "key.pem")
+        key_file.write_bytes(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
+        server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server.load_cert_chain(chain, key_file)
+    client = ssl.create_default_context(cadata=ca.public_bytes(pem).decode())
+    return server, client
+
+
+class ThirdPartyTLS:
+    """A third party's TLS client whose TCP bytes travel through a :class:`FakeBridge`.
+
+    It plays the edge too: its bytes go in unmasked BINARY frames; the agent's
+    BINARY payloads are fed to the client; the agent's CLOSE is recorded.
+    """
+
+    def __init__(
+        self, bridge: FakeBridge, context: ssl.SSLContext, alpn: list[str] | None = None
+    ) -> None:
+        self.bridge = bridge
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        self.tls = context.wrap_bio(self._in, self._out, server_hostname=PUBLIC_HOST)
+        self._frames = FrameDecoder()
+        self.close_frame: bytes | None = None
+        self.stream_ended = False
+
+    def _push(self) -> None:
+        data = self._out.read()
+        if data:
+            self.bridge.edge_send(encode_frame(OP_BINARY, data, mask=False))
+
+    async def _pull(self) -> bool:
+        data = await self.bridge.edge_read()
+        if not data:
+            self.stream_ended = True
+            self._in.write_eof()
+            return False
+        for frame in self._frames.feed(data):
+            assert data[1] & 0x80, "agent frames are masked"
+            if frame.opcode == OP_BINARY:
+                self._in.write(frame.payload)
+            elif frame.opcode == OP_CLOSE:
+                self.close_frame = frame.payload
+        return True
+
+    async def handshake(self) -> None:
+        while True:
+            try:
+                self.tls.do_handshake()
+                self._push()
+                return
+            except ssl.SSLWantReadError:
+                self._push()
+                if not await self._pull():
+                    raise ConnectionError("bridge ended during the handshake") from None
+
+    def send(self, data: bytes) -> None:
+        self.tls.write(data)
+        self._push()
+
+    async def receive(self) -> bytes:
+        """Plaintext; ``b""`` at close_notify or the end of the bridge."""
+        while True:
+            try:
+                return self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                self._push()
+                if not await self._pull():
+                    continue
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return b""
+
+    async def read_all(self) -> bytes:
+        data = b""
+        while chunk := await self.receive():
+            data += chunk
+        return data
+
+    async def drain(self) -> None:
+        """Read until the agent ended the bridge."""
+        while not self.stream_ended:
+            await self._pull()
+
+    def close(self) -> None:
+        """close_notify, then the third party's TCP close (the edge ends the stream)."""
+        with contextlib.suppress(ssl.SSLError):
+            self.tls.unwrap()
+        self._push()
+        self.bridge.edge_end()
