@@ -371,12 +371,8 @@ class AgentConnection:
         self.hub.dispatch(self.tunnel.id)
 
     def _refuse_intake(self, stream_id: int) -> None:
-        self.respond(
-            stream_id,
-            401,
-            [(b"inkbox-reason", b"intake-superseded")],
-            b'{"detail":"another connection took over this tunnel"}',
-        )
+        # No body: h2-based agents treat every frame after the GOAWAY that follows as an error.
+        self.respond(stream_id, 401, [(b"inkbox-reason", b"intake-superseded")])
 
     async def _on_response(self, stream_id: int, request: _Request, request_id: str) -> None:
         tunnel = self._authorize(stream_id, request)

@@ -96,6 +96,8 @@ class PendingReply:
 
     tunnel_id: str
     future: asyncio.Future[Reply]
+    connection: AgentConnection | None = None
+    """The connection the envelope went out on."""
 
 
 class BridgeConnection(Protocol):
@@ -227,6 +229,13 @@ class TunnelHub:
             conns.remove(conn)
         if not conns:
             self.connections.pop(tunnel_id, None)
+            # No connection is left that could post the replies (a replacement made before
+            # this one closed could): fail them now instead of at the deadline.
+            for pending in self.replies.values():
+                if pending.connection is conn and not pending.future.done():
+                    pending.future.set_result(
+                        edge_reply(502, "agent-disconnected", "the agent connection closed")
+                    )
         self.publish(tunnel_id)
 
     def drain(self, tunnel_id: str) -> int:
@@ -264,6 +273,9 @@ class TunnelHub:
                 continue
             if conn.deliver(delivery):
                 delivery.delivered.set_result(None)
+                pending = self.replies.get(delivery.request_id)
+                if pending is not None:
+                    pending.connection = conn
             else:
                 queue.appendleft(delivery)
         if not queue:

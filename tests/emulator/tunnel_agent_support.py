@@ -10,30 +10,35 @@ thread and any number of writer threads can share the socket safely.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import queue
 import socket
 import ssl
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx2
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.events import (
     ConnectionTerminated,
     DataReceived,
+    Event,
     PingAckReceived,
     ResponseReceived,
     StreamEnded,
     StreamReset,
 )
 from h2.exceptions import H2Error
+from hyperframe.frame import Frame, GoAwayFrame
 
 from inkbox_emulator import Emulator
+
+from .conftest import create_identity, unique
 
 Headers = list[tuple[str, str]]
 
@@ -134,6 +139,19 @@ class Envelope:
         return [(n[9:], v) for n, v in self.headers if n.startswith("inkbox-h-")]
 
 
+class _LenientH2(H2Connection):
+    """An h2 client that records GOAWAY but keeps its streams usable, like an agent that
+    finishes in-flight work on a draining connection (the h2 library would refuse every
+    frame after a GOAWAY)."""
+
+    def _receive_goaway_frame(self, frame: GoAwayFrame) -> tuple[list[Frame], list[Event]]:
+        event = ConnectionTerminated()
+        event.error_code = frame.error_code
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [event]
+
+
 class EdgeAgent:
     """One agent connection to the emulator's edge."""
 
@@ -159,7 +177,7 @@ class EdgeAgent:
         self._handshake()
         self.sock.settimeout(None)
         self.alpn = self.tls.selected_alpn_protocol()
-        self.h2 = H2Connection(H2Configuration(client_side=True, header_encoding="utf-8"))
+        self.h2 = _LenientH2(H2Configuration(client_side=True, header_encoding="utf-8"))
         self.cond = threading.Condition(threading.RLock())
         self.streams: dict[int, Stream] = {}
         self.goaways: list[ConnectionTerminated] = []
@@ -270,10 +288,8 @@ class EdgeAgent:
         """Close the TCP connection (no GOAWAY, like the 0.4.4 agent)."""
         with self.cond:
             self.closed = True
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         self.sock.close()
         self._reader.join(5)
         if self._serving is not None:
@@ -281,9 +297,7 @@ class EdgeAgent:
 
     # -- streams ---------------------------------------------------------------------
 
-    def open(
-        self, headers: Headers, body: bytes = b"", *, end_stream: bool = True
-    ) -> int:
+    def open(self, headers: Headers, body: bytes = b"", *, end_stream: bool = True) -> int:
         """Open a stream with ``headers`` (+ body); returns its id."""
         with self.cond:
             stream_id = self.h2.get_next_available_stream_id()
@@ -486,8 +500,38 @@ def echo_handler(envelope: Envelope, agent: EdgeAgent) -> tuple[int, Headers, by
     return 201, headers, json.dumps(summary).encode()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
+def new_tunnel(
+    client: httpx2.Client, prefix: str = "tun", tls_mode: str = "edge"
+) -> dict[str, Any]:
+    """A fresh identity; returns its Tunnel record."""
+    identity = create_identity(client, unique(prefix), tunnel={"tls_mode": tls_mode})
+    tunnel: dict[str, Any] = identity["tunnel"]
+    tunnel["identity_id"] = identity["id"]
+    return tunnel
+
+
+class AgentPool:
+    """Creates agents and closes every one of them at teardown."""
+
+    def __init__(self, emu: Emulator, api_key: str) -> None:
+        self.emu = emu
+        self.api_key = api_key
+        self.agents: list[EdgeAgent] = []
+
+    def __call__(self, tunnel_id: str, api_key: str | None = None, **kwargs: Any) -> EdgeAgent:
+        agent = EdgeAgent(self.emu, tunnel_id, api_key or self.api_key, **kwargs)
+        self.agents.append(agent)
+        return agent
+
+    def close(self) -> None:
+        for agent in self.agents:
+            agent.close()
+
+
+@contextlib.contextmanager
+def agent_pool(emu: Emulator, api_key: str) -> Iterator[AgentPool]:
+    pool = AgentPool(emu, api_key)
+    try:
+        yield pool
+    finally:
+        pool.close()
