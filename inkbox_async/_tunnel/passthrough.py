@@ -90,6 +90,7 @@ async def _serve(stream: TLSBridgeStream, session: EdgeSession, forwarder: Forwa
             server_done.set()
 
     async with anyio.create_task_group() as tg:
+        tg.start_soon(stream.pump)
         tg.start_soon(run_server)
 
         done_or_inbound = anyio.Event()

@@ -2,8 +2,9 @@
 (``tunnels.md`` §4.3-4.4).
 
 Inbound DATA carries RFC 6455 frames holding the third party's TCP bytes;
-BINARY payloads (fragments reassembled) are fed to an ``ssl.MemoryBIO`` and
-credited once fed. Outbound TLS output leaves as masked BINARY frames.
+:meth:`TLSBridgeStream.pump` feeds BINARY payloads (fragments reassembled) to
+an ``ssl.MemoryBIO`` and credits them once fed, so the end of the inbound
+side is seen even while the plaintext server is busy. Outbound TLS output leaves as masked BINARY frames.
 The stream records the first failure as a §4.3 close reason so the route
 handler can pick the close code.
 """
@@ -45,6 +46,7 @@ CLOSE_CODES = {
 """§4.3 close reasons and their codes (anything else is 1011)."""
 
 CLEANUP_SEND_TIMEOUT = 1.0
+INBOUND_HIGH_WATER = 256 * 1024
 _PLAINTEXT_PIECE = 16 * 1024
 
 
@@ -65,6 +67,8 @@ class TLSBridgeStream(anyio.abc.ByteStream):
         """The first §4.3 failure reason, if any."""
         self._tls_closed = False
         self._stream_ended = False
+        self._fed = anyio.Event()
+        self._drained = anyio.Event()
 
     @property
     def alpn(self) -> str | None:
@@ -106,6 +110,29 @@ class TLSBridgeStream(anyio.abc.ByteStream):
         data = self._outgoing.read()
         if data:
             await self._send_frame(encode_frame(OP_BINARY, data, mask=True))
+
+    async def pump(self) -> None:
+        """Feed the bridge to TLS until the inbound side ends (run beside the reader).
+
+        Reading pauses while the TLS engine holds more than ``INBOUND_HIGH_WATER``
+        undecrypted bytes, so a slow plaintext reader still stalls the edge.
+        """
+        while not self.inbound_finished.is_set():
+            while self._incoming.pending > INBOUND_HIGH_WATER:
+                await self._drained.wait()
+            await self._pull()
+            self._fed.set()
+            self._fed = anyio.Event()
+
+    async def _more_input(self) -> None:
+        """Wait until the pump fed more bytes (or the inbound side ended)."""
+        if not self.inbound_finished.is_set():
+            await self._fed.wait()
+
+    def _consumed_input(self) -> None:
+        if self._incoming.pending <= INBOUND_HIGH_WATER:
+            self._drained.set()
+            self._drained = anyio.Event()
 
     async def _pull(self) -> None:
         """Feed the next DATA chunk to TLS (or mark the inbound side finished)."""
@@ -153,7 +180,7 @@ class TLSBridgeStream(anyio.abc.ByteStream):
                 await self._flush()
                 if self.inbound_finished.is_set():
                     return False
-                await self._pull()
+                await self._more_input()
                 continue
             except ssl.SSLError as exc:
                 logger.info("passthrough TLS handshake failed: %s", exc)
@@ -170,14 +197,16 @@ class TLSBridgeStream(anyio.abc.ByteStream):
             try:
                 data = self._tls.read(max_bytes)
             except ssl.SSLWantReadError:
+                self._consumed_input()
                 await self._flush()
-                await self._pull()
+                await self._more_input()
                 continue
             except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
                 raise anyio.EndOfStream from None
             except ssl.SSLError as exc:
                 self._fail("tls-error")
                 raise anyio.BrokenResourceError from exc
+            self._consumed_input()
             await self._flush()
             if not data:
                 raise anyio.EndOfStream
