@@ -8,7 +8,7 @@ constructing an SDK client does no I/O and no TLS set-up.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
@@ -104,7 +104,7 @@ class AsyncUpstreamResponse:
         ]
         """Header fields in arrival order, duplicates kept (bytes kept via surrogateescape)."""
 
-    async def chunks(self) -> AsyncIterator[bytes]:
+    async def chunks(self) -> AsyncGenerator[bytes, None]:
         """The body as sent (``content-encoding`` untouched); raises :class:`InkboxConnectionError`."""
         import httpx2
 

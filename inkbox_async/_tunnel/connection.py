@@ -1,0 +1,553 @@
+"""The agent's HTTP/2 client connection to the edge, over an anyio TLS stream (``tunnels.md`` §2.1-2.7).
+
+One reader task feeds the ``h2`` state machine; one writer task flushes
+whatever the state machine queued. Every other operation mutates the state
+machine synchronously and wakes the writer, so frames leave in the order
+they were produced and no socket write is ever interrupted half-way.
+
+Flow control (§2.5): receive windows stay at the 65 535-byte defaults.
+Connection-level credit is returned as soon as DATA arrives (every stream's
+backlog is bounded by its own window); stream-level credit is returned at
+once on ordinary streams and, on bridge streams, only when the consumer
+calls :meth:`H2Stream.consumed`. Outbound DATA waits for both windows and
+never exceeds the peer's MAX_FRAME_SIZE.
+
+``h2`` treats any GOAWAY as the end of the connection and drops queued
+output. A GOAWAY with NO_ERROR is a drain (Appendix A): streams the edge
+already accepted keep working, so this module keeps the queued output and
+reopens the state machine for them, while refusing new streams.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from collections import deque
+from typing import Any
+
+import anyio
+import anyio.abc
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+from anyio.streams.tls import TLSStream
+
+from inkbox_async._tunnel.contracts import Headers, TunnelSettings
+
+__all__ = [
+    "ConnectionClosedError",
+    "EdgeConnection",
+    "GoAway",
+    "H2Stream",
+    "StreamResetError",
+    "dial",
+    "split_zone",
+]
+
+logger = logging.getLogger("inkbox.tunnels")
+
+DIAL_TIMEOUT = 30.0
+_CREDIT_BATCH = 16384
+_READ_SIZE = 65536
+_CANCEL = h2.errors.ErrorCodes.CANCEL
+
+
+class StreamResetError(Exception):
+    """The stream was reset (by the edge or locally) or its connection is gone."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ConnectionClosedError(StreamResetError):
+    """The connection ended (or stopped accepting streams) before the stream finished."""
+
+
+class GoAway:
+    """A GOAWAY received from the edge."""
+
+    def __init__(self, error_code: int, last_stream_id: int, debug: bytes) -> None:
+        self.error_code = error_code
+        self.last_stream_id = last_stream_id
+        self.debug = debug
+
+    def __repr__(self) -> str:
+        return f"GoAway(error_code={self.error_code:#x}, last_stream_id={self.last_stream_id})"
+
+
+def split_zone(zone: str) -> tuple[str, int | None]:
+    """``("host", port)`` from ``host``, ``host:port`` or ``[v6]:port``."""
+    if zone.startswith("["):
+        host, _, rest = zone[1:].partition("]")
+        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
+    if zone.count(":") == 1:
+        host, _, port = zone.partition(":")
+        return host, int(port) if port.isdigit() else None
+    return zone, None
+
+
+def edge_ssl_context(settings: TunnelSettings) -> ssl.SSLContext:
+    """The client context for the edge: the given one (ALPN set on it) or the system store."""
+    context = settings.edge_ssl_context or ssl.create_default_context()
+    context.set_alpn_protocols(["h2"])
+    return context
+
+
+async def dial(settings: TunnelSettings, context: ssl.SSLContext) -> EdgeConnection:
+    """TCP + TLS (SNI = the zone's host, ALPN ``h2``) to the edge, bounded by 30 s."""
+    host, _ = split_zone(settings.zone)
+    with anyio.fail_after(DIAL_TIMEOUT):
+        stream = await anyio.connect_tcp(
+            settings.edge_host,
+            settings.edge_port,
+            tls=True,
+            ssl_context=context,
+            tls_hostname=host,
+            tls_standard_compatible=False,
+        )
+    _tune_socket(stream)
+    return EdgeConnection(stream)
+
+
+def _tune_socket(stream: TLSStream) -> None:
+    try:
+        sock: socket.socket = stream.extra(anyio.abc.SocketAttribute.raw_socket)
+    except Exception:
+        return
+    options = [
+        (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),
+        (socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1),
+    ]
+    for name, value in (("TCP_KEEPIDLE", 30), ("TCP_KEEPINTVL", 10), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):
+            options.append((socket.IPPROTO_TCP, getattr(socket, name), value))
+    for level, option, value in options:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(level, option, value)
+
+
+def _encode(headers: Headers) -> list[tuple[bytes, bytes]]:
+    return [
+        (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
+        for name, value in headers
+    ]
+
+
+def _decode(headers: Any) -> Headers:
+    return [
+        (bytes(name).decode("utf-8", "replace"), bytes(value).decode("utf-8", "replace"))
+        for name, value in headers
+    ]
+
+
+class _H2(h2.connection.H2Connection):
+    """``h2`` without the output purge on GOAWAY (queued frames must still leave)."""
+
+    def clear_outbound_data_buffer(self) -> None:
+        pass
+
+
+class EdgeConnection:
+    """One HTTP/2 client connection; call :meth:`run` in a task, open streams from others."""
+
+    def __init__(self, stream: anyio.abc.ByteStream) -> None:
+        self._stream = stream
+        self._h2 = _H2(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
+        self._h2.local_settings = h2.settings.Settings(
+            client=True,
+            initial_values={
+                h2.settings.SettingCodes.ENABLE_PUSH: 0,
+                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 65536,
+            },
+        )
+        self._h2.initiate_connection()
+        self._streams: dict[int, H2Stream] = {}
+        self._conn_uncredited = 0
+        self._wakeup = anyio.Event()
+        self._changed = anyio.Event()
+        self._pings: dict[bytes, anyio.Event] = {}
+        self._scope: anyio.CancelScope | None = None
+        self._abort_requested = False
+        self.goaway: GoAway | None = None
+        """The first GOAWAY the edge sent, if any."""
+        self.goaway_received = anyio.Event()
+        self.closed = False
+        self.outcome = ""
+        """Why :meth:`run` ended: ``eof``, ``protocol-error``, ``io-error``, ``goaway`` or ``aborted``."""
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    async def run(self) -> str:
+        """Pump frames until EOF, an error, a fatal GOAWAY or :meth:`abort`; returns :attr:`outcome`.
+
+        The transport is always aborted (not gracefully closed) on the way out.
+        """
+        try:
+            async with anyio.create_task_group() as tg:
+                self._scope = tg.cancel_scope
+                if self._abort_requested:
+                    tg.cancel_scope.cancel()
+                self._wake_writer()
+                tg.start_soon(self._write_loop, tg.cancel_scope)
+                await self._read_loop()
+                tg.cancel_scope.cancel()
+        finally:
+            self._close("aborted")
+            await anyio.aclose_forcefully(self._stream)
+        return self.outcome
+
+    def abort(self) -> None:
+        """Drop the connection now (safe from any task, before or during :meth:`run`)."""
+        self._abort_requested = True
+        self._close("aborted")
+        if self._scope is not None:
+            self._scope.cancel()
+
+    @property
+    def accepts_streams(self) -> bool:
+        """Still open and no GOAWAY received (new streams would be served)."""
+        return not self.closed and self.goaway is None
+
+    def _close(self, outcome: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.outcome = outcome
+        for stream in list(self._streams.values()):
+            stream._on_reset(None, closed=True)
+        self._streams.clear()
+        for event in self._pings.values():
+            event.set()
+        self._notify()
+
+    async def _read_loop(self) -> None:
+        while not self.closed:
+            try:
+                data = await self._stream.receive(_READ_SIZE)
+            except anyio.EndOfStream:
+                self._close("eof")
+                return
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                self._close("io-error")
+                return
+            try:
+                events = self._h2.receive_data(data)
+            except h2.exceptions.ProtocolError as exc:
+                logger.warning("tunnel edge connection: HTTP/2 protocol error: %s", exc)
+                self._close("protocol-error")
+                return
+            for event in events:
+                self._handle(event)
+            self._wake_writer()
+
+    async def _write_loop(self, scope: anyio.CancelScope) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup = anyio.Event()
+            data = self._h2.data_to_send()
+            if not data:
+                continue
+            try:
+                await self._stream.send(data)
+            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+                self._close("io-error")
+                scope.cancel()
+                return
+
+    def _wake_writer(self) -> None:
+        self._wakeup.set()
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, anyio.Event()
+        event.set()
+
+    async def _wait_change(self) -> None:
+        await self._changed.wait()
+
+    # -- inbound events ------------------------------------------------------------
+
+    def _handle(self, event: h2.events.Event) -> None:
+        if isinstance(event, h2.events.ResponseReceived):
+            stream = self._streams.get(event.stream_id)
+            if stream is not None:
+                stream._on_head(_decode(event.headers or []))
+        elif isinstance(event, h2.events.DataReceived):
+            self._on_data(event)
+        elif isinstance(event, h2.events.StreamEnded):
+            stream = self._streams.pop(event.stream_id, None)
+            if stream is not None:
+                stream._on_end()
+            self._notify()
+        elif isinstance(event, h2.events.StreamReset):
+            stream = self._streams.pop(event.stream_id, None)
+            if stream is not None:
+                stream._on_reset(int(event.error_code or 0))
+            self._notify()
+        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
+            self._notify()
+        elif isinstance(event, h2.events.PingAckReceived):
+            self._on_ping_ack(event.ping_data)
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self._on_goaway(event)
+
+    def _on_data(self, event: h2.events.DataReceived) -> None:
+        sid = event.stream_id
+        size = event.flow_controlled_length or 0
+        data = event.data or b""
+        self._conn_uncredited += size
+        if self._conn_uncredited >= _CREDIT_BATCH:
+            credit, self._conn_uncredited = self._conn_uncredited, 0
+            self._h2.increment_flow_control_window(credit)
+        stream = self._streams.get(sid) if sid is not None else None
+        if stream is None:
+            return
+        if stream.bridge:
+            stream._credit(size - len(data))  # padding is never delivered
+        else:
+            stream._credit(size)
+        if data:
+            stream._on_data(data)
+
+    def _credit_stream(self, sid: int, size: int) -> None:
+        try:
+            self._h2.increment_flow_control_window(size, stream_id=sid)
+        except (h2.exceptions.ProtocolError, KeyError):
+            return  # closed streams need no credit
+        self._wake_writer()
+
+    def _on_ping_ack(self, payload: bytes | None) -> None:
+        event = self._pings.pop(payload or b"", None)
+        if event is None:  # an ACK without our payload still proves liveness
+            events, self._pings = list(self._pings.values()), {}
+            for each in events:
+                each.set()
+        else:
+            event.set()
+
+    def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
+        code = int(event.error_code or 0)
+        last = int(event.last_stream_id or 0)
+        if self.goaway is None:
+            self.goaway = GoAway(code, last, bytes(event.additional_data or b""))
+            self.goaway_received.set()
+        if code != 0:
+            self._close("goaway")
+            return
+        # A drain: streams up to last_stream_id go on; later ones were never seen.
+        self._h2.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
+        for sid in [sid for sid in self._streams if sid > last]:
+            self._streams.pop(sid)._on_reset(int(h2.errors.ErrorCodes.REFUSED_STREAM))
+        self._notify()
+
+    # -- outbound ------------------------------------------------------------------
+
+    def ping(self) -> anyio.Event:
+        """Send a PING (8-byte monotonic-ns payload); the event is set on its ACK or on close."""
+        event = anyio.Event()
+        if self.closed:
+            event.set()
+            return event
+        payload = time.monotonic_ns().to_bytes(8, "big")
+        self._pings[payload] = event
+        self._h2.ping(payload)
+        self._wake_writer()
+        return event
+
+    async def open_stream(
+        self, headers: Headers, *, end_stream: bool, bridge: bool = False
+    ) -> H2Stream:
+        """Send a request's HEADERS; waits while the edge's stream limit is reached."""
+        while True:
+            if not self.accepts_streams:
+                raise ConnectionClosedError("the edge connection no longer accepts streams")
+            limit = self._h2.remote_settings.max_concurrent_streams
+            if self._h2.open_outbound_streams < limit:
+                break
+            await self._wait_change()
+        sid = self._h2.get_next_available_stream_id()
+        stream = H2Stream(self, sid, bridge=bridge, ended_local=end_stream)
+        self._streams[sid] = stream
+        try:
+            self._h2.send_headers(sid, _encode(headers), end_stream=end_stream)
+        except h2.exceptions.ProtocolError as exc:
+            self._streams.pop(sid, None)
+            raise StreamResetError(f"could not send request headers: {exc}") from exc
+        self._wake_writer()
+        return stream
+
+    async def _send_data(self, stream: H2Stream, data: bytes, end_stream: bool) -> None:
+        view = memoryview(data)
+        while view:
+            if self.closed:
+                raise ConnectionClosedError("the edge connection is closed")
+            try:
+                window = self._h2.local_flow_control_window(stream.id)
+            except h2.exceptions.ProtocolError as exc:
+                raise StreamResetError("the stream is closed", stream.reset_code) from exc
+            size = min(window, self._h2.max_outbound_frame_size, len(view))
+            if size <= 0:
+                await self._wait_change()
+                continue
+            last = end_stream and size == len(view)
+            try:
+                self._h2.send_data(stream.id, bytes(view[:size]), end_stream=last)
+            except h2.exceptions.ProtocolError as exc:
+                raise StreamResetError("the stream is closed", stream.reset_code) from exc
+            view = view[size:]
+            self._wake_writer()
+        if end_stream and not data:
+            self._end_stream(stream)
+
+    def _end_stream(self, stream: H2Stream) -> None:
+        if self.closed:
+            raise ConnectionClosedError("the edge connection is closed")
+        try:
+            self._h2.end_stream(stream.id)
+        except h2.exceptions.ProtocolError as exc:
+            raise StreamResetError("the stream is closed", stream.reset_code) from exc
+        self._wake_writer()
+
+    def _reset_stream(self, stream: H2Stream) -> None:
+        self._streams.pop(stream.id, None)
+        if self.closed:
+            return
+        try:
+            self._h2.reset_stream(stream.id, error_code=_CANCEL)
+        except h2.exceptions.ProtocolError:
+            return
+        self._wake_writer()
+        self._notify()
+
+
+class H2Stream:
+    """One client-initiated stream; a bridge stream implements ``BridgeStream``."""
+
+    def __init__(self, conn: EdgeConnection, sid: int, *, bridge: bool, ended_local: bool) -> None:
+        self._conn = conn
+        self.id = sid
+        self.bridge = bridge
+        self.status: int | None = None
+        self.headers: Headers = []
+        self.reset_code: int | None = None
+        self._head = anyio.Event()
+        self._data: deque[bytes] = deque()
+        self._data_event = anyio.Event()
+        self._ended = False
+        self._failed: StreamResetError | None = None
+        self._ended_local = ended_local
+        self._uncredited = 0
+
+    # inbound callbacks (reader task)
+
+    def _on_head(self, headers: Headers) -> None:
+        self.headers = [(name, value) for name, value in headers if not name.startswith(":")]
+        status = next((value for name, value in headers if name == ":status"), "0")
+        self.status = int(status) if status.isdigit() else 0
+        self._head.set()
+
+    def _on_data(self, data: bytes) -> None:
+        self._data.append(data)
+        self._data_event.set()
+
+    def _on_end(self) -> None:
+        self._ended = True
+        self._head.set()
+        self._data_event.set()
+
+    def _on_reset(self, code: int | None, *, closed: bool = False) -> None:
+        if self._ended or self._failed is not None:
+            return
+        self.reset_code = code
+        self._failed = (
+            ConnectionClosedError("the edge connection closed")
+            if closed
+            else StreamResetError(f"stream reset by the edge (code {code})", code)
+        )
+        self._head.set()
+        self._data_event.set()
+
+    # reading
+
+    async def response(self) -> tuple[int, Headers]:
+        """Wait for the response head; raises :class:`StreamResetError` if none comes."""
+        await self._head.wait()
+        if self.status is None:
+            raise self._failed or StreamResetError("stream ended without a response")
+        return self.status, self.headers
+
+    async def receive(self) -> bytes:
+        """Next DATA bytes; ``b""`` once the edge ended the stream; raises on a reset."""
+        while not self._data:
+            if self._ended:
+                return b""
+            if self._failed is not None:
+                raise self._failed
+            self._data_event = anyio.Event()
+            await self._data_event.wait()
+        return self._data.popleft()
+
+    async def read_body(self, limit: int) -> tuple[bytes, bool]:
+        """The whole body, keeping at most ``limit`` bytes; ``(body, too_large)``."""
+        parts: list[bytes] = []
+        size = 0
+        too_large = False
+        while chunk := await self.receive():
+            size += len(chunk)
+            if size > limit:
+                too_large = True
+                parts.clear()
+            elif not too_large:
+                parts.append(chunk)
+        return b"".join(parts), too_large
+
+    def consumed(self, n: int) -> None:
+        """Return stream credit for ``n`` bytes delivered locally (bridge streams)."""
+        if self.bridge:
+            self._credit(n)
+
+    def _credit(self, n: int) -> None:
+        # Batched below a quarter window, so the edge always keeps credit to send.
+        if n <= 0:
+            return
+        self._uncredited += n
+        if self._uncredited >= _CREDIT_BATCH:
+            size, self._uncredited = self._uncredited, 0
+            if not self._ended and self._failed is None:
+                self._conn._credit_stream(self.id, size)
+
+    # writing
+
+    async def send(self, data: bytes, *, end_stream: bool = False) -> None:
+        """Send DATA within the flow-control windows (waits for credit)."""
+        if self._ended_local:
+            raise StreamResetError("the stream was already ended")
+        if self._failed is not None and not self._ended:
+            raise self._failed
+        if end_stream:
+            self._ended_local = True
+        await self._conn._send_data(self, data, end_stream)
+
+    async def end(self) -> None:
+        """Send an empty DATA frame with END_STREAM unless already ended."""
+        if self._ended_local or self._failed is not None:
+            return
+        self._ended_local = True
+        self._conn._end_stream(self)
+
+    def reset(self) -> None:
+        """RST_STREAM(CANCEL) unless the stream is already finished both ways."""
+        if (self._ended and self._ended_local) or self._failed is not None:
+            return
+        self._failed = StreamResetError("stream reset locally", int(_CANCEL))
+        self._ended_local = True
+        self._conn._reset_stream(self)
+        self._head.set()
+        self._data_event.set()
