@@ -405,8 +405,12 @@ async def test_h2_get_and_post_to_asgi_app() -> None:
         for stream_id in (1, 3):
             headers: list[tuple[bytes, bytes]] = []
             body = b""
+
+            def on_stream(event: h2.events.Event, wanted: int = stream_id) -> bool:
+                return getattr(event, "stream_id", None) == wanted
+
             while True:
-                event = await h2c.until(lambda e, s=stream_id: getattr(e, "stream_id", None) == s)
+                event = await h2c.until(on_stream)
                 if isinstance(event, h2.events.ResponseReceived):
                     headers = list(event.headers or [])
                 elif isinstance(event, h2.events.DataReceived):

@@ -290,7 +290,10 @@ class WSEchoServer:
                         )
                         partial.clear()
                         self.received.append(whole)
-                        out += ws.send(ev.Message(data=whole))
+                        if isinstance(whole, str):
+                            out += ws.send(ev.TextMessage(data="echo:" + whole))
+                        else:
+                            out += ws.send(ev.BytesMessage(data=whole))
                     elif isinstance(event, ev.TextMessage):
                         self.received.append(event.data)
                         if event.data == "close-me":
