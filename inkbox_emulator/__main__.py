@@ -14,7 +14,8 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Start the emulator, create an org, print its base URL and admin key, serve until stopped."""
+    """Start the emulator, create an org, print its base URL, admin key and the tunnel edge's
+    address, public URL and CA file, serve until stopped."""
     parser = argparse.ArgumentParser(
         prog="inkbox-emulator", description="Run a local emulator of the Inkbox API."
     )
@@ -23,6 +24,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default=":memory:", help="SQLite file (default: in memory)")
     parser.add_argument("--mail-domain", default="inkboxmail.com")
     parser.add_argument("--tunnel-zone", default="inkboxwire.com")
+    parser.add_argument(
+        "--edge-port", type=int, default=0, help="tunnel edge TLS port for agents (0 = any free)"
+    )
+    parser.add_argument(
+        "--public-port",
+        type=int,
+        default=0,
+        help="plain-HTTP port for requests to tunnels, routed by Host (0 = any free)",
+    )
     args = parser.parse_args(argv)
 
     emulator = Emulator(
@@ -31,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         mail_domain=args.mail_domain,
         tunnel_zone=args.tunnel_zone,
+        edge_port=args.edge_port,
+        public_port=args.public_port,
     )
     done = threading.Event()
 
@@ -44,6 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         creds = emulator.create_org()
         print(f"INKBOX_BASE_URL={emulator.base_url}")
         print(f"INKBOX_API_KEY={creds.api_key}")
+        print(f"INKBOX_TUNNEL_EDGE={emulator.tunnel_edge}")
+        print(f"INKBOX_TUNNEL_PUBLIC_URL={emulator.tunnel_public_url}")
+        print(f"INKBOX_TUNNEL_CA_FILE={emulator.tunnel_ca_file}")
         print(f"# organization {creds.organization_id}; Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass

@@ -441,7 +441,9 @@ class AgentConnection:
             if not self._send_headers(stream_id, headers, end_stream=not delivery.body):
                 continue
             if delivery.body:
-                self._spawn(self._send_quietly(stream_id, delivery.body, end_stream=True))
+                self._spawn(self._send_envelope_body(stream_id, delivery))
+            elif not delivery.sent.done():
+                delivery.sent.set_result(None)
             self._publish()
             return True
         return False
@@ -495,6 +497,13 @@ class AgentConnection:
             return False
         self.flush()
         return True
+
+    async def _send_envelope_body(self, stream_id: int, delivery: Delivery) -> None:
+        try:
+            await self._send_quietly(stream_id, delivery.body, end_stream=True)
+        finally:
+            if not delivery.sent.done():
+                delivery.sent.set_result(None)
 
     async def _send_quietly(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
         with contextlib.suppress(H2Error, ConnectionError):

@@ -88,6 +88,11 @@ class Delivery:
     headers: Headers
     body: bytes
     delivered: asyncio.Future[None]
+    """Resolved once an intake took the envelope."""
+    sent: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+    """Resolved once its body was written (or the attempt ended): the reply clock starts."""
 
 
 @dataclass(eq=False)
@@ -302,6 +307,7 @@ class TunnelHub:
         try:
             if not await self.deliver(tunnel_id, delivery):
                 return edge_reply(503, "no-agent-connected", "no agent is serving this tunnel")
+            await asyncio.shield(delivery.sent)
             wait = self.settings.response_deadline + self.settings.reply_grace
             try:
                 return await asyncio.wait_for(asyncio.shield(pending.future), wait)
