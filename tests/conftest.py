@@ -105,8 +105,8 @@ def receiver() -> Iterator[Receiver]:
 def call_in_thread() -> Callable[..., Awaitable[Any]]:
     """Async tests run blocking third-party clients in a worker thread (codegen: ``call_here``)."""
 
-    async def call(function: Callable[..., Any], *args: Any) -> Any:
-        return await anyio.to_thread.run_sync(functools.partial(function, *args))
+    async def call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
 
     return call
 
@@ -114,7 +114,7 @@ def call_in_thread() -> Callable[..., Awaitable[Any]]:
 @pytest.fixture
 def call_here() -> Callable[..., Any]:
     """The sync twin of ``call_in_thread``: the tunnel runs on its own thread already."""
-    return lambda function, *args: function(*args)
+    return lambda function, *args, **kwargs: function(*args, **kwargs)
 
 
 @attrs.frozen
