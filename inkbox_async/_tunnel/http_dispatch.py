@@ -4,7 +4,8 @@ Order: path check (400 before the body is touched); then one deadline of
 ``response_deadline_seconds`` covers the body (inline, or fetched from
 ``inkbox-body-uri``) and the local dispatch up to the complete response.
 When it fires the local work is cancelled and 504 is posted - never a late
-200. The reply is posted while the local work is still open (an ASGI app's
+200. An ASGI app that raises is answered 502 ``app-error`` (0.4.4 said 500):
+like an unreachable upstream, the origin failed, not the tunnel. The reply is posted while the local work is still open (an ASGI app's
 background work after its last body chunk does not delay it).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import aclosing
 
 import anyio
 
@@ -42,6 +44,7 @@ BODY_FETCH_FAILED = fixed_reply(502, "body-fetch-failed", "failed to fetch reque
 UPSTREAM_ERROR = fixed_reply(502, "upstream-error", "upstream error")
 RESPONSE_TOO_LARGE = fixed_reply(502, "response-too-large", "response too large")
 DEADLINE = fixed_reply(504, "response-deadline-exceeded", "local handler too slow")
+APP_ERROR = fixed_reply(502, "app-error", "application error")
 INTERNAL_ERROR = fixed_reply(500, None, "internal error")
 
 
@@ -74,11 +77,12 @@ class BodyFetcher:
                 raise BodyFetchError(f"body fetch answered HTTP {response.status}")
             parts: list[bytes] = []
             size = 0
-            async for chunk in response.chunks():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
-                parts.append(chunk)
+            async with aclosing(response.chunks()) as chunks:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise BodyTooLarge
+                    parts.append(chunk)
             return b"".join(parts)
         except InkboxConnectionError as exc:
             raise BodyFetchError(str(exc)) from exc
@@ -154,7 +158,7 @@ async def webhook_reply(
                     posted = True
         except AppError as exc:
             logger.warning("request %s: the ASGI app raised: %r", envelope.request_id, exc)
-            reply = INTERNAL_ERROR
+            reply = APP_ERROR
         except ForwardError as exc:
             logger.warning("request %s: upstream error: %s", envelope.request_id, exc)
             reply = UPSTREAM_ERROR

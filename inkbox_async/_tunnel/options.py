@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from collections.abc import Callable
@@ -53,6 +54,11 @@ def split_host_port(argument: str, value: str, default_port: int = 443) -> tuple
     elif value.count(":") == 1:
         host, text = value.split(":")
         port = _port(argument, value, text)
+    elif ":" in value:
+        try:
+            ipaddress.IPv6Address(value)
+        except ValueError:
+            raise InvalidArgumentError(argument, f"{value!r} is not host[:port]") from None
     if not host or any(char in host for char in "/@?# "):
         raise InvalidArgumentError(argument, f"{value!r} is not host[:port]")
     return host, port
