@@ -18,6 +18,10 @@ Vault:
 
 * ``GET /_emulator/vault/{organization_id}`` — the vault's ids, key ids / types /
   auth hashes, secret metadata and access rules (no ciphertext); 404 for an unknown org.
+
+The tunnel edge's control routes (``/_emulator/tunnel-edge``, ``/_emulator/tunnels/…``,
+``/_emulator/tunnel-faults``, ``/_emulator/tunnel-bodies/…``) are in ``_tunnel_routes``;
+``POST /_emulator/reset`` also drops the edge's connections and faults.
 """
 
 from __future__ import annotations

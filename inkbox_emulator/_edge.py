@@ -223,8 +223,7 @@ class TunnelEdge:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError, TimeoutError):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)
-            if not writer.transport.is_closing() or tls is not None:
-                writer.transport.abort()
+            writer.transport.abort()  # a TLS close that did not finish must not linger
 
     async def _on_public(self, sock: socket.socket) -> None:
         await self._serve_streams(sock, None, lambda r, w: serve_public(self.hub, r, w))

@@ -70,6 +70,15 @@ class Emulator:
     ``initiated`` → ``ringing`` → ``answered`` → ``completed``, one step every
     ``text_status_delay`` / ``call_status_delay`` seconds; an incoming-call webhook
     gets ``call_webhook_timeout`` seconds to reply.
+
+    Tunnels: a real HTTP/2 edge runs beside the API. Agents dial :attr:`tunnel_edge`
+    (TLS with SNI = the zone, certificate from the test CA at :attr:`tunnel_ca_file`;
+    ``edge_port``, default any free port); third parties call :attr:`tunnel_public_url`
+    (``public_port``) with ``Host: {tunnel_name}.{zone}``. Hello offers a pool of
+    ``tunnel_pool_size`` intakes and a ``tunnel_response_deadline``; a public request
+    waits ``tunnel_connect_wait`` seconds for a parked intake (then 503) and the
+    deadline plus ``tunnel_reply_grace`` for its reply (then 504); request bodies above
+    ``tunnel_offload_threshold`` bytes are fetched by the agent from a one-time URL.
     """
 
     def __init__(
