@@ -20,11 +20,8 @@ synchronous incoming-call webhook, per-number call usage limits, and
 transcripts. The zero-knowledge
 vault stores only what the hosted service stores (wrapped keys, auth hashes,
 ciphertext, metadata, access rules) and enforces access rules for
-identity-scoped keys. Tunnels run through a real HTTP/2 edge (TLS with a
-per-emulator test CA): hello / intake / response streams, WebSocket and
-passthrough bridges, drain, takeover and injected edge faults, with a plain-HTTP
-public listener for third-party requests. It is written from the wire reference
-and never imports the SDK.
+identity-scoped keys. It is written from the wire reference and never imports
+the SDK.
 """
 
 from __future__ import annotations
