@@ -36,6 +36,7 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncUpstream": "Upstream",
     "AsyncUpstreamResponse": "UpstreamResponse",
     "aiter_raw": "iter_raw",
+    "aclosing": "closing",
     "aclose": "close",
     "_aio": "_blocking",
 }
@@ -45,4 +46,5 @@ TEST_RULES: dict[str, str] = {
     **PACKAGE_RULES,
     "inkbox_async": "inkbox_sync",
     "call_in_thread": "call_here",
+    "serve_forever": "wait",
 }

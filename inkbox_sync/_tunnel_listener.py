@@ -93,8 +93,10 @@ class TunnelListener:
         Raises a permanent failure once. On Ctrl-C the tunnel is closed and
         :class:`KeyboardInterrupt` propagates.
         """
-        if self._future is None or not self._future.done():
-            self.start()
+        future = self._future
+        if future is not None and future.done() and not self._failure_reported:
+            self._raise_failure()
+        self.start()
         previous = self._install_sigterm()
         try:
             self._block(timeout)

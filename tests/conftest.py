@@ -263,8 +263,8 @@ def third_party(emulator: Emulator) -> ThirdParty:
 class Upstream:
     """A local HTTP server to forward to: echoes the request as JSON, with a few extras.
 
-    ``/big/{n}`` answers ``n`` bytes; ``/cookies`` sets two cookies; ``/slow/{s}``
-    sleeps ``s`` seconds first.
+    A path ending in ``/big/{n}`` answers ``n`` bytes, one with ``/cookies``
+    sets two cookies, ``/slow/{s}`` sleeps ``s`` seconds first.
     """
 
     def __init__(self) -> None:
@@ -285,10 +285,10 @@ class Upstream:
                     "body_sha256": hashlib.sha256(body).hexdigest(),
                 }
                 upstream.seen.append(record)
-                if self.path.startswith("/slow/"):
-                    time.sleep(float(self.path.split("/")[2]))
-                if self.path.startswith("/big/"):
-                    payload = bytes(range(256)) * (int(self.path.split("/")[2]) // 256)
+                if "/slow/" in self.path:
+                    time.sleep(float(self.path.split("/slow/")[1]))
+                if "/big/" in self.path:
+                    payload = bytes(range(256)) * (int(self.path.split("/big/")[1]) // 256)
                     content_type = "application/octet-stream"
                 else:
                     payload = json.dumps(record).encode()
@@ -296,7 +296,7 @@ class Upstream:
                 self.send_response(201 if self.command == "POST" else 200)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(payload)))
-                if self.path.startswith("/cookies"):
+                if "/cookies" in self.path:
                     self.send_header("Set-Cookie", "a=1")
                     self.send_header("Set-Cookie", "b=2")
                 self.end_headers()

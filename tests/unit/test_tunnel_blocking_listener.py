@@ -115,9 +115,8 @@ def test_a_permanent_failure_is_raised_once(
     try:
         with pytest.raises(TunnelAuthError):
             listener.wait()
-        listener.wait()
     finally:
         emulator.clear_tunnel_faults()
     assert listener.status == "closed"
-    with pytest.raises(RuntimeError):
-        listener.start()
+    with pytest.raises(RuntimeError, match="closed"):
+        listener.wait()
