@@ -25,7 +25,20 @@ def api() -> Iterator[tuple[str, str | None]]:
         org = emu.create_org()
         print(f"(running against a local emulator at {emu.base_url})")
         EMULATOR = emu
+        # tunnels.connect() finds the emulator's edge (and trusts its test CA) through these.
+        os.environ["INKBOX_TUNNEL_EDGE"] = emu.tunnel_edge
+        os.environ["INKBOX_TUNNEL_CA"] = emu.tunnel_ca_file
         try:
             yield org.api_key, emu.base_url
         finally:
             EMULATOR = None
+            del os.environ["INKBOX_TUNNEL_EDGE"], os.environ["INKBOX_TUNNEL_CA"]
+
+
+def call_public_url(host: str, path: str) -> str:
+    """Play the internet: GET ``path`` on a tunnel's public host through the emulator's edge."""
+    import httpx2
+
+    assert EMULATOR is not None
+    response = httpx2.get(EMULATOR.tunnel_public_url + path, headers={"host": host}, timeout=30)
+    return f"{response.status_code} {response.text}"

@@ -1,5 +1,5 @@
 """The demo: the quick start in both flavours (async on asyncio and trio), agent signup and
-the seed's mail and phone examples, each against a fresh emulator."""
+the seed's mail, phone and tunnel examples, each against a fresh emulator."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ RUNS = [
     ["list_agent_phone_numbers.py"],
     ["read_agent_calls.py"],
     ["receive_agent_call_webhook.py"],
+    ["tunnel_asgi_app.py"],
+    ["tunnel_async.py", "asyncio"],
+    ["tunnel_async.py", "trio"],
 ]
 
 
