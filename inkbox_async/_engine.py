@@ -9,7 +9,8 @@ constructing an SDK client does no I/O and no TLS set-up.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import TYPE_CHECKING
+from contextlib import aclosing
+from typing import TYPE_CHECKING, cast
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
 from inkbox_async._wire import EngineResponse
@@ -109,9 +110,12 @@ class AsyncUpstreamResponse:
         import httpx2
 
         try:
-            async for chunk in self._response.aiter_raw():
-                if chunk:
-                    yield chunk
+            # A generator in both flavours, typed as one only in the async one.
+            raw_chunks = cast(AsyncGenerator[bytes, None], self._response.aiter_raw())  # type: ignore[redundant-cast, unused-ignore]
+            async with aclosing(raw_chunks) as raw:
+                async for chunk in raw:
+                    if chunk:
+                        yield chunk
         except httpx2.HTTPError as exc:
             raise InkboxConnectionError(
                 f"reading from {self._origin} failed: {exc!r}", request_sent=True

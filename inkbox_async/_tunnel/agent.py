@@ -12,8 +12,9 @@ dial/TLS errors, bad hellos, socket errors and GOAWAY with an error are
 failures. GOAWAY(NO_ERROR) is a drain: make-before-break - the replacement
 is dialled and hello'd and its pool parked before the old connection stops
 parking; the old one closes once its dispatches are done, and their replies
-go out on the replacement. Hello 503 is retried quickly (0.1 s doubling to
-5 s, jittered) for up to 30 s before it counts as a failure.
+go out on the replacement. During that handoff hello 503 is retried quickly
+(0.1 s doubling to 5 s, jittered) for up to 30 s before it counts as a
+failure; outside a handoff a 503 is an ordinary failure.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class TunnelAgent:
                 break
             delay = 0.0
             try:
-                link = await self._until_stop(self._establish())
+                link = await self._until_stop(self._establish(draining=retiring is not None))
             except HelloRejected as exc:
                 if retiring is not None:
                     retiring.abort()
@@ -218,8 +219,8 @@ class TunnelAgent:
             raise AssertionError
         return None
 
-    async def _establish(self) -> Link:
-        """Dial + hello, retrying a draining edge's 503 quickly within its budget."""
+    async def _establish(self, *, draining: bool) -> Link:
+        """Dial + hello; while replacing a draining connection, hello 503 is retried quickly."""
         quick = Backoff(0.1, 5.0)
         give_up = anyio.current_time() + DRAINING_BUDGET
         while True:
@@ -228,7 +229,7 @@ class TunnelAgent:
             except HelloRejected as exc:
                 if exc.kind in ("auth", "superseded"):
                     raise
-                if exc.kind != "draining" or anyio.current_time() >= give_up:
+                if not draining or exc.kind != "draining" or anyio.current_time() >= give_up:
                     raise _Failed(str(exc)) from None
                 logger.info("tunnel %s: edge draining (hello 503), retrying", self._settings.name)
                 await anyio.sleep(quick.next())

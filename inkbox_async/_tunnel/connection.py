@@ -101,7 +101,13 @@ def edge_ssl_context(settings: TunnelSettings) -> ssl.SSLContext:
 
 
 async def dial(settings: TunnelSettings, context: ssl.SSLContext) -> EdgeConnection:
-    """TCP + TLS (SNI = the zone's host, ALPN ``h2``) to the edge, bounded by 30 s."""
+    """TCP + TLS (SNI = the zone's host, ALPN ``h2``) to the edge, bounded by 30 s.
+
+    The TLS stream is standard-compatible so that an orderly close (TLS
+    close_notify: outcome ``eof``) is told apart from a truncated or reset
+    connection (``io-error``); closing never waits for the peer (the
+    transport is aborted).
+    """
     host, _ = split_zone(settings.zone)
     with anyio.fail_after(DIAL_TIMEOUT):
         stream = await anyio.connect_tcp(
@@ -110,7 +116,7 @@ async def dial(settings: TunnelSettings, context: ssl.SSLContext) -> EdgeConnect
             tls=True,
             ssl_context=context,
             tls_hostname=host,
-            tls_standard_compatible=False,
+            tls_standard_compatible=True,
         )
     _tune_socket(stream)
     return EdgeConnection(stream)

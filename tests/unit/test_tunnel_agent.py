@@ -224,7 +224,7 @@ async def test_fixed_replies() -> None:
         cases = {
             "p1": ("/../etc", b"", 400, "invalid-path", b"invalid path"),
             "p2": ("/slow", b"", 504, "response-deadline-exceeded", b"local handler too slow"),
-            "p3": ("/raise", b"", 500, None, b"internal error"),
+            "p3": ("/raise", b"", 502, "app-error", b"application error"),
             "p4": ("/big", b"", 502, "response-too-large", b"response too large"),
             "p5": ("/x", b"y" * 1001, 413, "request-body-too-large", b"request body too large"),
             "p6": ("/empty", b"", 500, None, b""),
@@ -261,11 +261,24 @@ async def test_hello_409_superseded_and_transient_retries() -> None:
     assert run.statuses == ["connecting", "reconnecting", "superseded", "closed"]
 
 
-async def test_hello_503_is_retried_quickly_without_reconnecting() -> None:
+async def test_hello_503_is_a_failure_outside_a_drain() -> None:
     async with running(configure=lambda p: p.hello_status.extend([503, 503])) as run:
         await run.peer.wait_parked()
-        assert run.statuses == ["connecting", "connected"]
+        assert run.statuses == ["connecting", "reconnecting", "reconnecting", "connected"]
         assert len(run.peer.hellos) == 3
+
+
+async def test_hello_503_during_a_drain_is_retried_quickly() -> None:
+    async with running() as run:
+        await run.peer.wait_parked()
+        run.peer.hello_status.extend([503, 503])
+        await run.peer.connections[0].goaway(0)
+        with anyio.fail_after(5):
+            while len(run.peer.hellos) < 4:
+                await anyio.sleep(0.01)
+        await run.peer.connections[0].closed.wait()
+        await run.peer.wait_parked()
+        assert run.statuses == ["connecting", "connected", "draining", "connected"]
 
 
 async def test_intake_401_reconnects_as_a_clean_end() -> None:
