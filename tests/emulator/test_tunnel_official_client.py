@@ -7,12 +7,15 @@ as root) and gives the client the test CA through ``SSL_CERT_FILE``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx2
 import pytest
@@ -92,18 +95,14 @@ def zone_emulator() -> Iterator[Emulator]:
         emu.close()
 
 
-@pytest.fixture(scope="module")
-def official_agent(
-    zone_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """The official client serving one tunnel in a subprocess; yields the tunnel name."""
-    emu = zone_emulator
-    tmp = tmp_path_factory.mktemp("official-agent")
+@contextlib.contextmanager
+def _official_agent(emu: Emulator, tmp: Path, tls_mode: str) -> Iterator[str]:
+    """The official client serving a new tunnel in a subprocess; yields the tunnel name."""
     org = emu.create_org()
     with httpx2.Client(
         base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10
     ) as admin:
-        tunnel = new_tunnel(admin, "official")
+        tunnel = new_tunnel(admin, "official", tls_mode)
     assert tunnel["zone"] == "127.0.0.1"
     name = tunnel["tunnel_name"]
     script = tmp / "agent.py"
@@ -131,6 +130,14 @@ def official_agent(
         except subprocess.TimeoutExpired:  # pragma: no cover
             proc.kill()
             proc.communicate(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def official_agent(
+    zone_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with _official_agent(zone_emulator, tmp_path_factory.mktemp("edge-agent"), "edge") as name:
+        yield name
 
 
 def test_official_client_serves_a_request(zone_emulator: Emulator, official_agent: str) -> None:
@@ -190,3 +197,23 @@ def test_official_client_reconnects_after_drain(
         again = public.get("/again", headers={"Host": f"{name}.127.0.0.1"})
     assert again.text == "official:GET /again "
     assert emu.tunnel_connections(name)[-1]["draining"] is False
+
+
+def test_official_client_passthrough(
+    zone_emulator: Emulator, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    emu = zone_emulator
+    with _official_agent(emu, tmp_path_factory.mktemp("pt-agent"), "passthrough") as name:
+        host = f"{name}.127.0.0.1"
+        context = ssl.create_default_context(cafile=emu.tunnel_ca_file)
+        with (
+            socket.create_connection(("127.0.0.1", 443), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            tls.sendall(f"GET /secret HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+            data = b""
+            while b"official:GET /secret" not in data:
+                chunk = tls.recv(65536)
+                assert chunk, data
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 200")
