@@ -131,6 +131,7 @@ class AgentConnection:
         self._requests: dict[int, _Request] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._window_waiters: list[asyncio.Future[None]] = []
+        self._sending: set[Delivery] = set()
 
     # -- state seen by the hub -------------------------------------------------------
 
@@ -207,6 +208,10 @@ class AgentConnection:
         self.parked.clear()
         for task in self._tasks:
             task.cancel()
+        for delivery in self._sending:  # a cancelled body task may never have started
+            if not delivery.sent.done():
+                delivery.sent.set_result(None)
+        self._sending.clear()
         self._wake_senders()
         self.hub.closed(self)
         self.writer.close()
@@ -441,6 +446,7 @@ class AgentConnection:
             if not self._send_headers(stream_id, headers, end_stream=not delivery.body):
                 continue
             if delivery.body:
+                self._sending.add(delivery)
                 self._spawn(self._send_envelope_body(stream_id, delivery))
             elif not delivery.sent.done():
                 delivery.sent.set_result(None)
@@ -502,6 +508,7 @@ class AgentConnection:
         try:
             await self._send_quietly(stream_id, delivery.body, end_stream=True)
         finally:
+            self._sending.discard(delivery)
             if not delivery.sent.done():
                 delivery.sent.set_result(None)
 

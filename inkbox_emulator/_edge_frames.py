@@ -26,6 +26,7 @@ __all__ = [
     "Frame",
     "FrameReader",
     "close_payload",
+    "decode_binary",
     "encode_envelope",
     "encode_frame",
     "parse_close",

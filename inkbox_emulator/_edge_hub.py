@@ -348,11 +348,7 @@ class TunnelHub:
         """Drop every connection, queued envelope, waiting caller and bridge."""
         for conn in list(self.open_connections):
             conn.abort()
-        for queue in self.queues.values():
-            for delivery in queue:
-                if not delivery.delivered.done():
-                    delivery.delivered.cancel()
-        self.queues.clear()
+        self.queues.clear()  # their callers get 503 once ``connect_wait`` runs out
         for pending in self.replies.values():
             if not pending.future.done():
                 pending.future.set_result(edge_reply(503, "edge-reset", "the edge was reset"))
