@@ -111,10 +111,10 @@ def child(script: str, *args: str, env: dict[str, str] | None = None) -> Iterato
         if proc.stdin:
             proc.stdin.close()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=3)
         except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait(timeout=10)
+            proc.terminate()  # an agent's wait() stops cleanly on SIGTERM
+            proc.wait(timeout=30)
 
 
 async def burst(

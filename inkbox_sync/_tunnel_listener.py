@@ -135,13 +135,14 @@ class TunnelListener:
             self._portal.start_task_soon(self._agent.aclose)
 
     def _raise_failure(self) -> None:
+        """Once the runtime has stopped: tear its thread down and raise its failure (once)."""
         future = self._future
-        if future is None or not future.done() or future.cancelled():
+        if future is None or not future.done():
             return
-        error = future.exception()
+        self.close()
+        error = None if future.cancelled() else future.exception()
         if error is not None and not self._failure_reported:
             self._failure_reported = True
-            self.close()
             raise error
 
     def close(self, timeout: float = 30.0) -> None:
