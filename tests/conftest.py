@@ -182,16 +182,17 @@ class ThirdParty:
         messages: Sequence[str | bytes],
         *,
         subprotocols: Sequence[str] = (),
+        tls: bool = False,
     ) -> tuple[list[str | bytes], int | None, str | None]:
         """Open a WebSocket, send ``messages`` one by one reading one reply to each, then close.
 
         Returns the replies, the close code the server sent (if any) and the subprotocol.
+        ``tls=True`` speaks TLS to the edge with SNI = the public host (passthrough).
         """
         import wsproto
         import wsproto.events as ev
 
-        url = urlsplit(self._emulator.tunnel_public_url)
-        sock = socket.create_connection((url.hostname, url.port), timeout=15)
+        sock = self._tls_socket(name) if tls else self._public_socket()
         ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
         replies: list[str | bytes] = []
         close_code = None
@@ -236,6 +237,49 @@ class ThirdParty:
             return replies, close_code, chosen
         finally:
             sock.close()
+
+    def _public_socket(self) -> socket.socket:
+        url = urlsplit(self._emulator.tunnel_public_url)
+        return socket.create_connection((url.hostname, url.port), timeout=15)
+
+    def _tls_socket(self, name: str, alpn: Sequence[str] = ("http/1.1",)) -> ssl.SSLSocket:
+        host, _, port = self._emulator.tunnel_edge.rpartition(":")
+        context = ssl.create_default_context(cadata=self._emulator.tunnel_ca_pem.decode("ascii"))
+        context.set_alpn_protocols(list(alpn))
+        raw = socket.create_connection((host, int(port)), timeout=15)
+        try:
+            return context.wrap_socket(raw, server_hostname=self.host(name))
+        except BaseException:
+            raw.close()
+            raise
+
+    def h2_get(self, name: str, path: str) -> tuple[int, bytes, str | None]:
+        """One HTTP/2 GET over TLS to a passthrough tunnel: (status, body, negotiated ALPN)."""
+        import h2.config
+        import h2.connection
+        import h2.events
+
+        with self._tls_socket(name, alpn=("h2",)) as tls:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            headers = [(":method", "GET"), (":scheme", "https"), (":authority", self.host(name))]
+            conn.send_headers(1, [*headers, (":path", path)], end_stream=True)
+            tls.sendall(conn.data_to_send())
+            status, body = 0, b""
+            while True:
+                data = tls.recv(65536)
+                if not data:
+                    break
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.ResponseReceived):
+                        status = int(dict(event.headers)[b":status"])
+                    elif isinstance(event, h2.events.DataReceived):
+                        body += event.data
+                        conn.acknowledge_received_data(event.flow_controlled_length, 1)
+                    elif isinstance(event, h2.events.StreamEnded):
+                        return status, body, tls.selected_alpn_protocol()
+                tls.sendall(conn.data_to_send())
+            return status, body, tls.selected_alpn_protocol()
 
     def tls_request(
         self, name: str, request: bytes, *, alpn: Sequence[str] = ("http/1.1",)
@@ -399,3 +443,69 @@ async def echo_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @pytest.fixture
 def asgi_app() -> Callable[..., Awaitable[None]]:
     return echo_asgi_app
+
+
+class WebSocketUpstream:
+    """A local WebSocket echo server (HTTP/1.1 upgrade) to forward to: ``echo:{text}``.
+
+    The text ``bye`` makes it close with 4002. One thread per connection.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self.paths: list[str] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        import wsproto
+        import wsproto.events as ev
+
+        ws = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
+        parts: list[Any] = []
+        with conn:
+            while True:
+                data = conn.recv(65536)
+                ws.receive_data(data or None)
+                for event in ws.events():
+                    if isinstance(event, ev.Request):
+                        self.paths.append(event.target)
+                        chosen = event.subprotocols[0] if event.subprotocols else None
+                        conn.sendall(ws.send(ev.AcceptConnection(subprotocol=chosen)))
+                    elif isinstance(event, ev.Message):
+                        parts.append(event.data)
+                        if not event.message_finished:
+                            continue
+                        text = isinstance(event.data, str)
+                        message = ("" if text else b"").join(parts)
+                        parts.clear()
+                        if message == "bye":
+                            conn.sendall(ws.send(ev.CloseConnection(code=4002, reason="bye")))
+                        else:
+                            reply = "echo:" + message if text else message
+                            conn.sendall(ws.send(ev.Message(data=reply)))
+                    elif isinstance(event, ev.CloseConnection):
+                        if ws.state == wsproto.connection.ConnectionState.REMOTE_CLOSING:
+                            conn.sendall(ws.send(event.response()))
+                        return
+                if not data:
+                    return
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+@pytest.fixture
+def websocket_upstream() -> Iterator[WebSocketUpstream]:
+    server = WebSocketUpstream()
+    yield server
+    server.close()

@@ -202,6 +202,30 @@ async def test_websocket_echo_through_the_tunnel(
     assert app_code == 4001
 
 
+async def test_websocket_to_a_url_upstream(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    websocket_upstream: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    name = handle()
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=websocket_upstream.url, **options(emulator, tmp_path)
+    )
+    async with listener.running():
+        replies, code, chosen = await call_in_thread(
+            third_party.websocket, name, "/live?x=1", ["one", b"\xff" * 70_000], subprotocols=["v2"]
+        )
+        _, upstream_code, _ = await call_in_thread(third_party.websocket, name, "/live", ["bye"])
+    assert replies == ["echo:one", b"\xff" * 70_000]
+    assert (code, chosen) == (1000, "v2")
+    assert upstream_code == 4002
+    assert websocket_upstream.paths[0] == "/live?x=1"
+
+
 async def test_passthrough_tunnel_terminates_tls_locally(
     inkbox: AsyncInkbox,
     emulator: Emulator,
@@ -227,9 +251,15 @@ async def test_passthrough_tunnel_terminates_tls_locally(
             name,
             f"GET /secure?x=1 HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode(),
         )
+        status, body2, alpn = await call_in_thread(third_party.h2_get, name, "/over-h2")
+        replies, code, _ = await call_in_thread(
+            third_party.websocket, name, "/ws", ["tls", b"\x01" * 70_000], tls=True
+        )
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert b'"path": "/secure"' in body
+    assert (status, alpn) == (200, "h2") and echoed(body2)["path"] == "/over-h2"
+    assert replies == ["echo:tls", b"\x01" * 70_000] and code == 1000
 
 
 async def test_reconnects_after_the_edge_drops_the_connection(
