@@ -41,6 +41,24 @@ def options(emulator: Emulator, tmp_path: Path, **extra: Any) -> dict[str, Any]:
     }
 
 
+async def prepare(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    forward_to: Any,
+    *,
+    prefix: str = "tun",
+    **extra: Any,
+) -> tuple[str, Any]:
+    """A new identity and the listener for its tunnel (not yet serving)."""
+    name = handle(prefix)
+    await inkbox.create_identity(name)
+    listener = await inkbox.tunnels.connect(
+        name=name, forward_to=forward_to, **options(emulator, tmp_path, **extra)
+    )
+    return name, listener
+
+
 def echoed(body: bytes) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(body)
     return result
@@ -54,11 +72,7 @@ async def test_asgi_app_serves_public_requests(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app)
     assert listener.public_url == f"https://{name}.{emulator.tunnel_zone}"
     assert listener.status == "idle"
     async with listener.running():
@@ -105,11 +119,7 @@ async def test_url_target_gets_the_request_and_its_headers(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=upstream.url + "/base/", **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, upstream.url + "/base/")
     async with listener.running():
         posted = await call_in_thread(
             third_party.http, name, "POST", "/x/y?q=1&r=%20", body=b"payload"
@@ -135,11 +145,7 @@ async def test_large_bodies_stream_both_ways(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=upstream.url, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, upstream.url)
     upload = os.urandom(5 * 1024 * 1024)
     async with listener.running():
         posted = await call_in_thread(third_party.http, name, "POST", "/upload", body=upload)
@@ -159,12 +165,8 @@ async def test_bad_requests_get_answers_and_the_tunnel_keeps_serving(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name,
-        forward_to=asgi_app,
-        **options(emulator, tmp_path, max_inbound_body_bytes=1000),
+    name, listener = await prepare(
+        inkbox, emulator, tmp_path, asgi_app, max_inbound_body_bytes=1000
     )
     async with listener.running():
         traversal = await call_in_thread(third_party.http, name, "GET", "/foo/%2e%2e/bar")
@@ -186,11 +188,7 @@ async def test_websocket_echo_through_the_tunnel(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app)
     big = "z" * 100_000
     async with listener.running():
         replies, code, chosen = await call_in_thread(
@@ -210,11 +208,7 @@ async def test_websocket_to_a_url_upstream(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=websocket_upstream.url, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, websocket_upstream.url)
     async with listener.running():
         replies, code, chosen = await call_in_thread(
             third_party.websocket, name, "/live?x=1", ["one", b"\xff" * 70_000], subprotocols=["v2"]
@@ -270,12 +264,8 @@ async def test_reconnects_after_the_edge_drops_the_connection(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
     statuses: list[str] = []
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app, on_status=statuses.append)
     async with listener.running():
         emulator.inject_tunnel_fault("drop_connection", name=name)
         await call_in_thread(wait_for, lambda: statuses.count("connected") >= 2)
@@ -290,12 +280,8 @@ async def test_reconnects_after_the_edge_drops_the_connection(
 async def test_backs_off_between_failed_hellos(
     inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
     statuses: list[str] = []
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app, on_status=statuses.append)
     emulator.inject_tunnel_fault("hello_status", name=name, status=503, count=2)
     started = time.monotonic()
     async with listener.running():
@@ -308,12 +294,8 @@ async def test_backs_off_between_failed_hellos(
 async def test_a_refused_key_stops_for_good(
     inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
     statuses: list[str] = []
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app, on_status=statuses.append)
     emulator.inject_tunnel_fault("hello_status", name=name, status=401)
     with pytest.raises(TunnelAuthError) as caught:
         await listener.serve_forever()
@@ -330,12 +312,8 @@ async def test_drain_hands_over_without_losing_a_request(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
     statuses: list[str] = []
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, on_status=statuses.append, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app, on_status=statuses.append)
     async with listener.running():
         pending = third_party.in_background(third_party.http, name, "GET", "/slow/1")
         await call_in_thread(time.sleep, 0.3)
@@ -377,11 +355,7 @@ async def test_stop_finishes_the_request_in_flight(
     third_party: Any,
     call_in_thread: Callable[..., Any],
 ) -> None:
-    name = handle()
-    await inkbox.create_identity(name)
-    listener = await inkbox.tunnels.connect(
-        name=name, forward_to=asgi_app, **options(emulator, tmp_path)
-    )
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app)
     async with listener.running():
         pending = third_party.in_background(third_party.http, name, "GET", "/slow/0.5")
         await call_in_thread(time.sleep, 0.2)

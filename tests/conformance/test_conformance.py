@@ -550,19 +550,11 @@ _CSR = re.compile(
 
 
 def _csr_pem(public_host: str) -> str:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    request = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, public_host)]))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(public_host)]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return request.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    from inkbox_async._tunnel.state import build_csr
+
+    return build_csr(ec.generate_private_key(ec.SECP256R1()), public_host)
 
 
 def _without_csr(recorded: list[Any]) -> list[Any]:
