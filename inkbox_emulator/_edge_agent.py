@@ -79,7 +79,17 @@ class _EdgeH2(H2Connection):
     """An h2 server connection whose automatic PING acks can be withheld."""
 
     def __init__(self, withhold_ping_ack: Any) -> None:
-        super().__init__(H2Configuration(client_side=False, header_encoding=None))
+        # Every header block the edge sends is built here from lowercase names and values
+        # h11 already validated (or the agent's own, already validated inbound), so h2's
+        # outbound normalisation and validation would only repeat that work per request.
+        super().__init__(
+            H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
+        )
         self._withhold_ping_ack = withhold_ping_ack
 
     def _receive_ping_frame(self, frame: PingFrame) -> tuple[list[Frame], list[Event]]:
@@ -132,6 +142,8 @@ class AgentConnection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._window_waiters: list[asyncio.Future[None]] = []
         self._sending: set[Delivery] = set()
+        self._batching = False
+        """True while one read's events are handled: frames are flushed once at its end."""
 
     # -- state seen by the hub -------------------------------------------------------
 
@@ -194,8 +206,12 @@ class AgentConnection:
                 except H2Error:
                     self.flush()
                     break
-                for event in events:
-                    self._handle(event)
+                self._batching = True
+                try:
+                    for event in events:
+                        self._handle(event)
+                finally:
+                    self._batching = False
                 self.flush()
         except (ConnectionError, OSError):
             pass
@@ -288,9 +304,7 @@ class AgentConnection:
         elif method == "POST" and path == "/_system/intake":
             self._on_intake(stream_id, request)
         elif method == "POST" and path.startswith("/_system/response/"):
-            self._spawn(
-                self._on_response(stream_id, request, path.removeprefix("/_system/response/"))
-            )
+            self._on_response(stream_id, request, path.removeprefix("/_system/response/"))
         else:
             self.respond(stream_id, 404, body=b'{"detail":"Not Found"}')
 
@@ -379,7 +393,7 @@ class AgentConnection:
         # No body: h2-based agents treat every frame after the GOAWAY that follows as an error.
         self.respond(stream_id, 401, [(b"inkbox-reason", b"intake-superseded")])
 
-    async def _on_response(self, stream_id: int, request: _Request, request_id: str) -> None:
+    def _on_response(self, stream_id: int, request: _Request, request_id: str) -> None:
         tunnel = self._authorize(stream_id, request)
         if tunnel is None:
             return
@@ -406,7 +420,12 @@ class AgentConnection:
             return
         fault = self.hub.faults.take("slow_response", tunnel.name)
         if fault is not None:
-            await asyncio.sleep(fault.params["delay"])
+            self._spawn(self._respond_later(stream_id, fault.params["delay"]))
+            return
+        self.respond(stream_id, 200)
+
+    async def _respond_later(self, stream_id: int, delay: float) -> None:
+        await asyncio.sleep(delay)
         self.respond(stream_id, 200)
 
     # -- bridges -----------------------------------------------------------------------------
@@ -450,8 +469,7 @@ class AgentConnection:
                 self._spawn(self._send_envelope_body(stream_id, delivery))
             elif not delivery.sent.done():
                 delivery.sent.set_result(None)
-            self._publish()
-            return True
+            return True  # the hub's dispatch publishes the shorter parked list
         return False
 
     def supersede(self) -> None:
@@ -501,7 +519,8 @@ class AgentConnection:
             self.h2.send_headers(stream_id, headers, end_stream=end_stream)
         except H2Error:
             return False
-        self.flush()
+        if not self._batching:
+            self.flush()
         return True
 
     async def _send_envelope_body(self, stream_id: int, delivery: Delivery) -> None:
@@ -557,7 +576,8 @@ class AgentConnection:
             return
         with contextlib.suppress(H2Error):
             self.h2.acknowledge_received_data(amount, stream_id)
-        self.flush()
+        if not self._batching:
+            self.flush()
 
     def reset_stream(self, stream_id: int) -> None:
         """RST_STREAM(CANCEL) a bridge stream."""

@@ -35,7 +35,7 @@ from ._edge_frames import (
     parse_close,
 )
 from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
-from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_host
+from ._tunnel_model import DataPlaneTunnel
 
 __all__ = ["serve_public"]
 
@@ -140,7 +140,7 @@ class _Caller:
     async def _handle(self, request: h11.Request, body: bytes) -> bool:
         headers = list(request.headers)
         host = next((v for n, v in headers if n == b"host"), b"")
-        tunnel = self.hub.store.run(live_tunnel_by_host, _host_of(host))
+        tunnel = self.hub.tunnel_by_host(_host_of(host))
         head = request.method == b"HEAD"
         if tunnel is None:
             reply = edge_reply(404, "unknown-tunnel", f"no tunnel serves {_host_of(host)!r}")
@@ -210,10 +210,11 @@ class _Caller:
             fallback = edge_reply(502, "bad-agent-reply", "the agent's reply is not valid HTTP")
             self.write_reply(fallback, head=head, close=close)
             return
-        self.writer.write(data or b"")
+        parts = [data or b""]
         if reply.body and not no_body:
-            self.send(h11.Data(data=reply.body))
-        self.send(h11.EndOfMessage())
+            parts.append(self.h11.send(h11.Data(data=reply.body)) or b"")
+        parts.append(self.h11.send(h11.EndOfMessage()) or b"")
+        self.writer.write(b"".join(parts))  # one write (one send) for the whole response
 
     # -- WebSocket -------------------------------------------------------------------------
 
