@@ -30,7 +30,7 @@ from ._edge_public import serve_public
 from ._edge_sni import peek_client_hello
 from ._store import Store
 from ._test_ca import TunnelCA
-from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_host, live_tunnel_by_name
+from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_name
 
 __all__ = ["TunnelEdge"]
 
@@ -235,7 +235,7 @@ class TunnelEdge:
         tunnel: DataPlaneTunnel | None = None
         zone = self.settings.zone.lower()
         if hello.sni is not None and hello.sni.endswith("." + zone):
-            tunnel = self.store.run(live_tunnel_by_host, hello.sni)
+            tunnel = self.hub.tunnel_by_host(hello.sni)
             if tunnel is None:
                 return
         if tunnel is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._edge_faults import TunnelFaultRegistry
 from ._store import Store
+from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_host
 
 if TYPE_CHECKING:
     from ._edge_agent import AgentConnection
@@ -40,6 +41,8 @@ __all__ = [
 ]
 
 Headers = list[tuple[bytes, bytes]]
+
+_HOST_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,8 @@ class TunnelHub:
         self._generation = 0
         self._snapshots: dict[str, list[dict[str, Any]]] = {}
         self._connected: frozenset[str] = frozenset()
+        self._by_host: dict[str, DataPlaneTunnel | None] = {}
+        self._by_host_version = -1
 
     # -- ids and lookups -----------------------------------------------------------
 
@@ -198,6 +203,22 @@ class TunnelHub:
     def new_id(prefix: str) -> str:
         """A fresh path-safe id."""
         return f"{prefix}_{secrets.token_hex(12)}"
+
+    def tunnel_by_host(self, public_host: str) -> DataPlaneTunnel | None:
+        """The live tunnel serving ``public_host`` (case-insensitive), if any: cached until
+        the next write to the tunnels table, so a rename or delete stops routing at once."""
+        host = public_host.lower()
+        version = self.store.tunnels_version  # read before the lookup: a racing write reloads
+        if version != self._by_host_version:
+            self._by_host.clear()
+            self._by_host_version = version
+        elif host in self._by_host:
+            return self._by_host[host]
+        tunnel = self.store.run(live_tunnel_by_host, host)
+        if len(self._by_host) >= _HOST_CACHE_SIZE:
+            self._by_host.clear()
+        self._by_host[host] = tunnel
+        return tunnel
 
     def live_connection(self, tunnel_id: str) -> AgentConnection | None:
         """The connection new envelopes go to (newest non-draining, non-superseded)."""

@@ -488,6 +488,15 @@ class Store:
             self._conn.execute("PRAGMA journal_mode = WAL")
         self._conn.executescript(SCHEMA)
         self._migrate()
+        self.tunnels_version = 0
+        """Bumped by every write to the ``tunnels`` table (whatever its path: cascades, reset
+        and rolled-back writes included), so caches of tunnel rows know when to reload."""
+        self._conn.create_function("inkbox_tunnels_changed", 0, self._tunnels_changed)
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            self._conn.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS inkbox_tunnels_{op.lower()} AFTER {op} "
+                "ON tunnels BEGIN SELECT inkbox_tunnels_changed(); END"
+            )
         self.requests: list[Any] = []
         """Recorded requests (guarded by the same lock; see ``_recording``)."""
         self.on_commit: Callable[[list[Any]], None] | None = None
@@ -500,6 +509,9 @@ class Store:
         columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(contacts)")}
         if "phones" not in columns:
             self._conn.execute("ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]'")
+
+    def _tunnels_changed(self) -> None:
+        self.tunnels_version += 1
 
     @property
     def lock(self) -> threading.RLock:

@@ -195,6 +195,27 @@ def test_unknown_and_passthrough_hosts(admin: httpx2.Client, public: httpx2.Clie
     assert public.get("/", headers={"Host": raw["public_host"]}).status_code == 421
 
 
+def test_renamed_and_deleted_tunnels_stop_routing_at_once(
+    admin: httpx2.Client, public: httpx2.Client, emu: Emulator
+) -> None:
+    raw = new_tunnel(admin, "edge-moving", "passthrough")  # 421 at once: no agent needed
+    old_host = raw["public_host"]
+    for _ in range(2):  # the second lookup is served from the edge's host cache
+        assert public.get("/", headers={"Host": old_host}).status_code == 421
+    new_name = raw["tunnel_name"] + "-renamed"
+    renamed = admin.patch(
+        f"/api/v1/identities/{raw['tunnel_name']}", json={"agent_handle": new_name}
+    )
+    assert renamed.status_code == 200
+    new_host = old_host.replace(raw["tunnel_name"], new_name, 1)
+    assert public.get("/", headers={"Host": old_host}).status_code == 404
+    assert public.get("/", headers={"Host": new_host}).status_code == 421
+    assert admin.delete(f"/api/v1/identities/{new_name}").status_code == 204
+    gone = public.get("/", headers={"Host": new_host})
+    assert gone.status_code == 404
+    assert gone.headers["inkbox-reason"] == "unknown-tunnel"
+
+
 def test_large_bodies_offload_and_32_mib_reply(
     admin: httpx2.Client,
     agents: AgentPool,
