@@ -83,6 +83,11 @@ def edge_reply(status: int, reason: str, text: str) -> Reply:
     )
 
 
+def _time_out(future: asyncio.Future[Reply]) -> None:
+    if not future.done():
+        future.set_result(edge_reply(504, "agent-timeout", "the agent did not reply in time"))
+
+
 @dataclass(eq=False)
 class Delivery:
     """One envelope waiting for a parked intake."""
@@ -328,18 +333,26 @@ class TunnelHub:
         try:
             if not await self.deliver(tunnel_id, delivery):
                 return edge_reply(503, "no-agent-connected", "no agent is serving this tunnel")
-            await asyncio.shield(delivery.sent)
+            if not delivery.sent.done():
+                await asyncio.shield(delivery.sent)
+            if pending.future.done():
+                return pending.future.result()
+            # One timer that answers the future itself instead of wait_for + shield: the
+            # future is only ever awaited here and dropped from ``replies`` right after.
             wait = self.settings.response_deadline + self.settings.reply_grace
+            timer = loop.call_later(wait, _time_out, pending.future)
             try:
-                return await asyncio.wait_for(asyncio.shield(pending.future), wait)
-            except TimeoutError:
-                return edge_reply(504, "agent-timeout", "the agent did not reply in time")
+                return await pending.future
+            finally:
+                timer.cancel()
         finally:
             self.replies.pop(request_id, None)
 
     async def deliver(self, tunnel_id: str, delivery: Delivery) -> bool:
         """Queue ``delivery`` and wait up to ``connect_wait`` for an intake to take it."""
         self.enqueue(tunnel_id, delivery)
+        if delivery.delivered.done():  # a parked intake took it at once
+            return True
         try:
             await asyncio.wait_for(asyncio.shield(delivery.delivered), self.settings.connect_wait)
         except TimeoutError:
