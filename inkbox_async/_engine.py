@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, cast
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
@@ -92,6 +93,11 @@ def _origin(url: str) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
+def _no_cookies() -> CookieJar:
+    """A jar that never stores: one caller's ``Set-Cookie`` must not reach another's request."""
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
 class AsyncUpstreamResponse:
     """An upstream response whose body is still on the wire (raw bytes, no decompression)."""
 
@@ -129,7 +135,8 @@ class AsyncUpstreamResponse:
 class AsyncUpstream:
     """A streaming HTTP client for a tunnel's local target and for offloaded request bodies.
 
-    No retries, no redirects, no environment proxies, no decompression;
+    No retries, no redirects, no environment proxies, no decompression, no
+    cookie persistence (the client is shared by every public caller);
     ``verify`` is ``True`` (system store), ``False`` or an SSL context.
     """
 
@@ -159,6 +166,7 @@ class AsyncUpstream:
                 verify=self._verify,
                 follow_redirects=False,
                 trust_env=False,
+                cookies=_no_cookies(),
             )
         raw = [
             (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
