@@ -98,6 +98,24 @@ def _no_cookies() -> CookieJar:
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
+def upstream_default_headers() -> list[tuple[bytes, bytes]]:
+    """The request headers the upstream client adds when a request lacks them, in its order."""
+    import httpx2
+
+    client = httpx2.AsyncClient(trust_env=False, transport=httpx2.AsyncBaseTransport())
+    return list(client.headers.raw)
+
+
+def upstream_request_target(url: str) -> str:
+    """The request target (path and query) the upstream client sends for ``url``, normalised.
+
+    Raises what the client raises for a URL it refuses (``httpx2.InvalidURL``).
+    """
+    import httpx2
+
+    return httpx2.URL(url).raw_path.decode("ascii")
+
+
 class AsyncUpstreamResponse:
     """An upstream response whose body is still on the wire (raw bytes, no decompression)."""
 

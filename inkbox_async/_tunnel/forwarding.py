@@ -26,7 +26,7 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 import anyio
 
-from inkbox_async._engine import AsyncUpstream
+from inkbox_async._engine import AsyncUpstream, AsyncUpstreamResponse
 from inkbox_async._errors import ForwardingRefusedError, InkboxConnectionError
 from inkbox_async._tunnel.contracts import (
     ASGIApp,
@@ -37,6 +37,7 @@ from inkbox_async._tunnel.contracts import (
     LocalResponse,
     TunnelSettings,
 )
+from inkbox_async._tunnel.h1_client import H1Client, H1Response
 from inkbox_async._tunnel.headers import local_response_headers
 
 __all__ = [
@@ -133,28 +134,41 @@ def make_forwarder(settings: TunnelSettings) -> Forwarder:
 
 
 class URLForwarder:
-    """Forwards to an HTTP(S) URL through one pooled upstream client."""
+    """Forwards to an HTTP(S) URL through one pooled upstream client.
+
+    ``http://`` targets use the lean :class:`H1Client`; ``https://`` ones httpx2.
+    """
 
     def __init__(self, forward_to: str, *, verify: ssl.SSLContext | bool = True) -> None:
         self._base = urlsplit(forward_to)
         self._upstream = AsyncUpstream(timeout=UPSTREAM_TIMEOUT, verify=verify)
+        self._h1 = (
+            H1Client(self._base, timeout=UPSTREAM_TIMEOUT)
+            if self._base.scheme.lower() == "http"
+            else None
+        )
 
     @asynccontextmanager
     async def open(self, request: LocalRequest) -> AsyncIterator[LocalResponse]:
         """Send the request; the response body streams inside the block."""
-        url = target_url(self._base, request.raw_path)
         headers = [
             (name, self._base.netloc if name == "host" else value)
             for name, value in request.headers
         ]
-        try:
-            response = await self._upstream.open(
-                request.method, url, headers=headers, content=request.body
-            )
-        except InkboxConnectionError as exc:
-            raise ForwardError(str(exc)) from exc
-        chunks = response.chunks()
-        body = _upstream_body(chunks)
+        response: H1Response | AsyncUpstreamResponse
+        if self._h1 is not None:
+            response = await self._h1.open(request.method, request.raw_path, headers, request.body)
+            body = chunks = response.chunks()
+        else:
+            url = target_url(self._base, request.raw_path)
+            try:
+                response = await self._upstream.open(
+                    request.method, url, headers=headers, content=request.body
+                )
+            except InkboxConnectionError as exc:
+                raise ForwardError(str(exc)) from exc
+            chunks = response.chunks()
+            body = _upstream_body(chunks)
         try:
             yield LocalResponse(
                 status=response.status,
@@ -168,7 +182,9 @@ class URLForwarder:
                 await response.aclose()
 
     async def aclose(self) -> None:
-        """Close the upstream pool."""
+        """Close the upstream pools."""
+        if self._h1 is not None:
+            await self._h1.aclose()
         await self._upstream.aclose()
 
 
