@@ -23,13 +23,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import secrets
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from h2.config import H2Configuration
-from h2.connection import H2Connection
+from h2.connection import AllowedStreamIDs, H2Connection
 from h2.events import (
     ConnectionTerminated,
     DataReceived,
@@ -42,6 +44,9 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
+from h2.stream import H2Stream
+from h2.utilities import CONNECTION_HEADERS, HeaderValidationFlags
+from hpack.struct import Header
 from hyperframe.frame import Frame, GoAwayFrame, PingFrame
 
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
@@ -75,6 +80,56 @@ _HOP_BY_HOP = frozenset(
 Headers = list[tuple[bytes, bytes]]
 
 
+_NAME = re.compile(rb"[!-9;-@\[-~]+")  # RFC 9113 §8.2.1: no controls, SP, uppercase, ':', DEL+
+_VALUE = re.compile(rb"(?:[^\x00\n\r\t ](?:[^\x00\n\r]*[^\x00\n\r\t ])?)?")
+_PLAIN_PSEUDO = frozenset([b":method", b":scheme", b":path", b":authority"])
+_NOT_PLAIN = frozenset([b"te", b"host", b"cookie", *CONNECTION_HEADERS])
+
+
+def plainly_valid_request(headers: list[Any]) -> bool:
+    """Whether a received request header block certainly passes h2's inbound validation
+    and normalisation unchanged: no CONNECT, ``:method``, ``:scheme``, non-empty ``:path``
+    and ``:authority`` each once and first, then lowercase names and clean values, no
+    Host, TE, Cookie or connection-specific field. Anything else takes h2's own checks."""
+    pseudo: set[bytes] = set()
+    regular = False
+    for name, value in headers:
+        if name[:1] == b":":
+            if regular or name in pseudo or name not in _PLAIN_PSEUDO or not value:
+                return False
+            if name == b":method" and value == b"CONNECT":
+                return False
+            pseudo.add(name)
+        elif name in _NOT_PLAIN or _NAME.fullmatch(name) is None:
+            return False
+        else:
+            regular = True
+        if _VALUE.fullmatch(value) is None:
+            return False
+    return len(pseudo) == len(_PLAIN_PSEUDO)
+
+
+class _EdgeStream(H2Stream):
+    """An h2 stream whose ordinary request header blocks skip h2's per-field generator
+    pipeline when a single pass shows they pass it anyway (same result, same errors)."""
+
+    def _process_received_headers(
+        self,
+        headers: Iterable[Header],
+        header_validation_flags: HeaderValidationFlags,
+        header_encoding: bool | str | None,
+    ) -> list[Header]:
+        listed = list(headers)
+        if (
+            not header_validation_flags.is_trailer
+            and not header_validation_flags.is_response_header
+            and not isinstance(header_encoding, str)
+            and plainly_valid_request(listed)
+        ):
+            return listed
+        return super()._process_received_headers(listed, header_validation_flags, header_encoding)
+
+
 class _EdgeH2(H2Connection):
     """An h2 server connection whose automatic PING acks can be withheld."""
 
@@ -91,6 +146,11 @@ class _EdgeH2(H2Connection):
             )
         )
         self._withhold_ping_ack = withhold_ping_ack
+
+    def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> H2Stream:
+        stream = super()._begin_new_stream(stream_id, allowed_ids)
+        stream.__class__ = _EdgeStream
+        return stream
 
     def _receive_ping_frame(self, frame: PingFrame) -> tuple[list[Frame], list[Event]]:
         frames, events = super()._receive_ping_frame(frame)
