@@ -36,6 +36,7 @@ import h2.errors
 import h2.events
 import h2.exceptions
 import h2.settings
+import hpack
 from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
@@ -45,8 +46,10 @@ __all__ = [
     "EdgeConnection",
     "GoAway",
     "H2Stream",
+    "PreparedHeaders",
     "StreamResetError",
     "dial",
+    "prepare_headers",
     "split_zone",
 ]
 
@@ -139,11 +142,73 @@ def _tune_socket(stream: TLSStream) -> None:
             sock.setsockopt(level, option, value)
 
 
-def _encode(headers: Headers) -> list[tuple[bytes, bytes]]:
-    return [
-        (name.encode("utf-8", "surrogateescape"), value.encode("utf-8", "surrogateescape"))
-        for name, value in headers
-    ]
+_CONNECTION_FIELDS = frozenset(
+    {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
+)
+_REQUEST_PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path", b":protocol"})
+_SECRET_FIELDS = frozenset({b"authorization", b"proxy-authorization"})
+
+
+class PreparedHeaders:
+    """A request header block already normalised and checked (see :func:`prepare_headers`)."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[tuple[bytes, bytes]]) -> None:
+        self.fields = fields
+
+
+def prepare_headers(headers: Headers) -> PreparedHeaders:
+    """The header block as ``h2`` would send it, normalised and checked once, here.
+
+    ``h2`` is configured not to redo this on every HEADERS frame. Same rules
+    as its outbound normalisation and validation: names lower-cased, names
+    and values stripped, connection-specific fields dropped, ``authorization``
+    and short ``cookie`` values never indexed; pseudo-headers first, unique,
+    known and complete, ``te`` only ``trailers``, ``host`` / ``:authority``
+    consistent, no empty ``:path``. Raises :class:`StreamResetError`.
+    """
+    fields: list[tuple[bytes, bytes]] = []
+    pseudo: dict[bytes, bytes] = {}
+    host: bytes | None = None
+    for name, value in headers:
+        field = name.encode("utf-8", "surrogateescape").lower().strip()
+        data = value.encode("utf-8", "surrogateescape").strip()
+        if field in _CONNECTION_FIELDS:
+            continue
+        if field[:1] == b":":
+            if field in pseudo or field not in _REQUEST_PSEUDO or len(pseudo) < len(fields):
+                raise _refused(f"misplaced, repeated or unknown pseudo-header {field!r}")
+            pseudo[field] = data
+        elif field == b"te" and data.lower() != b"trailers":
+            raise _refused(f"invalid value for TE header: {data!r}")
+        elif field == b"host":
+            if host is not None:
+                raise _refused("multiple host headers")
+            host = data
+        if field in _SECRET_FIELDS or (field == b"cookie" and len(data) < 20):
+            fields.append(hpack.NeverIndexedHeaderTuple(field, data))
+        else:
+            fields.append((field, data))
+    method = pseudo.get(b":method")
+    plain_connect = method == b"CONNECT" and b":protocol" not in pseudo
+    if method is None or (b":protocol" in pseudo and method != b"CONNECT"):
+        raise _refused("missing :method, or :protocol without CONNECT")
+    if plain_connect:
+        if b":scheme" in pseudo or b":path" in pseudo:
+            raise _refused("plain CONNECT must not have :scheme or :path")
+    elif b":scheme" not in pseudo or b":path" not in pseudo:
+        raise _refused("missing :scheme or :path")
+    authority = pseudo.get(b":authority", host)
+    if authority is None or (host is not None and host != authority):
+        raise _refused("missing or mismatched :authority and host")
+    if pseudo.get(b":path") == b"":
+        raise _refused("an empty :path header is forbidden")
+    return PreparedHeaders(fields)
+
+
+def _refused(problem: str) -> StreamResetError:
+    return StreamResetError(f"could not send request headers: {problem}")
 
 
 def _decode(headers: Any) -> Headers:
@@ -165,7 +230,13 @@ class EdgeConnection:
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
-        self._h2 = _H2(config=h2.config.H2Configuration(client_side=True, header_encoding=None))
+        config = h2.config.H2Configuration(
+            client_side=True,
+            header_encoding=None,
+            validate_outbound_headers=False,  # done once per block by prepare_headers
+            normalize_outbound_headers=False,
+        )
+        self._h2 = _H2(config=config)
         self._h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -368,9 +439,11 @@ class EdgeConnection:
         return event
 
     async def open_stream(
-        self, headers: Headers, *, end_stream: bool, bridge: bool = False
+        self, headers: Headers | PreparedHeaders, *, end_stream: bool, bridge: bool = False
     ) -> H2Stream:
         """Send a request's HEADERS; waits while the edge's stream limit is reached."""
+        if not isinstance(headers, PreparedHeaders):
+            headers = prepare_headers(headers)
         while True:
             if not self.accepts_streams:
                 raise ConnectionClosedError("the edge connection no longer accepts streams")
@@ -382,7 +455,7 @@ class EdgeConnection:
         stream = H2Stream(self, sid, bridge=bridge, ended_local=end_stream)
         self._streams[sid] = stream
         try:
-            self._h2.send_headers(sid, _encode(headers), end_stream=end_stream)
+            self._h2.send_headers(sid, headers.fields, end_stream=end_stream)
         except h2.exceptions.ProtocolError as exc:
             self._streams.pop(sid, None)
             raise StreamResetError(f"could not send request headers: {exc}") from exc

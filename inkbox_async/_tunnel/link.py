@@ -18,7 +18,13 @@ from collections.abc import Awaitable, Callable
 import anyio
 import anyio.abc
 
-from inkbox_async._tunnel.connection import EdgeConnection, H2Stream, StreamResetError
+from inkbox_async._tunnel.connection import (
+    EdgeConnection,
+    H2Stream,
+    PreparedHeaders,
+    StreamResetError,
+    prepare_headers,
+)
 from inkbox_async._tunnel.contracts import (
     BridgeRefusedError,
     Envelope,
@@ -185,7 +191,13 @@ class Link:
                     tg.start_soon(self._slot, slot, hello.owner_token)
 
     async def _slot(self, slot: int, token: str) -> None:
-        headers = intake_headers(self.authority, self.settings.tunnel_id, token, slot)
+        try:
+            headers = prepare_headers(
+                intake_headers(self.authority, self.settings.tunnel_id, token, slot)
+            )
+        except StreamResetError as exc:
+            logger.warning("tunnel %s: intake not parked: %s", self.settings.name, exc)
+            return
         delay = 0.0
         first = True
         while self._parking:
@@ -208,7 +220,7 @@ class Link:
             if delay and self._parking:
                 await anyio.sleep(delay)
 
-    async def _open_intake(self, headers: Headers) -> H2Stream | None:
+    async def _open_intake(self, headers: PreparedHeaders) -> H2Stream | None:
         try:
             return await self.conn.open_stream(headers, end_stream=True)
         except StreamResetError:
