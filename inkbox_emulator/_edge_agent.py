@@ -28,7 +28,7 @@ import secrets
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from h2.config import H2Configuration
 from h2.connection import AllowedStreamIDs, H2Connection
@@ -327,7 +327,8 @@ class AgentConnection:
 
     def _on_request(self, event: RequestReceived) -> None:
         assert event.stream_id is not None
-        raw = [(bytes(k), bytes(v)) for k, v in event.headers or []]
+        # h2 hands over bytes name/value pairs here (no header_encoding): no copies needed
+        raw = cast(Headers, list(event.headers or []))
         request = _Request(dict(raw), raw)
         self._requests[event.stream_id] = request
         if request.headers.get(b":method") == b"CONNECT":

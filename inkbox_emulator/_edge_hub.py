@@ -88,6 +88,11 @@ def _time_out(future: asyncio.Future[Reply]) -> None:
         future.set_result(edge_reply(504, "agent-timeout", "the agent did not reply in time"))
 
 
+def _give_up(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
 @dataclass(eq=False)
 class Delivery:
     """One envelope waiting for a parked intake."""
@@ -353,11 +358,17 @@ class TunnelHub:
         self.enqueue(tunnel_id, delivery)
         if delivery.delivered.done():  # a parked intake took it at once
             return True
+        # A timer that fails the future itself (dispatch skips a done delivery) instead of
+        # wait_for + shield.
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self.settings.connect_wait, _give_up, delivery.delivered)
         try:
-            await asyncio.wait_for(asyncio.shield(delivery.delivered), self.settings.connect_wait)
+            await delivery.delivered
         except TimeoutError:
             self.withdraw(tunnel_id, delivery)
-            return delivery.delivered.done()
+            return False
+        finally:
+            timer.cancel()
         return True
 
     # -- bridges -------------------------------------------------------------------
