@@ -67,6 +67,7 @@ _WS_HANDSHAKE = frozenset(
     ]
 )
 _READ_SIZE = 1 << 16
+_PHRASES = {int(code): code.phrase.encode() for code in HTTPStatus}
 
 
 def _host_of(value: bytes) -> str:
@@ -200,10 +201,7 @@ class _Caller:
             headers.append((b"content-length", str(len(reply.body)).encode()))
         if close:
             headers.append((b"connection", b"close"))
-        try:
-            phrase = HTTPStatus(status).phrase.encode()
-        except ValueError:
-            phrase = b""
+        phrase = _PHRASES.get(status, b"")
         try:
             data = self.h11.send(h11.Response(status_code=status, headers=headers, reason=phrase))
         except h11.LocalProtocolError:
