@@ -28,10 +28,26 @@ T = TypeVar("T")
 
 
 def _datetime(value: Any, _: type) -> datetime:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    parsed = datetime.fromisoformat(str(value))
+    if type(value) is not str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        value = str(value)
+    parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _uuid(value: Any, _: type) -> UUID:
+    return (
+        UUID(value)
+        if type(value) is str
+        else value
+        if isinstance(value, UUID)
+        else UUID(str(value))
+    )
+
+
+def _optional_str(value: Any, _: type) -> str | None:
+    return value if value is None or type(value) is str else str(value)
 
 
 def _open_enum_member(union: Any) -> type[enum.Enum] | None:
@@ -58,6 +74,10 @@ def _open_enum_hook(union: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
+def _has_null(data: dict[str, Any], keys: frozenset[str]) -> bool:
+    return any(key in data and data[key] is None for key in keys)
+
+
 def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
     from cattrs.gen import make_dict_structure_fn
 
@@ -76,7 +96,7 @@ def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
         unknown = data.keys() - names
-        if unknown or any(data.get(k, 0) is None for k in null_means_default):
+        if unknown or (null_means_default and _has_null(data, null_means_default)):
             known = {
                 k: v
                 for k, v in data.items()
@@ -98,7 +118,9 @@ def converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     conv.register_structure_hook(datetime, _datetime)
     conv.register_structure_hook(date, lambda v, _: date.fromisoformat(str(v)))
-    conv.register_structure_hook(UUID, lambda v, _: v if isinstance(v, UUID) else UUID(str(v)))
+    conv.register_structure_hook(UUID, _uuid)
+    conv.register_structure_hook(str | None, _optional_str)
+    conv.register_structure_hook(typing.Optional[str], _optional_str)  # noqa: UP045
     conv.register_structure_hook_factory(
         lambda t: _open_enum_member(t) is not None, _open_enum_hook
     )
