@@ -8,7 +8,9 @@ Header lists start with the pseudo-headers and keep the documented order.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import re
 from collections.abc import Iterable
 
 import attrs
@@ -28,7 +30,11 @@ __all__ = [
     "response_headers",
 ]
 
+logger = logging.getLogger("inkbox.tunnels")
+
 _H_PREFIX = "inkbox-h-"
+_PATH_SAFE_ID = re.compile(r"[A-Za-z0-9._~:@!$&'()*+,;=-]{1,256}")
+"""Ids the agent echoes into a ``:path`` (request, ws and tcp ids): one safe segment."""
 _RESPONSE_DROPPED = frozenset({"content-length", "transfer-encoding"})
 
 
@@ -132,8 +138,17 @@ def fixed_reply(status: int, reason: str | None, body: str) -> Reply:
     return Reply(status=status, headers=headers, body=body.encode())
 
 
+def _path_safe(value: str | None) -> str | None:
+    return value if value and _PATH_SAFE_ID.fullmatch(value) else None
+
+
 def parse_envelope(headers: Iterable[tuple[str, str]], body: bytes = b"") -> Envelope | None:
-    """An intake answer's headers as an :class:`Envelope`; ``None`` without a request id."""
+    """An intake answer's headers as an :class:`Envelope`.
+
+    ``None`` (the envelope is dropped; the intake stream is reset and re-parked)
+    without a request id, or when an id would not stay one path segment of the
+    ``/_system/...`` path it is echoed into (``/``, ``..``, spaces, controls).
+    """
     meta: dict[str, str] = {}
     forwarded: Headers = []
     for name, value in headers:
@@ -145,14 +160,17 @@ def parse_envelope(headers: Iterable[tuple[str, str]], body: bytes = b"") -> Env
     request_id = meta.get("inkbox-request-id")
     if not request_id:
         return None
+    if not _PATH_SAFE_ID.fullmatch(request_id):
+        logger.warning("dropped an envelope whose request id is not one path segment")
+        return None
     return Envelope(
         request_id=request_id,
         method=meta.get("inkbox-method") or "GET",
         path=meta.get("inkbox-path") or "/",
         route_kind=meta.get("inkbox-route-kind") or "webhook",
         forwarded_for=meta.get("inkbox-forwarded-for") or None,
-        ws_id=meta.get("inkbox-ws-id") or None,
-        tcp_id=meta.get("inkbox-tcp-id") or None,
+        ws_id=_path_safe(meta.get("inkbox-ws-id")),
+        tcp_id=_path_safe(meta.get("inkbox-tcp-id")),
         sni_host=meta.get("inkbox-sni-host") or None,
         body_uri=meta.get("inkbox-body-uri") or None,
         headers=forwarded,

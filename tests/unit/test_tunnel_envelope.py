@@ -226,3 +226,17 @@ def test_backoff_reset_and_floor() -> None:
     backoff.reset()
     assert backoff.next() == 1.0
     assert jittered(0.1, 0.0) == 0.1
+
+
+def test_ids_that_would_escape_their_path_segment_are_refused() -> None:
+    for bad in ("../hello", "a/b", "a b", "r\x00", "", "x" * 257, "%2e%2e"):
+        assert parse_envelope([("inkbox-request-id", bad)]) is None, bad
+    kept = parse_envelope(
+        [
+            ("inkbox-request-id", "req_7f0c-1.2~3"),
+            ("inkbox-ws-id", "../x"),
+            ("inkbox-tcp-id", "t/1"),
+        ]
+    )
+    assert kept is not None
+    assert (kept.request_id, kept.ws_id, kept.tcp_id) == ("req_7f0c-1.2~3", None, None)
