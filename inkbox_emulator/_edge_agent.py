@@ -447,6 +447,13 @@ class AgentConnection:
                 extra.append((b"inkbox-reason", fault.params["reason"].encode()))
             self.respond(stream_id, fault.params["status"], extra)
             return
+        fault = self.hub.faults.take("malformed_envelope", self.tunnel.name)
+        if fault is not None:
+            junk = [(b"inkbox-method", b"GET"), (b"inkbox-path", b"/")]
+            if fault.params["request_id"]:
+                junk.insert(0, (b"inkbox-request-id", fault.params["request_id"].encode()))
+            self.respond(stream_id, 200, junk)
+            return
         self.parked.append(stream_id)
         self.hub.dispatch(self.tunnel.id)
 

@@ -15,6 +15,10 @@ Standing faults (used up one match at a time; ``count=None`` = until cleared):
 ``intake_status``
     answer a parked intake at once with ``status`` and an ``inkbox-reason:
     {reason}`` header instead of holding it.
+``malformed_envelope``
+    answer a parked intake at once with a 200 envelope whose ``inkbox-request-id``
+    is ``request_id`` (default ``../escape``: not one path segment; ``""`` sends
+    none), as a broken edge would.
 ``bridge_refuse``
     answer bridge CONNECTs (``/_system/ws/…``, ``/_system/tcp/…``) with ``status``.
 
@@ -44,6 +48,7 @@ STANDING_KINDS = (
     "withhold_ping_acks",
     "slow_response",
     "intake_status",
+    "malformed_envelope",
     "bridge_refuse",
 )
 ACTION_KINDS = ("drop_connection", "goaway")
@@ -95,6 +100,7 @@ def fault_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         "withhold_ping_acks": set(),
         "slow_response": {"delay"},
         "intake_status": {"status", "reason"},
+        "malformed_envelope": {"request_id"},
         "bridge_refuse": {"status"},
         "drop_connection": set(),
         "goaway": {"error_code", "debug_data"},
@@ -112,6 +118,8 @@ def fault_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             "status": _status(params, 503),
             "reason": None if reason is None else str(reason),
         }
+    if kind == "malformed_envelope":
+        return {"request_id": str(params.get("request_id", "../escape"))}
     if kind == "bridge_refuse":
         return {"status": _status(params, 403)}
     if kind == "slow_response":

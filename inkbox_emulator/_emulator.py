@@ -115,6 +115,7 @@ class Emulator:
             text_status_delay=text_status_delay,
             call_status_delay=call_status_delay,
             call_webhook_timeout=call_webhook_timeout,
+            connected_tunnels=lambda: self._edge.connected_ids(),
         )
         self._store = Store(db, settings)
         self._faults = FaultRegistry()
@@ -544,7 +545,8 @@ class Emulator:
         Standing faults (``count`` uses, ``None`` = until :meth:`clear_tunnel_faults`), for
         tunnel ``name`` or every tunnel: ``hello_status`` (``status``, ``body``),
         ``hello_stall``, ``withhold_ping_acks``, ``slow_response`` (``delay``),
-        ``intake_status`` (``status``, ``reason``), ``bridge_refuse`` (``status``).
+        ``intake_status`` (``status``, ``reason``), ``malformed_envelope``
+        (``request_id``), ``bridge_refuse`` (``status``).
         Immediate actions on the current connections: ``drop_connection``, ``goaway``
         (``error_code``, ``debug_data``). Bad arguments raise ``ValueError``.
         """

@@ -270,8 +270,8 @@ def mailbox_record(row: Any) -> dict[str, Any]:
     }
 
 
-def tunnel_record(row: Any) -> dict[str, Any]:
-    """Tunnel (identities.md §5.5)."""
+def tunnel_record(row: Any, connected: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Tunnel (identities.md §5.5); ``connected``: ids of tunnels an agent serves right now."""
     return {
         "id": row["id"],
         "organization_id": row["organization_id"],
@@ -283,7 +283,7 @@ def tunnel_record(row: Any) -> dict[str, Any]:
         "status": row["status"],
         "last_connected_at": iso_or_none(row["last_connected_at"]),
         "last_connected_ip_addr": row["last_connected_ip_addr"],
-        "currently_connected": False,
+        "currently_connected": str(row["id"]) in connected,
         "public_host": row["public_host"],
         "zone": row["zone"],
         "metadata": json.loads(row["metadata"]),
@@ -324,7 +324,7 @@ def detail(db: Db, row: Any) -> dict[str, Any]:
         **summary(row),
         "mailbox": mailbox_record(mailbox) if mailbox else None,
         "phone_number": phone_record(phone, db.now) if phone else None,
-        "tunnel": tunnel_record(tunnel) if tunnel else None,
+        "tunnel": tunnel_record(tunnel, db.settings.connected_tunnels()) if tunnel else None,
     }
 
 

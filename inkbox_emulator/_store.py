@@ -432,6 +432,8 @@ class Settings:
     """Seconds the emulator waits for the reply to an incoming-call webhook."""
     files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Per-emulator HMAC key of the signed attachment URLs."""
+    connected_tunnels: Callable[[], frozenset[str]] = field(default=frozenset, repr=False)
+    """Ids of the tunnels an agent is connected to right now (the edge's live view)."""
 
 
 class Db:

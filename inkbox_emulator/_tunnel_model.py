@@ -61,12 +61,6 @@ def _data_plane(row: Any) -> DataPlaneTunnel:
     )
 
 
-def _record(row: Any, connected: frozenset[str]) -> dict[str, Any]:
-    record = tunnel_record(row)
-    record["currently_connected"] = str(row["id"]) in connected
-    return record
-
-
 def find_tunnel(db: Db, principal: Principal, tunnel_id: str) -> Any:
     """The caller's live tunnel (identity-scoped keys: only their own identity's), else 404."""
     row = db.one(
@@ -88,14 +82,14 @@ def list_tunnels(db: Db, principal: Principal, connected: frozenset[str]) -> dic
     )
     if principal.kind == "scoped":
         rows = [r for r in rows if r["agent_identity_id"] == principal.identity_id]
-    return {"tunnels": [_record(r, connected) for r in rows]}
+    return {"tunnels": [tunnel_record(r, connected) for r in rows]}
 
 
 def get_tunnel(
     db: Db, principal: Principal, tunnel_id: str, connected: frozenset[str]
 ) -> dict[str, Any]:
     """``GET /api/v1/tunnels/{tunnel_id}``."""
-    return _record(find_tunnel(db, principal, tunnel_id), connected)
+    return tunnel_record(find_tunnel(db, principal, tunnel_id), connected)
 
 
 def update_tunnel(
@@ -112,7 +106,7 @@ def update_tunnel(
             "UPDATE tunnels SET metadata = ?, updated_at = ? WHERE id = ?",
             (json.dumps(metadata or {}), db.now, row["id"]),
         )
-    return _record(db.one("SELECT * FROM tunnels WHERE id = ?", (row["id"],)), connected)
+    return tunnel_record(db.one("SELECT * FROM tunnels WHERE id = ?", (row["id"],)), connected)
 
 
 def sign_csr(

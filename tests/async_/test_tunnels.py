@@ -77,6 +77,8 @@ async def test_asgi_app_serves_public_requests(
     assert listener.status == "idle"
     async with listener.running():
         assert listener.status == "connected"
+        identity = await inkbox.get_identity(name)
+        assert identity.tunnel is not None and identity.tunnel.currently_connected
         response = await call_in_thread(
             third_party.http,
             name,
@@ -178,6 +180,30 @@ async def test_bad_requests_get_answers_and_the_tunnel_keeps_serving(
     assert crashed.status == 502
     assert b"boom" not in crashed.body
     assert fine.status == 200 and echoed(fine.body)["path"] == "/still-here"
+
+
+async def test_a_malformed_envelope_is_dropped_and_serving_goes_on(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    upstream: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    statuses: list[str] = []
+    name, listener = await prepare(
+        inkbox, emulator, tmp_path, upstream.url, on_status=statuses.append, pool_size=1
+    )
+    emulator.inject_tunnel_fault("malformed_envelope", name=name, count=1)
+    emulator.inject_tunnel_fault("malformed_envelope", name=name, count=1, request_id="")
+    async with listener.running():
+        await call_in_thread(emulator.wait_for_tunnel, name)
+        response = await call_in_thread(third_party.http, name, "GET", "/fine")
+        (connection,) = emulator.tunnel_connections(name)
+    assert response.status == 200
+    assert [seen["path"] for seen in upstream.seen] == ["/fine"]  # the junk never reached it
+    assert connection["hello_count"] == 1
+    assert statuses == ["connecting", "connected", "closed"]
 
 
 async def test_websocket_echo_through_the_tunnel(
