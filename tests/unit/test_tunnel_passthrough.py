@@ -15,13 +15,6 @@ import h2.connection
 import h2.events
 import h11
 import pytest
-from tunnel_doubles import (
-    PUBLIC_HOST,
-    FakeSession,
-    ThirdPartyTLS,
-    make_settings,
-    make_tls_contexts,
-)
 
 from inkbox_async._tunnel import passthrough
 from inkbox_async._tunnel.contracts import ASGIApp, Envelope
@@ -34,6 +27,14 @@ from inkbox_async._tunnel.ws_frames import (
     FrameDecoder,
     encode_close_payload,
     encode_frame,
+)
+
+from .tunnel_doubles import (
+    PUBLIC_HOST,
+    FakeSession,
+    ThirdPartyTLS,
+    make_settings,
+    make_tls_contexts,
 )
 
 Scope = MutableMapping[str, Any]

@@ -8,7 +8,6 @@ from typing import Any
 
 import anyio
 import pytest
-from tunnel_doubles import EdgeWS, FakeSession, WSEchoServer, make_settings
 
 from inkbox_async._tunnel.contracts import Envelope, Forwarder
 from inkbox_async._tunnel.ws_edge import handle_ws_upgrade
@@ -24,6 +23,8 @@ from inkbox_async._tunnel.ws_frames import (
     encode_envelope,
     encode_frame,
 )
+
+from .tunnel_doubles import EdgeWS, FakeSession, WSEchoServer, make_settings
 
 NO_FORWARDER: Forwarder = None  # type: ignore[assignment]  # the WS route never uses it
 
