@@ -75,6 +75,9 @@ class BodyFetcher:
         try:
             if response.status >= 400:
                 raise BodyFetchError(f"body fetch answered HTTP {response.status}")
+            declared = next((v for n, v in response.headers if n.lower() == "content-length"), "")
+            if declared.isdigit() and int(declared) > limit:
+                raise BodyTooLarge  # known from the head: the body is never read
             parts: list[bytes] = []
             size = 0
             async with aclosing(response.chunks()) as chunks:

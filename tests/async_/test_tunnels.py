@@ -159,6 +159,30 @@ async def test_large_bodies_stream_both_ways(
     assert downloaded.body == bytes(range(256)) * (6 * 1024 * 1024 // 256)
 
 
+async def test_bodies_at_the_32_mib_limits(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    upstream: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    limit = 32 * 1024 * 1024
+    name, listener = await prepare(inkbox, emulator, tmp_path, upstream.url)
+    upload = os.urandom(limit)
+    async with listener.running():
+        posted = await call_in_thread(third_party.http, name, "POST", "/in", body=upload)
+        over = await call_in_thread(third_party.http, name, "POST", "/in", body=upload + b"!")
+        downloaded = await call_in_thread(third_party.http, name, "GET", f"/big/{limit}")
+        too_big = await call_in_thread(third_party.http, name, "GET", f"/big/{limit + 256}")
+        after = await call_in_thread(third_party.http, name, "GET", "/after")
+    assert echoed(posted.body)["body_sha256"] == hashlib.sha256(upload).hexdigest()
+    assert (over.status, over.header("inkbox-reason")) == (413, ["request-body-too-large"])
+    assert len(downloaded.body) == limit
+    assert (too_big.status, too_big.header("inkbox-reason")) == (502, ["response-too-large"])
+    assert after.status == 200
+
+
 async def test_bad_requests_get_answers_and_the_tunnel_keeps_serving(
     inkbox: AsyncInkbox,
     emulator: Emulator,
