@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"INKBOX_API_KEY={creds.api_key}")
         print(f"INKBOX_TUNNEL_EDGE={emulator.tunnel_edge}")
         print(f"INKBOX_TUNNEL_PUBLIC_URL={emulator.tunnel_public_url}")
-        print(f"INKBOX_TUNNEL_CA_FILE={emulator.tunnel_ca_file}")
+        print(f"INKBOX_TUNNEL_CA={emulator.tunnel_ca_file}")
         print(f"# organization {creds.organization_id}; Ctrl-C to stop", flush=True)
         while not done.wait(0.5):
             pass

@@ -178,7 +178,7 @@ def test_cli_prints_tunnel_endpoints() -> None:
         )
         assert lines["INKBOX_TUNNEL_EDGE"].startswith("127.0.0.1:")
         assert lines["INKBOX_TUNNEL_PUBLIC_URL"].startswith("http://127.0.0.1:")
-        with open(lines["INKBOX_TUNNEL_CA_FILE"]) as handle:
+        with open(lines["INKBOX_TUNNEL_CA"]) as handle:
             assert "BEGIN CERTIFICATE" in handle.read()
         info = httpx2.get(f"{lines['INKBOX_BASE_URL']}/_emulator/tunnel-edge", timeout=10).json()
         assert info["edge"] == lines["INKBOX_TUNNEL_EDGE"]
