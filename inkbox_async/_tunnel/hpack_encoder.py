@@ -1,0 +1,131 @@
+"""An HPACK encoder producing exactly ``hpack.Encoder``'s bytes, with less work per field.
+
+``hpack.Encoder`` logs several debug lines per field and scans the whole
+dynamic table for every field it encodes. This subclass keeps its header
+table (so ``h2``'s table-size updates work unchanged) and finds entries
+through two dictionaries keyed by insertion number instead: the dynamic
+table only ever grows at the front (through :meth:`encode`) and loses
+entries from the back, so an entry added as number ``seq`` sits at position
+``added - 1 - seq`` while that position is still inside the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import hpack
+from hpack.hpack import INDEX_INCREMENTAL, INDEX_NEVER
+from hpack.huffman import HuffmanEncoder
+from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+from hpack.table import HeaderTable
+
+__all__ = ["FastEncoder"]
+
+_STATIC: dict[bytes, tuple[int, dict[bytes, int]]] = HeaderTable.STATIC_TABLE_MAPPING
+_OFFSET = HeaderTable.STATIC_TABLE_LENGTH + 1
+_INDEXED = [bytes((0x80 | index,)) for index in range(127)]
+
+
+_CODES = [
+    format(code, f"0{length}b")
+    for code, length in zip(REQUEST_CODES, REQUEST_CODES_LENGTH, strict=True)
+]
+
+
+class _Huffman(HuffmanEncoder):
+    """The HPACK Huffman code of a string, built as a bit string and converted once."""
+
+    def __init__(self) -> None:
+        super().__init__(REQUEST_CODES, REQUEST_CODES_LENGTH)
+
+    def encode(self, bytes_to_encode: bytes | None) -> bytes:
+        if not bytes_to_encode:
+            return b""
+        bits = "".join(map(_CODES.__getitem__, bytes_to_encode))
+        bits += "1" * (-len(bits) % 8)  # padded with the EOS prefix
+        return int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def _to_bytes(value: Any) -> bytes:
+    if type(value) is bytes:
+        return value
+    return (value if type(value) is str else str(value)).encode("utf-8")
+
+
+class FastEncoder(hpack.Encoder):
+    """``hpack.Encoder`` with the same output; only :meth:`encode` may add table entries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.huffman_coder = _Huffman()
+        self._added = 0
+        self._pairs: dict[tuple[bytes, bytes], int] = {}
+        self._names: dict[bytes, int] = {}
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        if isinstance(headers, dict):
+            return super().encode(headers, huffman)
+        table = self.header_table
+        block: list[bytes] = []
+        if table.resized:
+            block.append(self._encode_table_size_change())
+            table.resized = False
+        for header in headers:
+            block.append(self._field(header, huffman))
+        return b"".join(block)
+
+    def _field(self, header: Any, huffman: bool) -> bytes:
+        if isinstance(header, hpack.HeaderTuple):
+            sensitive = not header.indexable
+        else:
+            sensitive = bool(header[2]) if len(header) > 2 else False
+        name = _to_bytes(header[0])
+        value = _to_bytes(header[1])
+        partial: int | None = None
+        static = _STATIC.get(name)
+        if static is not None:
+            index = static[1].get(value)
+            if index is not None:
+                return _INDEXED[index] if index < 127 else self._encode_indexed(index)
+            partial = static[0]
+        size = len(self.header_table.dynamic_entries)
+        newest = self._added - 1
+        seq = self._pairs.get((name, value))
+        if seq is not None and newest - seq < size:
+            index = _OFFSET + newest - seq
+            return _INDEXED[index] if index < 127 else self._encode_indexed(index)
+        if partial is None:
+            seq = self._names.get(name)
+            if seq is not None and newest - seq < size:
+                partial = _OFFSET + newest - seq
+        indexbit = INDEX_NEVER if sensitive else INDEX_INCREMENTAL
+        if partial is None:
+            encoded = self._encode_literal(name, value, indexbit, huffman)
+        else:
+            encoded = self._encode_indexed_literal(partial, value, indexbit, huffman)
+        if not sensitive:
+            self._add(name, value)
+        return encoded
+
+    def _add(self, name: bytes, value: bytes) -> None:
+        table = self.header_table
+        table.add(name, value)
+        seq = self._added
+        self._added = seq + 1
+        self._pairs[(name, value)] = seq
+        self._names[name] = seq
+        entries = table.dynamic_entries
+        if len(self._pairs) > 2 * len(entries) + 64:
+            self._reindex(entries)
+
+    def _reindex(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
+        """Forget entries that left the table (every entry still in it keeps its number)."""
+        newest = self._added - 1
+        pairs: dict[tuple[bytes, bytes], int] = {}
+        names: dict[bytes, int] = {}
+        for position, (name, value) in enumerate(entries):
+            pairs.setdefault((name, value), newest - position)
+            names.setdefault(name, newest - position)
+        self._pairs = pairs
+        self._names = names

@@ -1,0 +1,89 @@
+"""The agent's HPACK encoder emits exactly ``hpack.Encoder``'s bytes."""
+
+from __future__ import annotations
+
+import random
+
+import hpack
+import pytest
+from hpack.huffman import HuffmanEncoder
+from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+
+from inkbox_async._tunnel.hpack_encoder import FastEncoder, _Huffman
+
+_NAMES = [
+    b":method",
+    b":path",
+    b":authority",
+    b":scheme",
+    b"x-api-key",
+    b"content-length",
+    b"inkbox-request-id",
+    b"x-tunnel-id",
+    b"cookie",
+    b"authorization",
+    b"accept",
+    b"a" * 200,
+]
+
+
+def _value(rng: random.Random) -> bytes:
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.choice([b"GET", b"POST", b"/", b"https", b"0", b"", b"gzip, deflate"])
+    if roll < 0.6:
+        return rng.choice([b"v1", b"v2", b"k" * 50])
+    if roll < 0.97:
+        return b"%x" % rng.getrandbits(rng.choice([8, 64, 300]))
+    return b"z" * 5000  # bigger than the table: clears it
+
+
+def _field(rng: random.Random) -> object:
+    name, value = rng.choice(_NAMES), _value(rng)
+    roll = rng.random()
+    if roll < 0.1:
+        return hpack.NeverIndexedHeaderTuple(name, value)
+    if roll < 0.15:
+        return (name.decode("latin-1"), value.decode("latin-1"), rng.random() < 0.5)
+    if roll < 0.2:
+        return hpack.HeaderTuple(name, value)
+    return (name, value)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_same_bytes_and_table_as_hpack(seed: int) -> None:
+    rng = random.Random(seed)
+    reference, fast = hpack.Encoder(), FastEncoder()
+    for _ in range(80):
+        if rng.random() < 0.05:
+            size = rng.choice([0, 100, 256, 4096, 8000])
+            reference.header_table_size = size
+            fast.header_table_size = size
+        block = [_field(rng) for _ in range(rng.randint(1, 14))]
+        huffman = rng.random() < 0.8
+        assert fast.encode(block, huffman=huffman) == reference.encode(block, huffman=huffman)
+        assert list(fast.header_table.dynamic_entries) == list(
+            reference.header_table.dynamic_entries
+        )
+
+
+def test_many_unique_values_keep_the_index_small() -> None:
+    reference, fast = hpack.Encoder(), FastEncoder()
+    for n in range(5000):
+        block = [(b":path", b"/_system/response/%d" % n), (b"x-api-key", b"key")]
+        assert fast.encode(block) == reference.encode(block)
+    assert len(fast._pairs) <= 2 * len(fast.header_table.dynamic_entries) + 65
+
+
+def test_dict_headers_are_encoded_like_hpack() -> None:
+    headers = {b"x-b": b"2", b":method": b"GET"}
+    assert FastEncoder().encode(headers) == hpack.Encoder().encode(headers)
+
+
+def test_huffman_code_matches_hpack() -> None:
+    rng = random.Random(7)
+    reference = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
+    fast = _Huffman()
+    for _ in range(2000):
+        data = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))
+        assert fast.encode(data) == reference.encode(data)
