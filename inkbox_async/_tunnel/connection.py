@@ -251,7 +251,7 @@ class EdgeConnection:
         self._streams: dict[int, H2Stream] = {}
         self._conn_uncredited = 0
         self._wakeup = anyio.Event()
-        self._changed = anyio.Event()
+        self._changed: anyio.Event | None = None  # made when a task waits for a change
         self._pings: dict[bytes, anyio.Event] = {}
         self._scope: anyio.CancelScope | None = None
         self._abort_requested = False
@@ -345,11 +345,15 @@ class EdgeConnection:
         self._wakeup.set()
 
     def _notify(self) -> None:
-        event, self._changed = self._changed, anyio.Event()
-        event.set()
+        event, self._changed = self._changed, None
+        if event is not None:
+            event.set()
 
     async def _wait_change(self) -> None:
-        await self._changed.wait()
+        event = self._changed
+        if event is None:
+            event = self._changed = anyio.Event()
+        await event.wait()
 
     # -- inbound events ------------------------------------------------------------
 
@@ -450,7 +454,8 @@ class EdgeConnection:
             if not self.accepts_streams:
                 raise ConnectionClosedError("the edge connection no longer accepts streams")
             limit = self._h2.remote_settings.max_concurrent_streams
-            if self._h2.open_outbound_streams < limit:
+            # h2 counts open streams by walking all of them: skip that when few exist at all.
+            if len(self._h2.streams) < limit or self._h2.open_outbound_streams < limit:
                 break
             await self._wait_change()
         sid = self._h2.get_next_available_stream_id()
@@ -518,9 +523,8 @@ class H2Stream:
         self.status: int | None = None
         self.headers: Headers = []
         self.reset_code: int | None = None
-        self._head = anyio.Event()
         self._data: deque[bytes] = deque()
-        self._data_event = anyio.Event()
+        self._signal: anyio.Event | None = None  # made when a task waits; set on any news
         self._ended = False
         self._failed: StreamResetError | None = None
         self._ended_local = ended_local
@@ -532,16 +536,15 @@ class H2Stream:
         self.headers = [(name, value) for name, value in headers if not name.startswith(":")]
         status = next((value for name, value in headers if name == ":status"), "0")
         self.status = int(status) if status.isdigit() else 0
-        self._head.set()
+        self._wake()
 
     def _on_data(self, data: bytes) -> None:
         self._data.append(data)
-        self._data_event.set()
+        self._wake()
 
     def _on_end(self) -> None:
         self._ended = True
-        self._head.set()
-        self._data_event.set()
+        self._wake()
 
     def _on_reset(self, code: int | None, *, closed: bool = False) -> None:
         if self._ended or self._failed is not None:
@@ -552,14 +555,25 @@ class H2Stream:
             if closed
             else StreamResetError(f"stream reset by the edge (code {code})", code)
         )
-        self._head.set()
-        self._data_event.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        event, self._signal = self._signal, None
+        if event is not None:
+            event.set()
+
+    async def _wait(self) -> None:
+        event = self._signal
+        if event is None:
+            event = self._signal = anyio.Event()
+        await event.wait()
 
     # reading
 
     async def response(self) -> tuple[int, Headers]:
         """Wait for the response head; raises :class:`StreamResetError` if none comes."""
-        await self._head.wait()
+        while self.status is None and not self._ended and self._failed is None:
+            await self._wait()
         if self.status is None:
             raise self._failed or StreamResetError("stream ended without a response")
         return self.status, self.headers
@@ -571,8 +585,7 @@ class H2Stream:
                 return b""
             if self._failed is not None:
                 raise self._failed
-            self._data_event = anyio.Event()
-            await self._data_event.wait()
+            await self._wait()
         return self._data.popleft()
 
     async def read_body(self, limit: int) -> tuple[bytes, bool]:
@@ -630,5 +643,4 @@ class H2Stream:
         self._failed = StreamResetError("stream reset locally", int(_CANCEL))
         self._ended_local = True
         self._conn._reset_stream(self)
-        self._head.set()
-        self._data_event.set()
+        self._wake()
