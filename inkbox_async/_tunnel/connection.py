@@ -30,6 +30,7 @@ from typing import Any
 
 import anyio
 import anyio.abc
+import anyio.lowlevel
 import h2.config
 import h2.connection
 import h2.errors
@@ -330,6 +331,8 @@ class EdgeConnection:
     async def _write_loop(self, scope: anyio.CancelScope) -> None:
         while True:
             await self._wakeup.wait()
+            # One more scheduling round: frames queued by tasks woken with this one leave together.
+            await anyio.lowlevel.cancel_shielded_checkpoint()
             self._wakeup = anyio.Event()
             data = self._h2.data_to_send()
             if not data:
