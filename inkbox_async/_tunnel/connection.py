@@ -41,7 +41,7 @@ import hpack
 from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
-from inkbox_async._tunnel.hpack_encoder import FastEncoder
+from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder
 
 __all__ = [
     "ConnectionClosedError",
@@ -239,7 +239,12 @@ class EdgeConnection:
             normalize_outbound_headers=False,
         )
         self._h2 = _H2(config=config)
-        self._h2.encoder = FastEncoder()  # same bytes as h2's own encoder, less CPU
+        # Same bytes and header lists as h2's own HPACK coders, for less CPU.
+        self._h2.encoder = FastEncoder()
+        decoder = FastDecoder()
+        decoder.max_header_list_size = self._h2.decoder.max_header_list_size
+        decoder.max_allowed_table_size = self._h2.decoder.max_allowed_table_size
+        self._h2.decoder = decoder
         self._h2.local_settings = h2.settings.Settings(
             client=True,
             initial_values={
@@ -332,7 +337,7 @@ class EdgeConnection:
         while True:
             await self._wakeup.wait()
             # One more scheduling round: frames queued by tasks woken with this one leave together.
-            await anyio.lowlevel.cancel_shielded_checkpoint()
+            await anyio.lowlevel.checkpoint()
             self._wakeup = anyio.Event()
             data = self._h2.data_to_send()
             if not data:

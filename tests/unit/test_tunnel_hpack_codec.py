@@ -9,7 +9,7 @@ import pytest
 from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 
-from inkbox_async._tunnel.hpack_encoder import FastEncoder, _Huffman
+from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder, _Huffman
 
 _NAMES = [
     b":method",
@@ -87,3 +87,35 @@ def test_huffman_code_matches_hpack() -> None:
     for _ in range(2000):
         data = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))
         assert fast.encode(data) == reference.encode(data)
+
+
+def _outcome(decoder: hpack.Decoder, block: bytes) -> object:
+    try:
+        result: object = [(type(h), tuple(h)) for h in decoder.decode(block, raw=True)]
+    except Exception as exc:
+        result = (type(exc), str(exc))
+    return result, list(decoder.header_table.dynamic_entries), decoder.header_table_size
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_decoder_matches_hpack(seed: int) -> None:
+    rng = random.Random(seed)
+    encoder = hpack.Encoder()
+    reference, fast = hpack.Decoder(), FastDecoder()
+    reference.max_header_list_size = fast.max_header_list_size = rng.choice([300, 65536])
+    for _ in range(60):
+        if rng.random() < 0.05:
+            size = rng.choice([0, 100, 4096])
+            encoder.header_table_size = size
+        block = encoder.encode([_field(rng) for _ in range(rng.randint(1, 14))])
+        if rng.random() < 0.2:  # damaged blocks: same error (or same result) from both
+            data = bytearray(block)
+            for _ in range(rng.randint(1, 3)):
+                data[rng.randrange(len(data))] = rng.getrandbits(8)
+            block = bytes(data[: rng.randint(0, len(data))] if rng.random() < 0.3 else data)
+        assert _outcome(fast, block) == _outcome(reference, block)
+
+
+def test_decoder_text_mode_is_hpack_s() -> None:
+    block = hpack.Encoder().encode([(b":status", b"200"), (b"x-a", b"b")])
+    assert FastDecoder().decode(block) == hpack.Decoder().decode(block)
