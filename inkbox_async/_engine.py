@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, cast
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
@@ -18,6 +17,7 @@ from inkbox_async._wire import EngineResponse
 
 if TYPE_CHECKING:
     import ssl
+    from http.cookiejar import CookieJar
 
     import httpx2
 
@@ -95,6 +95,8 @@ def _origin(url: str) -> str:
 
 def _no_cookies() -> CookieJar:
     """A jar that never stores: one caller's ``Set-Cookie`` must not reach another's request."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
