@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import re
 import secrets
 from collections import deque
@@ -59,6 +60,9 @@ from ._tunnel_model import (
 )
 
 __all__ = ["SUPERSEDED_ERROR_CODE", "AgentConnection"]
+
+# hpack logs every header it decodes at DEBUG, the agents' API keys included.
+logging.getLogger("hpack").setLevel(logging.INFO)
 
 SUPERSEDED_ERROR_CODE = 0x1201
 _RECEIVE_WINDOW = 1 << 20

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import stat
 import time
@@ -497,6 +498,33 @@ async def test_control_plane_calls(inkbox: AsyncInkbox) -> None:
         await inkbox.tunnels.update(edge.tunnel.id, metadata=["x"])  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match="csr_pem"):
         await inkbox.tunnels.sign_csr(edge.tunnel.id, csr_pem="hello")
+
+
+async def test_the_api_key_never_reaches_logs_reprs_or_errors(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    org: Any,
+    tmp_path: Path,
+    asgi_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app)
+    async with listener.running():
+        await call_in_thread(third_party.http, name, "GET", "/x")
+        shown = repr(listener)
+    emulator.inject_tunnel_fault("hello_status", name=name, status=401, body="bad key")
+    _, refused = await prepare(inkbox, emulator, tmp_path / "again", asgi_app)
+    emulator.inject_tunnel_fault("hello_status", name=refused.tunnel.tunnel_name, status=401)
+    with pytest.raises(TunnelAuthError) as caught:
+        await refused.serve_forever()
+    emulator.clear_tunnel_faults()
+    secret = org.api_key.split(".")[-1]
+    assert caplog.records, "nothing was logged at DEBUG"
+    for text in (caplog.text, shown, repr(refused), str(caught.value), repr(caught.value)):
+        assert secret not in text
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:
