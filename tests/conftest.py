@@ -311,7 +311,7 @@ class Upstream:
     sets two cookies, ``/slow/{s}`` sleeps ``s`` seconds first.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         upstream = self
         self.seen: list[dict[str, Any]] = []
 
@@ -353,7 +353,10 @@ class Upstream:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -451,9 +454,11 @@ class WebSocketUpstream:
     The text ``bye`` makes it close with 4002. One thread per connection.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self._tls = tls
         self._listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self._listener.getsockname()[1]}"
         self.paths: list[str] = []
         self._thread = threading.Thread(target=self._accept, daemon=True)
         self._thread.start()
@@ -470,6 +475,12 @@ class WebSocketUpstream:
         import wsproto
         import wsproto.events as ev
 
+        if self._tls is not None:
+            try:
+                conn = self._tls.wrap_socket(conn, server_side=True)
+            except (OSError, ssl.SSLError):
+                conn.close()
+                return
         ws = wsproto.WSConnection(wsproto.ConnectionType.SERVER)
         parts: list[Any] = []
         with conn:
@@ -507,5 +518,82 @@ class WebSocketUpstream:
 @pytest.fixture
 def websocket_upstream() -> Iterator[WebSocketUpstream]:
     server = WebSocketUpstream()
+    yield server
+    server.close()
+
+
+@attrs.frozen
+class UpstreamTLS:
+    """A throwaway CA and a server context for 127.0.0.1 signed by it."""
+
+    context: ssl.SSLContext
+    ca_pem: bytes
+
+
+@pytest.fixture(scope="session")
+def upstream_tls(tmp_path_factory: pytest.TempPathFactory) -> UpstreamTLS:
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(text: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name("upstream test CA"))
+        .issuer_name(name("upstream test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(name("127.0.0.1"))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    directory = tmp_path_factory.mktemp("upstream-tls")
+    (directory / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(directory / "leaf.pem", directory / "key.pem")
+    return UpstreamTLS(context, ca.public_bytes(serialization.Encoding.PEM))
+
+
+@pytest.fixture
+def https_upstream(upstream_tls: UpstreamTLS) -> Iterator[Upstream]:
+    server = Upstream(tls=upstream_tls.context)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def wss_upstream(upstream_tls: UpstreamTLS) -> Iterator[WebSocketUpstream]:
+    server = WebSocketUpstream(tls=upstream_tls.context)
     yield server
     server.close()

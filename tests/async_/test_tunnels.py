@@ -271,6 +271,43 @@ async def test_websocket_to_a_url_upstream(
     assert websocket_upstream.paths[0] == "/live?x=1"
 
 
+async def test_https_and_wss_upstreams_trust_the_given_ca(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    https_upstream: Any,
+    wss_upstream: Any,
+    upstream_tls: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    trusting = {"forward_to_ca_bundle": upstream_tls.ca_pem}
+    name, listener = await prepare(inkbox, emulator, tmp_path / "a", https_upstream.url, **trusting)
+    ws_name, ws_listener = await prepare(
+        inkbox, emulator, tmp_path / "b", wss_upstream.url, **trusting
+    )
+    untrusting_name, untrusting = await prepare(
+        inkbox, emulator, tmp_path / "c", https_upstream.url
+    )
+    unverified_name, unverified = await prepare(
+        inkbox, emulator, tmp_path / "d", https_upstream.url, forward_to_verify_tls=False
+    )
+    async with (
+        listener.running(),
+        ws_listener.running(),
+        untrusting.running(),
+        unverified.running(),
+    ):
+        ok = await call_in_thread(third_party.http, name, "POST", "/secure", body=b"hi")
+        replies, code, _ = await call_in_thread(third_party.websocket, ws_name, "/ws", ["over tls"])
+        refused = await call_in_thread(third_party.http, untrusting_name, "GET", "/x")
+        unchecked = await call_in_thread(third_party.http, unverified_name, "GET", "/y")
+    assert ok.status == 201 and echoed(ok.body)["body_length"] == 2
+    assert (replies, code) == (["echo:over tls"], 1000)
+    assert (refused.status, refused.header("inkbox-reason")) == (502, ["upstream-error"])
+    assert unchecked.status == 200
+
+
 async def test_passthrough_tunnel_terminates_tls_locally(
     inkbox: AsyncInkbox,
     emulator: Emulator,
