@@ -150,6 +150,9 @@ class _EdgeH2(H2Connection):
             )
         )
         self._withhold_ping_ack = withhold_ping_ack
+        # Plain (not Huffman-coded) literals: cheaper to produce here and to decode at the agent.
+        encode = self.encoder.encode
+        self.encoder.encode = lambda headers, huffman=False: encode(headers, huffman=False)  # type: ignore[method-assign]
 
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> H2Stream:
         stream = super()._begin_new_stream(stream_id, allowed_ids)
