@@ -74,10 +74,6 @@ def _open_enum_hook(union: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
-def _has_null(data: dict[str, Any], keys: frozenset[str]) -> bool:
-    return any(key in data and data[key] is None for key in keys)
-
-
 def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
     from cattrs.gen import make_dict_structure_fn
 
@@ -96,7 +92,9 @@ def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object for {cls.__name__}, got {type(data).__name__}")
         unknown = data.keys() - names
-        if unknown or (null_means_default and _has_null(data, null_means_default)):
+        if unknown or (
+            null_means_default and any(data.get(k, 0) is None for k in null_means_default)
+        ):
             known = {
                 k: v
                 for k, v in data.items()
@@ -120,7 +118,6 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(date, lambda v, _: date.fromisoformat(str(v)))
     conv.register_structure_hook(UUID, _uuid)
     conv.register_structure_hook(str | None, _optional_str)
-    conv.register_structure_hook(typing.Optional[str], _optional_str)  # noqa: UP045
     conv.register_structure_hook_factory(
         lambda t: _open_enum_member(t) is not None, _open_enum_hook
     )

@@ -29,6 +29,10 @@ from inkbox_async.models.identities import SignedCert, TlsMode, Tunnel, TunnelSt
 from ._transport import AsyncTransport
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from inkbox_async._tunnel.options import ConnectOptions
+
     from ._tunnel_listener import AsyncTunnelListener
 
 TUNNELS = "/api/v1/tunnels"
@@ -147,7 +151,7 @@ class AsyncTunnels:
         )
         return await self._bootstrap(options)
 
-    async def _bootstrap(self, options: Any) -> AsyncTunnelListener:
+    async def _bootstrap(self, options: ConnectOptions) -> AsyncTunnelListener:
         from inkbox_async._tunnel import state as disk
         from inkbox_async._tunnel.contracts import TunnelSettings
         from inkbox_async._tunnel.options import split_host_port
@@ -216,7 +220,7 @@ class AsyncTunnels:
             f"no tunnel named {name!r}; create the identity {name!r} first"
         )
 
-    async def _ensure_certificate(self, tunnel: Tunnel, directory: Any) -> Tunnel:
+    async def _ensure_certificate(self, tunnel: Tunnel, directory: Path) -> Tunnel:
         from inkbox_async._tunnel import state as disk
 
         key = disk.load_or_create_key(directory)

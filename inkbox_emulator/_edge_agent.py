@@ -47,6 +47,7 @@ from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
 from h2.stream import H2Stream
 from h2.utilities import CONNECTION_HEADERS, HeaderValidationFlags
+from hpack import Encoder
 from hpack.struct import Header
 from hyperframe.frame import Frame, GoAwayFrame, PingFrame
 
@@ -134,6 +135,13 @@ class _EdgeStream(H2Stream):
         return super()._process_received_headers(listed, header_validation_flags, header_encoding)
 
 
+class _PlainEncoder(Encoder):
+    """Plain (not Huffman-coded) literals: cheaper to produce here and to decode at the agent."""
+
+    def encode(self, headers: Any, huffman: bool = False) -> bytes:
+        return super().encode(headers, huffman=False)
+
+
 class _EdgeH2(H2Connection):
     """An h2 server connection whose automatic PING acks can be withheld."""
 
@@ -150,9 +158,7 @@ class _EdgeH2(H2Connection):
             )
         )
         self._withhold_ping_ack = withhold_ping_ack
-        # Plain (not Huffman-coded) literals: cheaper to produce here and to decode at the agent.
-        encode = self.encoder.encode
-        self.encoder.encode = lambda headers, huffman=False: encode(headers, huffman=False)  # type: ignore[method-assign]
+        self.encoder = _PlainEncoder()
 
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> H2Stream:
         stream = super()._begin_new_stream(stream_id, allowed_ids)

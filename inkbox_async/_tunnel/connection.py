@@ -241,10 +241,7 @@ class EdgeConnection:
         self._h2 = _H2(config=config)
         # Same header lists as h2's own HPACK coders, for less CPU; literals are sent
         # without Huffman coding, which is cheaper on both ends of a short-lived value.
-        encoder = FastEncoder()
-        plain = encoder.encode
-        encoder.encode = lambda headers, huffman=False: plain(headers, huffman=False)  # type: ignore[method-assign]
-        self._h2.encoder = encoder
+        self._h2.encoder = FastEncoder(huffman=False)
         decoder = FastDecoder()
         decoder.max_header_list_size = self._h2.decoder.max_header_list_size
         decoder.max_allowed_table_size = self._h2.decoder.max_allowed_table_size

@@ -59,16 +59,22 @@ def _to_bytes(value: Any) -> bytes:
 
 
 class FastEncoder(hpack.Encoder):
-    """``hpack.Encoder`` with the same output; only :meth:`encode` may add table entries."""
+    """``hpack.Encoder`` with the same output; only :meth:`encode` may add table entries.
 
-    def __init__(self) -> None:
+    ``huffman`` is the default of :meth:`encode` (h2 calls it without one).
+    """
+
+    def __init__(self, *, huffman: bool = True) -> None:
         super().__init__()
+        self.huffman = huffman
         self.huffman_coder = _Huffman()
         self._added = 0
         self._pairs: dict[tuple[bytes, bytes], int] = {}
         self._names: dict[bytes, int] = {}
 
-    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+    def encode(self, headers: Any, huffman: bool | None = None) -> bytes:
+        if huffman is None:
+            huffman = self.huffman
         if isinstance(headers, dict):
             return super().encode(headers, huffman)
         table = self.header_table
