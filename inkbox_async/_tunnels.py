@@ -181,7 +181,8 @@ class AsyncTunnels:
             zone=tunnel.zone,
             public_host=public_host,
         )
-        edge_host, edge_port = options.edge or split_host_port("data_plane_zone", zone)
+        zone_address = split_host_port("zone", zone)  # also the SNI and :authority host
+        edge_host, edge_port = options.edge or zone_address
         settings = TunnelSettings(
             tunnel_id=str(tunnel.id),
             name=options.name,

@@ -29,7 +29,7 @@ import anyio.abc
 
 from inkbox_async._errors import TunnelAuthError, TunnelSupersededError
 from inkbox_async._tunnel.backoff import Backoff
-from inkbox_async._tunnel.connection import dial, edge_ssl_context, split_zone
+from inkbox_async._tunnel.connection import dial, edge_ssl_context
 from inkbox_async._tunnel.contracts import (
     BridgeRefusedError,
     BridgeStream,
@@ -43,6 +43,7 @@ from inkbox_async._tunnel.contracts import (
 from inkbox_async._tunnel.envelope import HelloRejected, fixed_reply
 from inkbox_async._tunnel.http_dispatch import BodyFetcher, handle_webhook
 from inkbox_async._tunnel.link import End, Link
+from inkbox_async._tunnel.options import split_host_port
 
 __all__ = ["TunnelAgent"]
 
@@ -77,7 +78,7 @@ class TunnelAgent:
         self._forwarder = forwarder
         self._routes = dict(routes)
         self._fetcher = BodyFetcher(settings)
-        self._authority = split_zone(settings.zone)[0]
+        self._authority = split_host_port("zone", settings.zone)[0]
         self._ssl: ssl.SSLContext | None = None
         self._status = "idle"
         self._tg: anyio.abc.TaskGroup | None = None

@@ -42,6 +42,7 @@ from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
 from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder
+from inkbox_async._tunnel.options import split_host_port
 
 __all__ = [
     "ConnectionClosedError",
@@ -52,7 +53,6 @@ __all__ = [
     "StreamResetError",
     "dial",
     "prepare_headers",
-    "split_zone",
 ]
 
 logger = logging.getLogger("inkbox.tunnels")
@@ -87,17 +87,6 @@ class GoAway:
         return f"GoAway(error_code={self.error_code:#x}, last_stream_id={self.last_stream_id})"
 
 
-def split_zone(zone: str) -> tuple[str, int | None]:
-    """``("host", port)`` from ``host``, ``host:port`` or ``[v6]:port``."""
-    if zone.startswith("["):
-        host, _, rest = zone[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else None
-    if zone.count(":") == 1:
-        host, _, port = zone.partition(":")
-        return host, int(port) if port.isdigit() else None
-    return zone, None
-
-
 def edge_ssl_context(settings: TunnelSettings) -> ssl.SSLContext:
     """The client context for the edge: the given one (ALPN set on it) or the system store."""
     context = settings.edge_ssl_context or ssl.create_default_context()
@@ -113,7 +102,7 @@ async def dial(settings: TunnelSettings, context: ssl.SSLContext) -> EdgeConnect
     connection (``io-error``); closing never waits for the peer (the
     transport is aborted).
     """
-    host, _ = split_zone(settings.zone)
+    host = split_host_port("zone", settings.zone)[0]
     with anyio.fail_after(DIAL_TIMEOUT):
         stream = await anyio.connect_tcp(
             settings.edge_host,
