@@ -1,21 +1,20 @@
 """The agent's HTTP/2 client connection to the edge, over an anyio TLS stream (``tunnels.md`` §2.1-2.7).
 
-One reader task feeds the ``h2`` state machine; one writer task flushes
-whatever the state machine queued. Every other operation mutates the state
-machine synchronously and wakes the writer, so frames leave in the order
-they were produced and no socket write is ever interrupted half-way.
+One reader task feeds the protocol engine (:mod:`.h2_engine`); one writer
+task flushes whatever the engine queued. Every other operation mutates the
+engine synchronously and wakes the writer, so frames leave in the order they
+were produced and no socket write is ever interrupted half-way.
 
 Flow control (§2.5): receive windows stay at the 65 535-byte defaults.
-Connection-level credit is returned as soon as DATA arrives (every stream's
-backlog is bounded by its own window); stream-level credit is returned at
-once on ordinary streams and, on bridge streams, only when the consumer
-calls :meth:`H2Stream.consumed`. Outbound DATA waits for both windows and
-never exceeds the peer's MAX_FRAME_SIZE.
+Connection-level credit is returned by the engine as DATA arrives (every
+stream's backlog is bounded by its own window); stream-level credit is
+returned at once on ordinary streams and, on bridge streams, only when the
+consumer calls :meth:`H2Stream.consumed`. Outbound DATA waits for both
+windows and never exceeds the peer's MAX_FRAME_SIZE.
 
-``h2`` treats any GOAWAY as the end of the connection and drops queued
-output. A GOAWAY with NO_ERROR is a drain (Appendix A): streams the edge
-already accepted keep working, so this module keeps the queued output and
-reopens the state machine for them, while refusing new streams.
+A GOAWAY with NO_ERROR is a drain (Appendix A): streams the edge already
+accepted keep working, later ones are refused locally, and no new stream is
+opened; any other GOAWAY ends the connection.
 """
 
 from __future__ import annotations
@@ -26,22 +25,22 @@ import socket
 import ssl
 import time
 from collections import deque
-from typing import Any
 
 import anyio
 import anyio.abc
 import anyio.lowlevel
-import h2.config
-import h2.connection
-import h2.errors
-import h2.events
-import h2.exceptions
-import h2.settings
 import hpack
 from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
-from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder
+from inkbox_async._tunnel.h2_engine import (
+    CANCEL,
+    REFUSED_STREAM,
+    ClientEngine,
+    Fields,
+    ProtocolError,
+    StreamClosedError,
+)
 from inkbox_async._tunnel.options import split_host_port
 
 __all__ = [
@@ -60,7 +59,6 @@ logger = logging.getLogger("inkbox.tunnels")
 DIAL_TIMEOUT = 30.0
 _CREDIT_BATCH = 16384
 _READ_SIZE = 65536
-_CANCEL = h2.errors.ErrorCodes.CANCEL
 
 
 class StreamResetError(Exception):
@@ -202,18 +200,11 @@ def _refused(problem: str) -> StreamResetError:
     return StreamResetError(f"could not send request headers: {problem}")
 
 
-def _decode(headers: Any) -> Headers:
+def _decode(fields: Fields) -> Headers:
     return [
-        (bytes(name).decode("utf-8", "replace"), bytes(value).decode("utf-8", "replace"))
-        for name, value in headers
+        (name.decode("utf-8", "replace"), value.decode("utf-8", "replace"))
+        for name, value in fields
     ]
-
-
-class _H2(h2.connection.H2Connection):
-    """``h2`` without the output purge on GOAWAY (queued frames must still leave)."""
-
-    def clear_outbound_data_buffer(self) -> None:
-        pass
 
 
 class EdgeConnection:
@@ -221,31 +212,8 @@ class EdgeConnection:
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=False,  # done once per block by prepare_headers
-            normalize_outbound_headers=False,
-        )
-        self._h2 = _H2(config=config)
-        # Same header lists as h2's own HPACK coders, for less CPU; literals are sent
-        # without Huffman coding, which is cheaper on both ends of a short-lived value.
-        self._h2.encoder = FastEncoder(huffman=False)
-        decoder = FastDecoder()
-        decoder.max_header_list_size = self._h2.decoder.max_header_list_size
-        decoder.max_allowed_table_size = self._h2.decoder.max_allowed_table_size
-        self._h2.decoder = decoder
-        self._h2.local_settings = h2.settings.Settings(
-            client=True,
-            initial_values={
-                h2.settings.SettingCodes.ENABLE_PUSH: 0,
-                h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
-                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 65536,
-            },
-        )
-        self._h2.initiate_connection()
+        self._h2 = ClientEngine(self)
         self._streams: dict[int, H2Stream] = {}
-        self._conn_uncredited = 0
         self._wakeup = anyio.Event()
         self._changed: anyio.Event | None = None  # made when a task waits for a change
         self._pings: dict[bytes, anyio.Event] = {}
@@ -314,13 +282,11 @@ class EdgeConnection:
                 self._close("io-error")
                 return
             try:
-                events = self._h2.receive_data(data)
-            except h2.exceptions.ProtocolError as exc:
+                self._h2.receive(data)
+            except ProtocolError as exc:
                 logger.warning("tunnel edge connection: HTTP/2 protocol error: %s", exc)
                 self._close("protocol-error")
                 return
-            for event in events:
-                self._handle(event)
             self._wake_writer()
 
     async def _write_loop(self, scope: anyio.CancelScope) -> None:
@@ -355,57 +321,43 @@ class EdgeConnection:
 
     # -- inbound events ------------------------------------------------------------
 
-    def _handle(self, event: h2.events.Event) -> None:
-        if isinstance(event, h2.events.ResponseReceived):
-            stream = self._streams.get(event.stream_id)
-            if stream is not None:
-                stream._on_head(_decode(event.headers or []))
-        elif isinstance(event, h2.events.DataReceived):
-            self._on_data(event)
-        elif isinstance(event, h2.events.StreamEnded):
-            stream = self._streams.pop(event.stream_id, None)
-            if stream is not None:
-                stream._on_end()
-            self._notify()
-        elif isinstance(event, h2.events.StreamReset):
-            stream = self._streams.pop(event.stream_id, None)
-            if stream is not None:
-                stream._on_reset(int(event.error_code or 0))
-            self._notify()
-        elif isinstance(event, h2.events.WindowUpdated | h2.events.RemoteSettingsChanged):
-            self._notify()
-        elif isinstance(event, h2.events.PingAckReceived):
-            self._on_ping_ack(event.ping_data)
-        elif isinstance(event, h2.events.ConnectionTerminated):
-            self._on_goaway(event)
+    def on_head(self, stream_id: int, fields: Fields) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream._on_head(_decode(fields))
 
-    def _on_data(self, event: h2.events.DataReceived) -> None:
-        sid = event.stream_id
-        size = event.flow_controlled_length or 0
-        data = event.data or b""
-        self._conn_uncredited += size
-        if self._conn_uncredited >= _CREDIT_BATCH:
-            credit, self._conn_uncredited = self._conn_uncredited, 0
-            self._h2.increment_flow_control_window(credit)
-        stream = self._streams.get(sid) if sid is not None else None
+    def on_data(self, stream_id: int, data: bytes, flow: int) -> None:
+        stream = self._streams.get(stream_id)
         if stream is None:
             return
         if stream.bridge:
-            stream._credit(size - len(data))  # padding is never delivered
+            stream._credit(flow - len(data))  # padding is never delivered
         else:
-            stream._credit(size)
+            stream._credit(flow)
         if data:
             stream._on_data(data)
 
+    def on_end(self, stream_id: int) -> None:
+        stream = self._streams.pop(stream_id, None)
+        if stream is not None:
+            stream._on_end()
+        self._notify()
+
+    def on_reset(self, stream_id: int, code: int) -> None:
+        stream = self._streams.pop(stream_id, None)
+        if stream is not None:
+            stream._on_reset(code)
+        self._notify()
+
+    def on_window(self) -> None:
+        self._notify()
+
     def _credit_stream(self, sid: int, size: int) -> None:
-        try:
-            self._h2.increment_flow_control_window(size, stream_id=sid)
-        except (h2.exceptions.ProtocolError, KeyError):
-            return  # closed streams need no credit
+        self._h2.credit(sid, size)
         self._wake_writer()
 
-    def _on_ping_ack(self, payload: bytes | None) -> None:
-        event = self._pings.pop(payload or b"", None)
+    def on_ping_ack(self, payload: bytes) -> None:
+        event = self._pings.pop(payload, None)
         if event is None:  # an ACK without our payload still proves liveness
             events, self._pings = list(self._pings.values()), {}
             for each in events:
@@ -413,19 +365,17 @@ class EdgeConnection:
         else:
             event.set()
 
-    def _on_goaway(self, event: h2.events.ConnectionTerminated) -> None:
-        code = int(event.error_code or 0)
-        last = int(event.last_stream_id or 0)
+    def on_goaway(self, code: int, last_stream_id: int, debug: bytes) -> None:
         if self.goaway is None:
-            self.goaway = GoAway(code, last, bytes(event.additional_data or b""))
+            self.goaway = GoAway(code, last_stream_id, debug)
             self.goaway_received.set()
         if code != 0:
             self._close("goaway")
             return
         # A drain: streams up to last_stream_id go on; later ones were never seen.
-        self._h2.state_machine.state = h2.connection.ConnectionState.CLIENT_OPEN
-        for sid in [sid for sid in self._streams if sid > last]:
-            self._streams.pop(sid)._on_reset(int(h2.errors.ErrorCodes.REFUSED_STREAM))
+        for sid in [sid for sid in self._streams if sid > last_stream_id]:
+            self._h2.forget(sid)
+            self._streams.pop(sid)._on_reset(REFUSED_STREAM)
         self._notify()
 
     # -- outbound ------------------------------------------------------------------
@@ -451,19 +401,15 @@ class EdgeConnection:
         while True:
             if not self.accepts_streams:
                 raise ConnectionClosedError("the edge connection no longer accepts streams")
-            limit = self._h2.remote_settings.max_concurrent_streams
-            # h2 counts open streams by walking all of them: skip that when few exist at all.
-            if len(self._h2.streams) < limit or self._h2.open_outbound_streams < limit:
+            if self._h2.open_streams < self._h2.max_streams:
                 break
             await self._wait_change()
-        sid = self._h2.get_next_available_stream_id()
+        try:
+            sid = self._h2.open_stream(headers.fields, end_stream=end_stream)
+        except StreamClosedError as exc:
+            raise ConnectionClosedError(str(exc)) from exc
         stream = H2Stream(self, sid, bridge=bridge, ended_local=end_stream)
         self._streams[sid] = stream
-        try:
-            self._h2.send_headers(sid, headers.fields, end_stream=end_stream)
-        except h2.exceptions.ProtocolError as exc:
-            self._streams.pop(sid, None)
-            raise StreamResetError(f"could not send request headers: {exc}") from exc
         self._wake_writer()
         return stream
 
@@ -473,17 +419,17 @@ class EdgeConnection:
             if self.closed:
                 raise ConnectionClosedError("the edge connection is closed")
             try:
-                window = self._h2.local_flow_control_window(stream.id)
-            except h2.exceptions.ProtocolError as exc:
+                window = self._h2.send_window(stream.id)
+            except StreamClosedError as exc:
                 raise StreamResetError("the stream is closed", stream.reset_code) from exc
-            size = min(window, self._h2.max_outbound_frame_size, len(view))
+            size = min(window, self._h2.max_frame_size, len(view))
             if size <= 0:
                 await self._wait_change()
                 continue
             last = end_stream and size == len(view)
             try:
                 self._h2.send_data(stream.id, bytes(view[:size]), end_stream=last)
-            except h2.exceptions.ProtocolError as exc:
+            except StreamClosedError as exc:
                 raise StreamResetError("the stream is closed", stream.reset_code) from exc
             view = view[size:]
             self._wake_writer()
@@ -495,7 +441,7 @@ class EdgeConnection:
             raise ConnectionClosedError("the edge connection is closed")
         try:
             self._h2.end_stream(stream.id)
-        except h2.exceptions.ProtocolError as exc:
+        except StreamClosedError as exc:
             raise StreamResetError("the stream is closed", stream.reset_code) from exc
         self._wake_writer()
 
@@ -503,10 +449,7 @@ class EdgeConnection:
         self._streams.pop(stream.id, None)
         if self.closed:
             return
-        try:
-            self._h2.reset_stream(stream.id, error_code=_CANCEL)
-        except h2.exceptions.ProtocolError:
-            return
+        self._h2.reset_stream(stream.id, CANCEL)
         self._wake_writer()
         self._notify()
 
@@ -638,7 +581,7 @@ class H2Stream:
         """RST_STREAM(CANCEL) unless the stream is already finished both ways."""
         if (self._ended and self._ended_local) or self._failed is not None:
             return
-        self._failed = StreamResetError("stream reset locally", int(_CANCEL))
+        self._failed = StreamResetError("stream reset locally", CANCEL)
         self._ended_local = True
         self._conn._reset_stream(self)
         self._wake()

@@ -1,8 +1,8 @@
 """HPACK coders with exactly ``hpack``'s results, with less work per field.
 
-:class:`FastDecoder` decodes indexed fields inline (no logging, no integer
-decoder call, no re-wrapping of the finished list) and hands every other
-representation to ``hpack.Decoder``'s own methods.
+:class:`FastDecoder` decodes every representation itself, inline, and logs
+nothing (``hpack`` logs each decoded field at DEBUG); it keeps ``hpack``'s
+header table, limits and error types.
 
 ``hpack.Encoder`` logs several debug lines per field and scans the whole
 dynamic table for every field it encodes. This subclass keeps its header
@@ -19,10 +19,17 @@ from collections.abc import Iterable
 from typing import Any
 
 import hpack
-from hpack import HeaderTuple, HPACKDecodingError, OversizedHeaderListError
-from hpack.hpack import INDEX_INCREMENTAL, INDEX_NEVER
+from hpack import (
+    HeaderTuple,
+    HPACKDecodingError,
+    InvalidTableSizeError,
+    NeverIndexedHeaderTuple,
+    OversizedHeaderListError,
+)
+from hpack.hpack import INDEX_INCREMENTAL, INDEX_NEVER, VARINT_MAX_LENGTH
 from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
 __all__ = ["FastDecoder", "FastEncoder"]
@@ -30,6 +37,7 @@ __all__ = ["FastDecoder", "FastEncoder"]
 _STATIC: dict[bytes, tuple[int, dict[bytes, int]]] = HeaderTable.STATIC_TABLE_MAPPING
 _OFFSET = HeaderTable.STATIC_TABLE_LENGTH + 1
 _INDEXED = [bytes((0x80 | index,)) for index in range(127)]
+_VARINT_MAX_LENGTH = VARINT_MAX_LENGTH  # continuation bytes hpack accepts after the prefix
 
 
 _CODES = [
@@ -58,6 +66,18 @@ def _to_bytes(value: Any) -> bytes:
     return (value if type(value) is str else str(value)).encode("utf-8")
 
 
+class _QuietTable(HeaderTable):
+    """``hpack``'s header table without its DEBUG line naming every evicted field."""
+
+    def _shrink(self) -> None:
+        size = self._current_size
+        entries = self.dynamic_entries
+        while size > self._maxsize:
+            name, value = entries.pop()
+            size -= 32 + len(name) + len(value)
+        self._current_size = size
+
+
 class FastEncoder(hpack.Encoder):
     """``hpack.Encoder`` with the same output; only :meth:`encode` may add table entries.
 
@@ -66,6 +86,7 @@ class FastEncoder(hpack.Encoder):
 
     def __init__(self, *, huffman: bool = True) -> None:
         super().__init__()
+        self.header_table = _QuietTable()
         self.huffman = huffman
         self.huffman_coder = _Huffman()
         self._added = 0
@@ -143,12 +164,22 @@ class FastEncoder(hpack.Encoder):
 
 
 class FastDecoder(hpack.Decoder):
-    """``hpack.Decoder`` with the same results and errors; raw decoding is the fast one."""
+    """``hpack.Decoder`` with the same results and error types; raw decoding is done here.
+
+    Nothing is logged: ``hpack``'s own methods log every decoded field at
+    DEBUG, which would put third-party ``authorization`` headers in the logs.
+    """
+
+    def __init__(
+        self, max_header_list_size: int = hpack.hpack.DEFAULT_MAX_HEADER_LIST_SIZE
+    ) -> None:
+        super().__init__(max_header_list_size)
+        self.header_table = _QuietTable()
 
     def decode(self, data: bytes, raw: bool = False) -> list[HeaderTuple]:
         if not raw:
             return list(super().decode(data, raw))
-        view = memoryview(data)
+        data = bytes(data)
         headers: list[HeaderTuple] = []
         get = self.header_table.get_by_index
         limit = self.max_header_list_size
@@ -159,27 +190,76 @@ class FastDecoder(hpack.Decoder):
             current = data[position]
             header: HeaderTuple
             if current & 0x80:
-                if current != 0xFF:
-                    name, value = get(current & 0x7F)
-                    header = HeaderTuple(name, value)
-                    consumed = 1
-                else:
-                    header, consumed = self._decode_indexed(view[position:])
+                index, position = _integer(data, position, 7)
+                name, value = get(index)
+                header = HeaderTuple(name, value)
             elif current & 0x40:
-                header, consumed = self._decode_literal_index(view[position:])
+                header, position = self._literal(data, position, 6, index=True, never=False)
             elif current & 0x20:
                 if headers:
                     raise HPACKDecodingError("Table size update not at the start of the block")
-                position += self._update_encoding_context(view[position:])
+                size, position = _integer(data, position, 5)
+                if size > self.max_allowed_table_size:
+                    raise InvalidTableSizeError("Encoder exceeded max allowable table size")
+                self.header_table_size = size
                 continue
             else:
-                header, consumed = self._decode_literal_no_index(view[position:])
+                never = bool(current & 0x10)
+                header, position = self._literal(data, position, 4, index=False, never=never)
             headers.append(header)
             inflated += 32 + len(header[0]) + len(header[1])
             if inflated > limit:
                 raise OversizedHeaderListError(
                     f"A header list larger than {limit} has been received"
                 )
-            position += consumed
         self._assert_valid_table_size()
         return headers
+
+    def _literal(
+        self, data: bytes, position: int, prefix: int, *, index: bool, never: bool
+    ) -> tuple[HeaderTuple, int]:
+        name_index, position = _integer(data, position, prefix)
+        if name_index:
+            name = self.header_table.get_by_index(name_index)[0]
+        else:
+            name, position = _string(data, position)
+        value, position = _string(data, position)
+        if index:
+            self.header_table.add(name, value)
+        if never:
+            return NeverIndexedHeaderTuple(name, value), position
+        return HeaderTuple(name, value), position
+
+
+def _integer(data: bytes, position: int, prefix: int) -> tuple[int, int]:
+    """An HPACK integer with an N-bit prefix at ``position``; returns it and the next position."""
+    mask = (1 << prefix) - 1
+    try:
+        value = data[position] & mask
+        position += 1
+        if value < mask:
+            return value, position
+        shift = 0
+        for _ in range(_VARINT_MAX_LENGTH):
+            byte = data[position]
+            position += 1
+            value += (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value, position
+            shift += 7
+    except IndexError:
+        raise HPACKDecodingError("Truncated HPACK integer") from None
+    raise HPACKDecodingError("HPACK integer representation is too long")
+
+
+def _string(data: bytes, position: int) -> tuple[bytes, int]:
+    """An HPACK string literal at ``position``; returns it and the next position."""
+    if position >= len(data):
+        raise HPACKDecodingError("Truncated header block")
+    huffman = data[position] & 0x80
+    length, position = _integer(data, position, 7)
+    end = position + length
+    if end > len(data):
+        raise HPACKDecodingError("Truncated header block")
+    value = data[position:end]
+    return (decode_huffman(value) if huffman else value), end

@@ -548,9 +548,13 @@ async def test_the_api_key_never_reaches_logs_reprs_or_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="hpack")  # the emulator quietens it in this process
     name, listener = await prepare(inkbox, emulator, tmp_path, asgi_app)
     async with listener.running():
-        await call_in_thread(third_party.http, name, "GET", "/x")
+        # a third party's credentials, twice: HPACK-indexed the second time
+        for _ in range(2):
+            caller = [("authorization", "Bearer third-party-t0ken"), ("cookie", "sid=c00kie-v4lue")]
+            await call_in_thread(third_party.http, name, "GET", "/x", headers=caller)
         shown = repr(listener)
     emulator.inject_tunnel_fault("hello_status", name=name, status=401, body="bad key")
     _, refused = await prepare(inkbox, emulator, tmp_path / "again", asgi_app)
@@ -562,6 +566,12 @@ async def test_the_api_key_never_reaches_logs_reprs_or_errors(
     assert caplog.records, "nothing was logged at DEBUG"
     for text in (caplog.text, shown, repr(refused), str(caught.value), repr(caught.value)):
         assert secret not in text
+    ours = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.threadName or not record.threadName.startswith("inkbox-tunnel-edge")
+    )
+    assert "third-party-t0ken" not in ours and "c00kie-v4lue" not in ours
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 15.0) -> None:

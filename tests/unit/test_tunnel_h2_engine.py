@@ -1,0 +1,329 @@
+"""The agent's lean HTTP/2 client engine, against ``h2``'s server as the peer."""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
+import pytest
+
+from inkbox_async._tunnel.h2_engine import (
+    CANCEL,
+    PROTOCOL_ERROR,
+    ClientEngine,
+    ProtocolError,
+    StreamClosedError,
+)
+
+GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/"), (b":authority", b"edge")]
+POST = [(b":method", b"POST"), *GET[1:]]
+
+
+class Recorder:
+    """A handler that keeps every event as a tuple."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def on_head(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> None:
+        self.events.append(("head", stream_id, fields))
+
+    def on_data(self, stream_id: int, data: bytes, flow: int) -> None:
+        self.events.append(("data", stream_id, data, flow))
+
+    def on_end(self, stream_id: int) -> None:
+        self.events.append(("end", stream_id))
+
+    def on_reset(self, stream_id: int, code: int) -> None:
+        self.events.append(("reset", stream_id, code))
+
+    def on_window(self) -> None:
+        self.events.append(("window",))
+
+    def on_ping_ack(self, payload: bytes) -> None:
+        self.events.append(("ping_ack", payload))
+
+    def on_goaway(self, code: int, last_stream_id: int, debug: bytes) -> None:
+        self.events.append(("goaway", code, last_stream_id, debug))
+
+    def kinds(self) -> list[str]:
+        return [event[0] for event in self.events if event[0] != "window"]
+
+
+class Pair:
+    """Our client engine wired to an ``h2`` server; :meth:`pump` moves bytes both ways."""
+
+    def __init__(self, *, validate: bool = True, **settings: int) -> None:
+        self.handler = Recorder()
+        self.client = ClientEngine(self.handler)
+        config = h2.config.H2Configuration(
+            client_side=False,
+            header_encoding=None,
+            validate_outbound_headers=validate,
+            normalize_outbound_headers=validate,
+        )
+        self.server = h2.connection.H2Connection(config)
+        if settings:
+            self.server.local_settings = h2.settings.Settings(
+                client=False,
+                initial_values={
+                    getattr(h2.settings.SettingCodes, k): v for k, v in settings.items()
+                },
+            )
+        self.server.initiate_connection()
+        self.server_events: list[h2.events.Event] = []
+        self.pump()
+
+    def pump(self) -> None:
+        for _ in range(20):
+            to_server = self.client.data_to_send()
+            to_client = self.server.data_to_send()
+            if not to_server and not to_client:
+                return
+            if to_server:
+                self.server_events.extend(self.server.receive_data(to_server))
+            if to_client:
+                self.client.receive(to_client)
+        raise AssertionError("the peers never went quiet")
+
+    def request(self, fields: list[tuple[bytes, bytes]] = GET, *, end: bool = True) -> int:
+        stream_id = self.client.open_stream(fields, end_stream=end)
+        self.pump()
+        return stream_id
+
+    def received(self, kind: type[h2.events.Event]) -> list[Any]:
+        return [event for event in self.server_events if isinstance(event, kind)]
+
+
+def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
+    return struct.pack(">IBI", len(payload) << 8 | kind, flags, stream_id) + payload
+
+
+def test_preface_and_settings_are_what_h2_sent() -> None:
+    reference = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    reference.local_settings = h2.settings.Settings(
+        client=True,
+        initial_values={
+            h2.settings.SettingCodes.ENABLE_PUSH: 0,
+            h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
+            h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: 65536,
+        },
+    )
+    reference.initiate_connection()
+    assert ClientEngine(Recorder()).data_to_send() == reference.data_to_send()
+
+
+def test_request_and_response_with_a_body() -> None:
+    pair = Pair()
+    sid = pair.request(POST, end=False)
+    pair.client.send_data(sid, b"hello", end_stream=True)
+    pair.pump()
+    [request] = pair.received(h2.events.RequestReceived)
+    assert list(request.headers) == POST
+    assert [e.data for e in pair.received(h2.events.DataReceived)] == [b"hello"]
+    pair.server.send_headers(sid, [(b":status", b"201"), (b"x-a", b"1"), (b"x-a", b"2")])
+    pair.server.send_data(sid, b"body", end_stream=True)
+    pair.pump()
+    assert pair.handler.kinds() == ["head", "data", "end"]
+    assert pair.handler.events[-3][2] == [(b":status", b"201"), (b"x-a", b"1"), (b"x-a", b"2")]
+    assert pair.client.open_streams == 0
+    with pytest.raises(StreamClosedError):
+        pair.client.send_window(sid)
+
+
+def test_big_header_blocks_use_continuation_both_ways() -> None:
+    pair = Pair(MAX_HEADER_LIST_SIZE=1 << 20)
+    big = b"v" * 40000
+    sid = pair.request([*GET, (b"x-big", big)])
+    [request] = pair.received(h2.events.RequestReceived)
+    assert (b"x-big", big) in list(request.headers)
+    pair.server.send_headers(sid, [(b":status", b"200"), (b"x-big", big)], end_stream=True)
+    pair.pump()
+    assert pair.handler.events[-2] == ("head", sid, [(b":status", b"200"), (b"x-big", big)])
+
+
+def test_send_windows_follow_settings_and_window_updates() -> None:
+    pair = Pair(INITIAL_WINDOW_SIZE=10)
+    sid = pair.request(POST, end=False)
+    assert pair.client.send_window(sid) == 10
+    with pytest.raises(ValueError):
+        pair.client.send_data(sid, b"x" * 11, end_stream=False)
+    pair.client.send_data(sid, b"x" * 10, end_stream=False)
+    assert pair.client.send_window(sid) == 0
+    pair.pump()
+    pair.server.increment_flow_control_window(100, stream_id=sid)
+    pair.pump()
+    assert pair.client.send_window(sid) == 100
+    pair.server.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 30})
+    pair.pump()
+    assert pair.client.send_window(sid) == 120  # the change applies to open streams too
+    assert ("window",) in pair.handler.events
+
+
+def test_receive_credit_per_stream_and_for_the_connection() -> None:
+    pair = Pair()
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    sent = 0
+    while sent < 65535:
+        chunk = min(16384, 65535 - sent)
+        pair.server.send_data(sid, b"y" * chunk)
+        sent += chunk
+    pair.pump()
+    assert pair.server.local_flow_control_window(sid) == 0
+    assert pair.server.outbound_flow_control_window >= 49152  # credited in 16 KiB batches
+    pair.client.credit(sid, 65535)
+    pair.pump()
+    assert pair.server.streams[sid].outbound_flow_control_window == 65535
+
+
+def test_padding_is_stripped_but_counted() -> None:
+    pair = Pair()
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_data(sid, b"abc", end_stream=True, pad_length=10)
+    pair.pump()
+    assert ("data", sid, b"abc", 14) in pair.handler.events
+
+
+def test_informational_responses_are_skipped_and_trailers_end_the_stream() -> None:
+    pair = Pair()
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"103"), (b"link", b"</a>")])
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_data(sid, b"x")
+    pair.server.send_headers(sid, [(b"x-trailer", b"1")], end_stream=True)
+    pair.pump()
+    heads = [event for event in pair.handler.events if event[0] == "head"]
+    assert pair.handler.kinds() == ["head", "data", "end"]
+    assert heads == [("head", sid, [(b":status", b"200")])]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        [(b"x-a", b"1")],
+        [(b":status", b"20")],
+        [(b":status", b"200"), (b"X-Upper", b"1")],
+        [(b":status", b"200"), (b"connection", b"close")],
+        [(b":status", b"200"), (b"x-a", b" padded ")],
+        [(b":status", b"200"), (b"x-a", b"line\r\nbreak")],
+        [(b":status", b"200"), (b"te", b"gzip")],
+        [(b":status", b"200"), (b":path", b"/")],
+        [(b":status", b"101")],
+    ],
+)
+def test_a_malformed_response_resets_only_its_stream(fields: list[tuple[bytes, bytes]]) -> None:
+    pair = Pair(validate=False)
+    sid = pair.request(end=False)
+    informational = fields[0] == (b":status", b"101")  # h2 will not end a stream with it
+    pair.server.send_headers(sid, fields, end_stream=not informational)
+    pair.pump()
+    assert pair.handler.events[-1] == ("reset", sid, PROTOCOL_ERROR)
+    assert pair.received(h2.events.StreamReset)[-1].error_code == PROTOCOL_ERROR
+    other = pair.request()
+    pair.server.send_headers(other, [(b":status", b"200")], end_stream=True)
+    pair.pump()
+    assert pair.handler.events[-1] == ("end", other)
+
+
+def test_reset_by_the_peer_and_late_frames_after_a_local_reset() -> None:
+    pair = Pair()
+    first = pair.request()
+    pair.server.reset_stream(first, error_code=CANCEL)
+    pair.pump()
+    assert pair.handler.events[-1] == ("reset", first, CANCEL)
+    second = pair.request()
+    pair.server.send_headers(second, [(b":status", b"200")])
+    pair.pump()
+    pair.client.reset_stream(second)
+    # DATA already in flight when our RST_STREAM arrives is dropped, not an error
+    pair.client.receive(frame(0, 0, second, b"late"))
+    assert pair.handler.events[-1][0] == "head"
+    pair.pump()
+    assert pair.received(h2.events.StreamReset)[-1].stream_id == second
+
+
+def test_goaway_is_reported_and_accepted_streams_go_on() -> None:
+    pair = Pair()
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.pump()
+    pair.client.receive(frame(7, 0, 0, struct.pack(">II", sid, 0) + b"drain"))
+    assert pair.handler.events[-1] == ("goaway", 0, sid, b"drain")
+    pair.client.receive(frame(0, 1, sid, b"rest"))
+    assert pair.handler.kinds()[-2:] == ["data", "end"]
+
+
+def test_pings_both_ways() -> None:
+    pair = Pair()
+    pair.server.ping(b"12345678")
+    pair.pump()
+    assert any(isinstance(e, h2.events.PingAckReceived) for e in pair.server_events)
+    pair.client.ping(b"abcdefgh")
+    pair.pump()
+    assert pair.handler.events[-1] == ("ping_ack", b"abcdefgh")
+
+
+def test_header_table_size_changes_keep_both_sides_in_step() -> None:
+    pair = Pair(HEADER_TABLE_SIZE=0)
+    for n in range(3):
+        pair.request([*GET, (b"x-repeat", b"same"), (b"x-n", str(n).encode())])
+    pair.server.update_settings({h2.settings.SettingCodes.HEADER_TABLE_SIZE: 4096})
+    pair.pump()
+    for n in range(3):
+        pair.request([*GET, (b"x-repeat", b"same"), (b"x-n", str(n).encode())])
+    requests = pair.received(h2.events.RequestReceived)
+    assert [dict(r.headers)[b"x-n"] for r in requests] == [b"0", b"1", b"2"] * 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        frame(0, 0, 0, b"x"),  # DATA on stream 0
+        frame(0, 0, 9, b"x"),  # DATA on an idle stream
+        frame(0, 0, 2, b"x"),  # DATA on a server-initiated id
+        frame(0, 0, 1, b"x" * 16385),  # larger than the frame size we allow
+        frame(1, 0, 1, b"\x88") + frame(0, 0, 1, b""),  # HEADERS interrupted
+        frame(9, 4, 1, b"\x88"),  # CONTINUATION without HEADERS
+        frame(1, 4, 1, b"\xff\xff\xff\xff\xff\xff"),  # undecodable header block
+        frame(4, 0, 0, b"\x00\x04\x80\x00\x00\x00"),  # INITIAL_WINDOW_SIZE too large
+        frame(4, 0, 0, b"\x00\x05\x00\x00\x10\x00"),  # MAX_FRAME_SIZE too small
+        frame(4, 0, 0, b"\x00"),  # SETTINGS of a wrong length
+        frame(4, 1, 0, b"\x00\x00\x00\x00\x00\x00"),  # SETTINGS ACK with a payload
+        frame(5, 4, 1, b"\x00\x00\x00\x02\x88"),  # PUSH_PROMISE
+        frame(6, 0, 0, b"short"),  # PING of a wrong length
+        frame(8, 0, 0, b"\x00\x00\x00\x00"),  # WINDOW_UPDATE of 0 on the connection
+        frame(8, 0, 0, b"\x7f\xff\xff\xff"),  # connection window overflow
+        frame(7, 0, 1, b"\x00" * 8),  # GOAWAY on a stream
+    ],
+)
+def test_connection_errors(data: bytes) -> None:
+    pair = Pair()
+    pair.request(end=False)  # stream 1 is open
+    with pytest.raises(ProtocolError):
+        pair.client.receive(data)
+
+
+def test_frames_may_arrive_split_anywhere() -> None:
+    pair = Pair()
+    sid = pair.client.open_stream(GET, end_stream=True)
+    pair.server.receive_data(pair.client.data_to_send())
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_data(sid, b"split me", end_stream=True)
+    wire = pair.server.data_to_send()
+    for byte in wire:
+        pair.client.receive(bytes([byte]))
+    assert pair.handler.kinds() == ["head", "data", "end"]
+    assert pair.handler.events[-2][2] == b"split me"
+
+
+def test_streams_are_capped_by_the_peer() -> None:
+    pair = Pair(MAX_CONCURRENT_STREAMS=1)
+    assert pair.client.max_streams == 1
+    pair.request(end=False)
+    assert pair.client.open_streams == 1
