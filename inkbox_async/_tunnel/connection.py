@@ -135,7 +135,9 @@ _CONNECTION_FIELDS = frozenset(
     {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
 )
 _REQUEST_PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path", b":protocol"})
-_SECRET_FIELDS = frozenset({b"authorization", b"proxy-authorization"})
+_SECRET_FIELDS = frozenset(
+    {b"authorization", b"proxy-authorization", b"x-api-key", b"x-owner-token"}
+)
 
 
 class PreparedHeaders:
@@ -152,8 +154,9 @@ def prepare_headers(headers: Headers) -> PreparedHeaders:
 
     ``h2`` is configured not to redo this on every HEADERS frame. Same rules
     as its outbound normalisation and validation: names lower-cased, names
-    and values stripped, connection-specific fields dropped, ``authorization``
-    and short ``cookie`` values never indexed; pseudo-headers first, unique,
+    and values stripped, connection-specific fields dropped, credentials
+    (``authorization``, ``x-api-key``, ``x-owner-token``) and short ``cookie``
+    values marked never-indexed; pseudo-headers first, unique,
     known and complete, ``te`` only ``trailers``, ``host`` / ``:authority``
     consistent, no empty ``:path``. Raises :class:`StreamResetError`.
     """

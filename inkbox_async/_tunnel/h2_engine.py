@@ -23,7 +23,7 @@ from typing import Protocol
 
 from hpack import HPACKError
 
-from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder
+from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
 
 __all__ = [
     "CANCEL",
@@ -147,7 +147,7 @@ class ClientEngine:
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
-        self._encoder = FastEncoder(huffman=False)
+        self._encoder = TablelessEncoder()
         self._decoder = FastDecoder()
         self._decoder.max_header_list_size = MAX_HEADER_LIST
         self._streams: dict[int, _Stream] = {}

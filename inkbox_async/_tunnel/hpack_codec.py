@@ -1,16 +1,13 @@
-"""HPACK coders with exactly ``hpack``'s results, with less work per field.
+"""HPACK coders for the tunnel's HTTP/2 links: less work per field, nothing logged.
 
-:class:`FastDecoder` decodes every representation itself, inline, and logs
-nothing (``hpack`` logs each decoded field at DEBUG); it keeps ``hpack``'s
-header table, limits and error types.
+:class:`FastDecoder` decodes every representation itself, inline, with
+``hpack``'s header table, limits and error types; ``hpack`` itself logs each
+decoded field (and each evicted one) at DEBUG, which would put third-party
+``authorization`` headers in the logs.
 
-``hpack.Encoder`` logs several debug lines per field and scans the whole
-dynamic table for every field it encodes. This subclass keeps its header
-table (so ``h2``'s table-size updates work unchanged) and finds entries
-through two dictionaries keyed by insertion number instead: the dynamic
-table only ever grows at the front (through :meth:`encode`) and loses
-entries from the back, so an entry added as number ``seq`` sits at position
-``added - 1 - seq`` while that position is still inside the table.
+:class:`TablelessEncoder` never uses the dynamic table, so each field's
+bytes are computed once and reused, and no secret ever sits in the peer's
+compression state.
 """
 
 from __future__ import annotations
@@ -26,38 +23,14 @@ from hpack import (
     NeverIndexedHeaderTuple,
     OversizedHeaderListError,
 )
-from hpack.hpack import INDEX_INCREMENTAL, INDEX_NEVER, VARINT_MAX_LENGTH
-from hpack.huffman import HuffmanEncoder
-from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+from hpack.hpack import VARINT_MAX_LENGTH
 from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
-__all__ = ["FastDecoder", "FastEncoder"]
+__all__ = ["FastDecoder", "TablelessEncoder"]
 
 _STATIC: dict[bytes, tuple[int, dict[bytes, int]]] = HeaderTable.STATIC_TABLE_MAPPING
-_OFFSET = HeaderTable.STATIC_TABLE_LENGTH + 1
-_INDEXED = [bytes((0x80 | index,)) for index in range(127)]
 _VARINT_MAX_LENGTH = VARINT_MAX_LENGTH  # continuation bytes hpack accepts after the prefix
-
-
-_CODES = [
-    format(code, f"0{length}b")
-    for code, length in zip(REQUEST_CODES, REQUEST_CODES_LENGTH, strict=True)
-]
-
-
-class _Huffman(HuffmanEncoder):
-    """The HPACK Huffman code of a string, built as a bit string and converted once."""
-
-    def __init__(self) -> None:
-        super().__init__(REQUEST_CODES, REQUEST_CODES_LENGTH)
-
-    def encode(self, bytes_to_encode: bytes | None) -> bytes:
-        if not bytes_to_encode:
-            return b""
-        bits = "".join(map(_CODES.__getitem__, bytes_to_encode))
-        bits += "1" * (-len(bits) % 8)  # padded with the EOS prefix
-        return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def _to_bytes(value: Any) -> bytes:
@@ -78,89 +51,78 @@ class _QuietTable(HeaderTable):
         self._current_size = size
 
 
-class FastEncoder(hpack.Encoder):
-    """``hpack.Encoder`` with the same output; only :meth:`encode` may add table entries.
+class TablelessEncoder:
+    """HPACK without the dynamic table: a block is a pure function of its fields.
 
-    ``huffman`` is the default of :meth:`encode` (h2 calls it without one).
+    A field is a static-table index when the table has it whole, else a
+    literal *without indexing* (never-indexed for a ``NeverIndexedHeaderTuple``
+    or a ``(name, value, True)`` triple), with plain (not Huffman-coded)
+    strings. Nothing is inserted into the peer's table, so each field's bytes
+    are computed once and reused. After the peer changes
+    SETTINGS_HEADER_TABLE_SIZE, the next block starts with a size update to 0
+    (RFC 7541 §4.2); this side's table is always empty.
     """
 
-    def __init__(self, *, huffman: bool = True) -> None:
-        super().__init__()
-        self.header_table = _QuietTable()
-        self.huffman = huffman
-        self.huffman_coder = _Huffman()
-        self._added = 0
-        self._pairs: dict[tuple[bytes, bytes], int] = {}
-        self._names: dict[bytes, int] = {}
+    _CACHE_LIMIT = 1024
 
-    def encode(self, headers: Any, huffman: bool | None = None) -> bytes:
-        if huffman is None:
-            huffman = self.huffman
-        if isinstance(headers, dict):
-            return super().encode(headers, huffman)
-        table = self.header_table
-        block: list[bytes] = []
-        if table.resized:
-            block.append(self._encode_table_size_change())
-            table.resized = False
+    def __init__(self) -> None:
+        self._fields: dict[tuple[bytes, bytes, bool], bytes] = {}
+        self._size_update = False
+
+    @property
+    def header_table_size(self) -> int:
+        """Always 0: this encoder inserts nothing."""
+        return 0
+
+    @header_table_size.setter
+    def header_table_size(self, value: int) -> None:
+        self._size_update = True
+
+    def encode(self, headers: Iterable[Any]) -> bytes:
+        """The header block for ``(name, value)`` pairs (bytes or str)."""
+        cache = self._fields
+        block = [b"\x20"] if self._size_update else []
+        self._size_update = False
         for header in headers:
-            block.append(self._field(header, huffman))
+            sensitive = (
+                not header.indexable
+                if isinstance(header, hpack.HeaderTuple)
+                else len(header) > 2 and bool(header[2])
+            )
+            key = (_to_bytes(header[0]), _to_bytes(header[1]), sensitive)
+            encoded = cache.get(key)
+            if encoded is None:
+                if len(cache) >= self._CACHE_LIMIT:
+                    cache.clear()
+                encoded = cache[key] = _tableless_field(*key)
+            block.append(encoded)
         return b"".join(block)
 
-    def _field(self, header: Any, huffman: bool) -> bytes:
-        if isinstance(header, hpack.HeaderTuple):
-            sensitive = not header.indexable
-        else:
-            sensitive = bool(header[2]) if len(header) > 2 else False
-        name = _to_bytes(header[0])
-        value = _to_bytes(header[1])
-        partial: int | None = None
-        static = _STATIC.get(name)
-        if static is not None:
-            index = static[1].get(value)
-            if index is not None:
-                return _INDEXED[index] if index < 127 else self._encode_indexed(index)
-            partial = static[0]
-        size = len(self.header_table.dynamic_entries)
-        newest = self._added - 1
-        seq = self._pairs.get((name, value))
-        if seq is not None and newest - seq < size:
-            index = _OFFSET + newest - seq
-            return _INDEXED[index] if index < 127 else self._encode_indexed(index)
-        if partial is None:
-            seq = self._names.get(name)
-            if seq is not None and newest - seq < size:
-                partial = _OFFSET + newest - seq
-        indexbit = INDEX_NEVER if sensitive else INDEX_INCREMENTAL
-        if partial is None:
-            encoded = self._encode_literal(name, value, indexbit, huffman)
-        else:
-            encoded = self._encode_indexed_literal(partial, value, indexbit, huffman)
-        if not sensitive:
-            self._add(name, value)
-        return encoded
 
-    def _add(self, name: bytes, value: bytes) -> None:
-        table = self.header_table
-        table.add(name, value)
-        seq = self._added
-        self._added = seq + 1
-        self._pairs[(name, value)] = seq
-        self._names[name] = seq
-        entries = table.dynamic_entries
-        if len(self._pairs) > 2 * len(entries) + 64:
-            self._reindex(entries)
+def _tableless_field(name: bytes, value: bytes, sensitive: bool) -> bytes:
+    static = _STATIC.get(name)
+    if static is not None:
+        index = static[1].get(value)
+        if index is not None and not sensitive:
+            return _hpack_integer(index, 7, 0x80)
+        head = _hpack_integer(static[0], 4, 0x10 if sensitive else 0x00)
+    else:
+        head = (b"\x10" if sensitive else b"\x00") + _hpack_integer(len(name), 7, 0) + name
+    return head + _hpack_integer(len(value), 7, 0) + value
 
-    def _reindex(self, entries: Iterable[tuple[bytes, bytes]]) -> None:
-        """Forget entries that left the table (every entry still in it keeps its number)."""
-        newest = self._added - 1
-        pairs: dict[tuple[bytes, bytes], int] = {}
-        names: dict[bytes, int] = {}
-        for position, (name, value) in enumerate(entries):
-            pairs.setdefault((name, value), newest - position)
-            names.setdefault(name, newest - position)
-        self._pairs = pairs
-        self._names = names
+
+def _hpack_integer(value: int, prefix: int, flags: int) -> bytes:
+    """An HPACK integer with an N-bit prefix, the first byte's other bits set to ``flags``."""
+    limit = (1 << prefix) - 1
+    if value < limit:
+        return bytes((flags | value,))
+    out = [flags | limit]
+    value -= limit
+    while value >= 0x80:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 class FastDecoder(hpack.Decoder):

@@ -31,7 +31,7 @@ import h2.settings
 
 from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers
 from inkbox_async._tunnel.headers import local_response_headers
-from inkbox_async._tunnel.hpack_codec import FastDecoder, FastEncoder
+from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
 from inkbox_async._tunnel.paths import is_safe_path
 from inkbox_async._tunnel.plaintext_request import (
     PlaintextRequest,
@@ -99,7 +99,7 @@ class _H2Server:
         self._forwarder = forwarder
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
         self._conn = h2.connection.H2Connection(config)
-        self._conn.encoder = FastEncoder()  # neither logs the third-party fields it codes
+        self._conn.encoder = TablelessEncoder()  # type: ignore[assignment]  # neither logs the third-party fields it codes
         self._conn.decoder = FastDecoder()
         self._conn.local_settings = h2.settings.Settings(
             client=False,
