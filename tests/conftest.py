@@ -183,11 +183,13 @@ class ThirdParty:
         *,
         subprotocols: Sequence[str] = (),
         tls: bool = False,
+        then: Callable[[], object] | None = None,
     ) -> tuple[list[str | bytes], int | None, str | None]:
         """Open a WebSocket, send ``messages`` one by one reading one reply to each, then close.
 
         Returns the replies, the close code the server sent (if any) and the subprotocol.
         ``tls=True`` speaks TLS to the edge with SNI = the public host (passthrough).
+        With ``then``, it is called after the last reply and the server is left to close.
         """
         import wsproto
         import wsproto.events as ev
@@ -229,7 +231,10 @@ class ThirdParty:
                         close_code = event.code
                         return replies, close_code, chosen
                 replies.append("".join(parts) if isinstance(parts[0], str) else b"".join(parts))  # type: ignore[arg-type]
-            sock.sendall(ws.send(ev.CloseConnection(code=1000)))
+            if then is not None:
+                then()
+            else:
+                sock.sendall(ws.send(ev.CloseConnection(code=1000)))
             while close_code is None:
                 event = next_event()
                 if isinstance(event, ev.CloseConnection):
@@ -446,6 +451,29 @@ async def echo_asgi_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 @pytest.fixture
 def asgi_app() -> Callable[..., Awaitable[None]]:
     return echo_asgi_app
+
+
+class RecordingWebSocketApp:
+    """An ASGI WebSocket echo app that records the code of every disconnect it is given."""
+
+    def __init__(self) -> None:
+        self.disconnects: list[int | None] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        await receive()
+        await send({"type": "websocket.accept"})
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                self.disconnects.append(message.get("code"))
+                return
+            await send({"type": "websocket.send", "text": "echo:" + message["text"]})
+
+
+@pytest.fixture
+def recording_ws_app() -> RecordingWebSocketApp:
+    return RecordingWebSocketApp()
 
 
 class WebSocketUpstream:

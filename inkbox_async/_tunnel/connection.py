@@ -225,6 +225,8 @@ class EdgeConnection:
         self.goaway: GoAway | None = None
         """The first GOAWAY the edge sent, if any."""
         self.goaway_received = anyio.Event()
+        self.retiring = anyio.Event()
+        """Set when a drain's replacement took over and this connection is being retired."""
         self.closed = False
         self.outcome = ""
         """Why :meth:`run` ended: ``eof``, ``protocol-error``, ``io-error``, ``goaway`` or ``aborted``."""
@@ -511,6 +513,11 @@ class H2Stream:
         if event is None:
             event = self._signal = anyio.Event()
         await event.wait()
+
+    @property
+    def draining(self) -> anyio.Event:
+        """Set once this stream's connection is being retired after a drain."""
+        return self._conn.retiring
 
     # reading
 

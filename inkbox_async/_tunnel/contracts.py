@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+import anyio
 import attrs
 
 __all__ = [
@@ -110,6 +111,11 @@ class BridgeRefusedError(Exception):
 
 class BridgeStream(Protocol):
     """One extended-CONNECT stream (``/_system/ws/…`` or ``/_system/tcp/…``) after its 200."""
+
+    @property
+    def draining(self) -> anyio.Event:
+        """Set once the connection carrying the bridge is retired after a drain (Appendix A)."""
+        ...
 
     async def receive(self) -> bytes:
         """Next DATA bytes; ``b""`` once the edge ended the stream; raises on a reset."""

@@ -145,8 +145,9 @@ class Link:
         self._slots_scope.cancel()
 
     def retire(self) -> None:
-        """After a drain: stop parking, close the connection once its dispatches are done."""
+        """After a drain: stop parking, tell live bridges, close once the dispatches are done."""
         self.stop_parking()
+        self.conn.retiring.set()
         if self._conn_tg is not None:
             self._conn_tg.start_soon(self._close_when_idle)
 

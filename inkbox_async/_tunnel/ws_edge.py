@@ -240,7 +240,7 @@ async def _bridge(session: EdgeSession, request_id: str, ws_id: str, local: Loca
         return
     peer = EnvelopeBridgePeer(bridge)
     try:
-        await relay(peer, local)
+        await relay(peer, local, draining=bridge.draining)
     finally:
         with anyio.CancelScope(shield=True):
             await peer.finish()

@@ -14,10 +14,13 @@ import anyio
 from inkbox_async._tunnel.ws_frames import CloseMessage, WSMessage
 from inkbox_async._tunnel.ws_local import LocalWebSocket
 
-__all__ = ["CLOSE_GRACE", "PeerWebSocket", "relay"]
+__all__ = ["CLOSE_GRACE", "DRAIN_CLOSE", "PeerWebSocket", "relay"]
 
 CLOSE_GRACE = 5.0
 """How long the local target may take to finish after the third party closed."""
+
+DRAIN_CLOSE = CloseMessage(4500, "server draining")
+"""What both sides are told when the edge connection carrying the bridge retires (Appendix A)."""
 
 
 class PeerWebSocket(Protocol):
@@ -38,27 +41,50 @@ class PeerWebSocket(Protocol):
         ...
 
 
-async def relay(peer: PeerWebSocket, local: LocalWebSocket, *, grace: float = CLOSE_GRACE) -> None:
-    """Relay until the local side finished (or ``grace`` after the third party closed)."""
+async def relay(
+    peer: PeerWebSocket,
+    local: LocalWebSocket,
+    *,
+    grace: float = CLOSE_GRACE,
+    draining: anyio.Event | None = None,
+) -> None:
+    """Relay until the local side finished (or ``grace`` after the third party closed).
+
+    Once ``draining`` is set, both sides get :data:`DRAIN_CLOSE` (close 4500)
+    and the local side has ``grace`` to finish.
+    """
     peer_closed = anyio.Event()
     outbound = anyio.CancelScope()
+    inbound_scope = anyio.CancelScope()
 
     async def inbound() -> None:
-        while True:
-            message = await peer.receive()
-            await local.send(message)
-            if isinstance(message, CloseMessage):
-                peer_closed.set()
-                return
+        with inbound_scope:
+            while True:
+                message = await peer.receive()
+                await local.send(message)
+                if isinstance(message, CloseMessage):
+                    peer_closed.set()
+                    return
 
     async def watchdog() -> None:
         await peer_closed.wait()
         await anyio.sleep(grace)
         outbound.cancel()
 
+    async def drain(event: anyio.Event) -> None:
+        await event.wait()
+        if peer_closed.is_set():
+            return
+        inbound_scope.cancel()
+        peer_closed.set()
+        await peer.send(DRAIN_CLOSE)
+        await local.send(DRAIN_CLOSE)
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(inbound)
         tg.start_soon(watchdog)
+        if draining is not None:
+            tg.start_soon(drain, draining)
         with outbound:
             while True:
                 reply = await local.receive()

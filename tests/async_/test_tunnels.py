@@ -251,6 +251,29 @@ async def test_websocket_echo_through_the_tunnel(
     assert app_code == 4001
 
 
+async def test_a_drain_closes_live_websockets_with_4500(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    recording_ws_app: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    statuses: list[str] = []
+    name, listener = await prepare(
+        inkbox, emulator, tmp_path, recording_ws_app, on_status=statuses.append
+    )
+    async with listener.running():
+        replies, code, _ = await call_in_thread(
+            third_party.websocket, name, "/ws", ["hi"], then=lambda: emulator.drain_tunnel(name)
+        )
+        await call_in_thread(wait_for, lambda: statuses.count("connected") >= 2)
+        again, again_code, _ = await call_in_thread(third_party.websocket, name, "/ws", ["after"])
+    assert (replies, code) == (["echo:hi"], 4500)
+    assert (again, again_code) == (["echo:after"], 1000)
+    assert recording_ws_app.disconnects[0] == 4500
+
+
 async def test_websocket_to_a_url_upstream(
     inkbox: AsyncInkbox,
     emulator: Emulator,

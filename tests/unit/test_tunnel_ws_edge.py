@@ -153,6 +153,26 @@ async def test_app_close_sends_one_close_envelope() -> None:
             assert await edge.frame() is None
 
 
+async def test_a_retiring_connection_closes_both_sides_with_4500() -> None:
+    app = EchoApp()
+    session = FakeSession(make_settings(app))
+    edge = EdgeWS(session.next_bridge)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(handle_ws_upgrade, session, upgrade(), NO_FORWARDER)
+        with anyio.fail_after(5):
+            await session.bridge_opened.wait()
+            edge.send(TextMessage("hello"))
+            assert await edge.message() == TextMessage("echo:hello")
+            session.next_bridge.draining.set()
+            assert await edge.message() == CloseMessage(4500, "server draining")
+            close = await edge.frame()
+            assert close is not None
+            assert (close.opcode, close.payload) == (OP_CLOSE, struct.pack("!H", 1000))
+            assert await edge.frame() is None
+            await app.done.wait()
+    assert app.disconnect_code == 4500
+
+
 async def test_outer_close_is_echoed_and_app_gets_1000() -> None:
     app = EchoApp()
     session = FakeSession(make_settings(app))

@@ -91,6 +91,7 @@ class FakeBridge:
         self.received = 0
         self.ended = False
         self.was_reset = False
+        self.draining = anyio.Event()
 
     # -- BridgeStream ------------------------------------------------------------------
 
