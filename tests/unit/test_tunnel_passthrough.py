@@ -12,6 +12,7 @@ import anyio
 import anyio.abc
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h11
 import pytest
@@ -33,6 +34,7 @@ from .tunnel_doubles import (
     PUBLIC_HOST,
     FakeSession,
     ThirdPartyTLS,
+    WSEchoServer,
     make_settings,
     make_tls_contexts,
 )
@@ -440,7 +442,8 @@ async def test_h2_get_and_post_to_asgi_app() -> None:
     assert ["cookie", "a=1; b=2"] in seen["headers"]
 
 
-async def test_h2_websocket_rfc8441() -> None:
+@pytest.mark.parametrize("target", ["asgi", "url"])
+async def test_h2_websocket_rfc8441(target: str) -> None:
     async def client(tp: ThirdPartyTLS) -> None:
         h2c = H2Client(tp)
         await h2c.start()
@@ -474,7 +477,50 @@ async def test_h2_websocket_rfc8441() -> None:
         await h2c.until(lambda e: isinstance(e, h2.events.StreamEnded))
         tp.close()
 
-    await run_passthrough(echo_app, client, alpn=["h2"])
+    if target == "asgi":
+        await run_passthrough(echo_app, client, alpn=["h2"])
+        return
+    upstream = WSEchoServer(subprotocol="chat")
+    async with anyio.create_task_group() as tg:
+        await tg.start(upstream.run)
+        await run_passthrough(upstream.url, client, alpn=["h2"])
+        tg.cancel_scope.cancel()
+    assert upstream.received == ["yo"] and upstream.closed_with == [1000]
+
+
+async def test_responses_over_the_outbound_cap_are_cut_off() -> None:
+    """HTTP/1.1: the head went out, the chunked body never ends; HTTP/2: RST_STREAM."""
+    h1_raw: list[bytes] = []
+
+    async def h1_client(tp: ThirdPartyTLS) -> None:
+        await tp.handshake()
+        tp.send(b"GET /big HTTP/1.1\r\nHost: " + PUBLIC_HOST.encode() + b"\r\n\r\n")
+        h1_raw.append(await tp.read_all())
+
+    await run_passthrough(
+        echo_app, h1_client, alpn=["http/1.1"], enable_h2_transcode=False, max_outbound_body_bytes=5
+    )
+    status, headers, body = parse_response(h1_raw[0])
+    assert status == "HTTP/1.1 200 OK" and ("transfer-encoding", "chunked") in headers
+    assert not body.endswith(b"0\r\n\r\n")
+
+    resets: list[int] = []
+
+    async def h2_client(tp: ThirdPartyTLS) -> None:
+        h2c = H2Client(tp)
+        await h2c.start()
+        request = [(":method", "GET"), (":path", "/big"), (":scheme", "https")]
+        h2c.conn.send_headers(1, [*request, (":authority", PUBLIC_HOST)], end_stream=True)
+        h2c.flush()
+        reset = await h2c.until(lambda e: isinstance(e, h2.events.StreamReset))
+        assert isinstance(reset, h2.events.StreamReset)
+        resets.append(int(reset.error_code or 0))
+        h2c.conn.close_connection()
+        h2c.flush()
+        tp.close()
+
+    await run_passthrough(echo_app, h2_client, alpn=["h2"], max_outbound_body_bytes=5)
+    assert resets == [h2.errors.ErrorCodes.INTERNAL_ERROR]
 
 
 # -- teardown and failures ---------------------------------------------------------------
