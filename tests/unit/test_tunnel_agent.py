@@ -330,6 +330,32 @@ async def test_goaway_drain_is_make_before_break() -> None:
         assert run.statuses == ["connecting", "connected", "draining", "connected"]
 
 
+async def test_drain_handoffs_are_at_least_two_seconds_apart() -> None:
+    async def replacement(count: int) -> float:
+        with anyio.fail_after(10):
+            while len(run.peer.connections) < count or not run.peer.connections[-1].token:
+                await anyio.sleep(0.01)
+        return anyio.current_time()
+
+    async with running() as run:
+        await run.peer.wait_parked()
+        await run.peer.connections[0].goaway(0)
+        first = await replacement(2)
+        await run.peer.wait_parked()
+        await run.peer.connections[1].goaway(0)
+        second = await replacement(3)
+    # ``first`` is taken after the first replacement is up, so this understates the gap
+    assert second - first >= 1.8  # Appendix A: at least 2 s between handoffs
+    assert run.statuses[:6] == [
+        "connecting",
+        "connected",
+        "draining",
+        "connected",
+        "draining",
+        "connected",
+    ]
+
+
 async def test_goaway_superseded_and_error() -> None:
     async with running() as run:
         await run.peer.wait_parked()
