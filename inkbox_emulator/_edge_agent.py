@@ -47,22 +47,30 @@ from h2.exceptions import H2Error
 from h2.settings import SettingCodes, Settings
 from h2.stream import H2Stream
 from h2.utilities import CONNECTION_HEADERS, HeaderValidationFlags
-from hpack import Encoder
 from hpack.struct import Header
-from hyperframe.frame import Frame, GoAwayFrame, PingFrame
+from hyperframe.frame import (
+    DataFrame,
+    Frame,
+    GoAwayFrame,
+    HeadersFrame,
+    PingFrame,
+    RstStreamFrame,
+    WindowUpdateFrame,
+)
 
+from ._edge_hpack import EdgeDecoder, EdgeEncoder
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
 from ._errors import ApiError
 from ._tunnel_model import (
     DataPlaneTunnel,
-    authorize_data_plane,
     live_tunnel_by_id,
     record_connection,
 )
 
 __all__ = ["SUPERSEDED_ERROR_CODE", "AgentConnection"]
 
-# hpack logs every header it decodes at DEBUG, the agents' API keys included.
+# hpack logs headers at DEBUG (the agents' API keys included); the edge's own coders do
+# not, but hpack's header table and fallbacks still would.
 logging.getLogger("hpack").setLevel(logging.INFO)
 
 SUPERSEDED_ERROR_CODE = 0x1201
@@ -135,15 +143,21 @@ class _EdgeStream(H2Stream):
         return super()._process_received_headers(listed, header_validation_flags, header_encoding)
 
 
-class _PlainEncoder(Encoder):
-    """Plain (not Huffman-coded) literals: cheaper to produce here and to decode at the agent."""
+def _quiet(frame_type: type[Frame]) -> type[Frame]:
+    return type(frame_type.__name__, (frame_type,), {"__repr__": object.__repr__})
 
-    def encode(self, headers: Any, huffman: bool = False) -> bytes:
-        return super().encode(headers, huffman=False)
+
+_QUIET_FRAMES: dict[type[Frame], type[Frame]] = {
+    frame_type: _quiet(frame_type)
+    for frame_type in (HeadersFrame, DataFrame, WindowUpdateFrame, RstStreamFrame, PingFrame)
+}
+"""The frame types received per request, with a cheap ``repr``: h2 formats every frame it
+receives for a trace log (``repr(frame)``) before it knows nobody reads it."""
 
 
 class _EdgeH2(H2Connection):
-    """An h2 server connection whose automatic PING acks can be withheld."""
+    """An h2 server connection whose automatic PING acks can be withheld (and whose
+    received frames are not formatted for nothing)."""
 
     def __init__(self, withhold_ping_ack: Any) -> None:
         # Every header block the edge sends is built here from lowercase names and values
@@ -158,7 +172,19 @@ class _EdgeH2(H2Connection):
             )
         )
         self._withhold_ping_ack = withhold_ping_ack
-        self.encoder = _PlainEncoder()
+        self.encoder = EdgeEncoder()
+        decoder = EdgeDecoder(self.decoder.max_header_list_size)
+        decoder.max_allowed_table_size = self.decoder.max_allowed_table_size
+        self.decoder = decoder
+        dispatch = self._frame_dispatch_table
+        for frame_type, quiet in _QUIET_FRAMES.items():
+            dispatch[quiet] = dispatch[frame_type]
+
+    def _receive_frame(self, frame: Frame) -> list[Event]:
+        quiet = _QUIET_FRAMES.get(frame.__class__)
+        if quiet is not None:
+            frame.__class__ = quiet  # a subclass: h2 handles it as before (see __init__)
+        return super()._receive_frame(frame)
 
     def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> H2Stream:
         stream = super()._begin_new_stream(stream_id, allowed_ids)
@@ -371,14 +397,15 @@ class AgentConnection:
         request = self._requests.pop(stream_id, None)
         if request is None:
             return
-        path = request.header(":path") or ""
-        method = request.header(":method")
-        if method == "POST" and path == "/_system/hello":
-            self._on_hello(stream_id, request)
-        elif method == "POST" and path == "/_system/intake":
+        path = request.headers.get(b":path", b"")
+        post = request.headers.get(b":method") == b"POST"
+        if post and path.startswith(b"/_system/response/"):
+            request_id = path[len(b"/_system/response/") :].decode("utf-8", "replace")
+            self._on_response(stream_id, request, request_id)
+        elif post and path == b"/_system/intake":
             self._on_intake(stream_id, request)
-        elif method == "POST" and path.startswith("/_system/response/"):
-            self._on_response(stream_id, request, path.removeprefix("/_system/response/"))
+        elif post and path == b"/_system/hello":
+            self._on_hello(stream_id, request)
         else:
             self.respond(stream_id, 404, body=b'{"detail":"Not Found"}')
 
@@ -400,9 +427,7 @@ class AgentConnection:
 
     def _authorize(self, stream_id: int, request: _Request) -> DataPlaneTunnel | None:
         try:
-            return self.hub.store.run(
-                authorize_data_plane, request.header("x-api-key"), request.header("x-tunnel-id")
-            )
+            return self.hub.authorize(request.header("x-api-key"), request.header("x-tunnel-id"))
         except ApiError as exc:
             self.respond(stream_id, exc.status, body=json.dumps(exc.body()).encode())
             return None
@@ -533,6 +558,8 @@ class AgentConnection:
             self.respond(stream_id, 409, body=b'{"detail":"Bridge already connected"}')
             return
         self._send_headers(stream_id, [(b":status", b"200")], end_stream=False)
+        if not self._batching:
+            self.flush()
         self.bridge_streams[stream_id] = bridge
         bridge.bound.set_result((self, stream_id))
 
@@ -545,7 +572,7 @@ class AgentConnection:
             headers = [(b":status", b"200"), *delivery.headers]
             if not self._send_headers(stream_id, headers, end_stream=not delivery.body):
                 continue
-            if delivery.body:
+            if delivery.body and not self._send_now(stream_id, delivery.body):
                 self._sending.add(delivery)
                 self._spawn(self._send_envelope_body(stream_id, delivery))
             elif not delivery.sent.done():
@@ -590,19 +617,42 @@ class AgentConnection:
         if body:
             all_headers.append((b"content-type", b"application/json"))
             all_headers.append((b"content-length", str(len(body)).encode()))
-        if self._send_headers(stream_id, all_headers, end_stream=not body) and body:
+        if (
+            self._send_headers(stream_id, all_headers, end_stream=not body)
+            and body
+            and not self._send_now(stream_id, body)
+        ):
             self._spawn(self._send_quietly(stream_id, body, end_stream=True))
 
     def _send_headers(self, stream_id: int, headers: Headers, *, end_stream: bool) -> bool:
+        """Send HEADERS; with a body to follow (``end_stream=False``) the caller flushes."""
         if self.is_closed:
             return False
         try:
             self.h2.send_headers(stream_id, headers, end_stream=end_stream)
         except H2Error:
             return False
-        if not self._batching:
+        if end_stream and not self._batching:
             self.flush()
         return True
+
+    def _send_now(self, stream_id: int, body: bytes) -> bool:
+        """Send a whole body with END_STREAM at once if the agent's windows and frame size
+        allow it (no task needed); ``False`` if it has to wait for credit. Either way what
+        is queued (the HEADERS before it included) is flushed."""
+        h2 = self.h2
+        sent = True
+        try:
+            room = min(h2.local_flow_control_window(stream_id), h2.max_outbound_frame_size)
+            if len(body) <= room:
+                h2.send_data(stream_id, body, end_stream=True)
+            else:
+                sent = False
+        except H2Error:
+            pass  # the stream is gone: nothing left to send, as in _send_quietly
+        if not self._batching:
+            self.flush()
+        return sent
 
     async def _send_envelope_body(self, stream_id: int, delivery: Delivery) -> None:
         try:

@@ -167,6 +167,8 @@ class TunnelFaultRegistry:
 
     def take(self, kind: str, tunnel_name: str | None) -> TunnelFault | None:
         """The first matching fault, with one use consumed."""
+        if not self._faults:  # the usual case, decided without the lock
+            return None
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.kind != kind or fault.name not in (None, tunnel_name):

@@ -499,6 +499,17 @@ class Store:
                 f"CREATE TEMP TRIGGER IF NOT EXISTS inkbox_tunnels_{op.lower()} AFTER {op} "
                 "ON tunnels BEGIN SELECT inkbox_tunnels_changed(); END"
             )
+        self.credentials_version = 0
+        """Bumped by every write that can take an API key's rights away (its deletion or a
+        change of its secret, status, expiry, org or identity), so caches of successful
+        authentications know when to check again."""
+        self._conn.create_function("inkbox_credentials_changed", 0, self._credentials_changed)
+        watched = "secret_hash, status, expires_at, organization_id, scoped_identity_id"
+        for name, event in (("update", f"UPDATE OF {watched}"), ("delete", "DELETE")):
+            self._conn.execute(
+                f"CREATE TEMP TRIGGER IF NOT EXISTS inkbox_api_keys_{name} AFTER {event} "
+                "ON api_keys BEGIN SELECT inkbox_credentials_changed(); END"
+            )
         self.requests: list[Any] = []
         """Recorded requests (guarded by the same lock; see ``_recording``)."""
         self.on_commit: Callable[[list[Any]], None] | None = None
@@ -514,6 +525,9 @@ class Store:
 
     def _tunnels_changed(self) -> None:
         self.tunnels_version += 1
+
+    def _credentials_changed(self) -> None:
+        self.credentials_version += 1
 
     @property
     def lock(self) -> threading.RLock:

@@ -22,14 +22,16 @@ from ._times import iso
 from ._validation import MISSING, Missing
 
 __all__ = [
+    "DataPlaneGrant",
     "DataPlaneTunnel",
-    "authorize_data_plane",
     "find_tunnel",
     "get_tunnel",
+    "grant_data_plane",
     "list_tunnels",
     "live_tunnel_by_host",
     "live_tunnel_by_id",
     "live_tunnel_by_name",
+    "note_key_used",
     "record_connection",
     "sign_csr",
     "update_tunnel",
@@ -48,6 +50,16 @@ class DataPlaneTunnel:
     tls_mode: str
     status: str
     public_host: str
+
+
+@dataclass(frozen=True)
+class DataPlaneGrant:
+    """A successful data-plane authorization: the tunnel, and the key allowed to serve it."""
+
+    tunnel: DataPlaneTunnel
+    key_id: str
+    expires_at: float | None
+    """When (emulator clock) the key stops working, if ever."""
 
 
 def _data_plane(row: Any) -> DataPlaneTunnel:
@@ -140,7 +152,7 @@ def sign_csr(
 # -- data plane ----------------------------------------------------------------------
 
 
-def authorize_data_plane(db: Db, api_key: str | None, tunnel_id: str | None) -> DataPlaneTunnel:
+def grant_data_plane(db: Db, api_key: str | None, tunnel_id: str | None) -> DataPlaneGrant:
     """Check ``x-api-key`` against ``x-tunnel-id``: 401 bad key, 404 unknown tunnel,
     403 a key of another org or of another identity (or a console session)."""
     principal = authenticate(db, api_key)
@@ -153,7 +165,17 @@ def authorize_data_plane(db: Db, api_key: str | None, tunnel_id: str | None) -> 
         raise ApiError(403, "This API key may not serve this tunnel")
     if principal.kind == "scoped" and principal.identity_id != row["agent_identity_id"]:
         raise ApiError(403, "This identity-scoped API key belongs to another identity")
-    return _data_plane(row)
+    key = db.one("SELECT id, expires_at FROM api_keys WHERE id = ?", (principal.key_id,))
+    assert key is not None
+    expires_at = key["expires_at"]
+    return DataPlaneGrant(
+        _data_plane(row), str(key["id"]), None if expires_at is None else float(expires_at)
+    )
+
+
+def note_key_used(db: Db, key_id: str) -> None:
+    """Set an API key's ``last_used_at`` (what :func:`authenticate` does on every use)."""
+    db.exec("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (db.now, key_id))
 
 
 def record_connection(db: Db, tunnel_id: str, ip_addr: str) -> None:

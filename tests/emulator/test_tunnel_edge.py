@@ -473,6 +473,36 @@ def test_agent_of_other_tunnel_cannot_answer(
     assert pending.result(10).status_code == 200
 
 
+def test_revoked_key_is_refused_after_earlier_successes(
+    admin: httpx2.Client,
+    agents: AgentPool,
+    public: httpx2.Client,
+    pool: ThreadPoolExecutor,
+) -> None:
+    """The edge remembers successful authorizations, but deleting the identity (which
+    revokes its scoped keys and deletes its tunnel) takes effect on the very next POST."""
+    tunnel = new_tunnel(admin, "edge-revoke")
+    own = scoped_key(admin, tunnel["identity_id"])
+    agent = agents(tunnel["id"], api_key=own).connect()
+    for n in range(3):
+        pending = _get(pool, public, tunnel["public_host"], f"/ok/{n}")
+        envelope = agent.next_envelope()
+        agent.park(1)
+        assert agent.respond(envelope.request_id, 200).status == 200
+        assert pending.result(10).status_code == 200
+        bridge = agent.result(agent.open_bridge("ws", "ws_unknown"))  # authorized, then 404
+        assert json.loads(bytes(bridge.data)) == {"detail": "Unknown bridge id"}
+    last = _get(pool, public, tunnel["public_host"], "/late")
+    envelope = agent.next_envelope()
+    assert admin.delete(f"/api/v1/identities/{tunnel['tunnel_name']}").status_code == 204
+    refused = agent.respond(envelope.request_id, 200)
+    assert refused.status == 401
+    assert json.loads(bytes(refused.data)) == {"detail": "Invalid API key"}
+    assert agent.result(agent.open_bridge("ws", "ws_unknown")).status == 401
+    agent.close()
+    assert last.result(10).status_code == 502  # no connection left to answer it
+
+
 def test_agent_helper_close_is_idempotent(
     admin: httpx2.Client, emu: Emulator, org: OrgCredentials
 ) -> None:
