@@ -15,8 +15,9 @@ received. Responses: 1xx skipped; ``HEAD``/204/304 bodyless;
 ``content-length``, chunked or close-delimited bodies; raw bytes, no
 decoding. Connections are reused (at most 20 idle, 5 s idle expiry, 100
 open; an idle one the server closed is never reused). Every failure is a
-:class:`ForwardError`; each connect, write and read waits at most
-``timeout`` seconds.
+:class:`ForwardError`. Connecting, sending a whole (``bytes``) request
+together with reading its response head, and each later read or
+streamed-body write each wait at most ``timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -144,27 +145,39 @@ class _Connection:
             del buffer[:limit]
         return data
 
-    async def receive(self, timeout: float) -> bytes:
-        """The next bytes; ``b""`` at EOF."""
+    async def receive(self, timeout: float | None) -> bytes:
+        """The next bytes; ``b""`` at EOF. ``None``: the caller's scope bounds the wait."""
+        if timeout is None:
+            return await self._receive()
         with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
-            try:
-                return await self.stream.receive(_READ_SIZE)
-            except anyio.EndOfStream:
-                return b""
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                raise ForwardError(f"reading from the upstream failed: {exc!r}") from exc
+            return await self._receive()
         if scope.cancelled_caught:
             raise ForwardError("timed out reading from the upstream")
         raise AssertionError  # pragma: no cover
 
-    async def send(self, data: bytes, timeout: float) -> None:
+    async def _receive(self) -> bytes:
+        try:
+            return await self.stream.receive(_READ_SIZE)
+        except anyio.EndOfStream:
+            return b""
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            raise ForwardError(f"reading from the upstream failed: {exc!r}") from exc
+
+    async def send(self, data: bytes, timeout: float | None) -> None:
+        """Write ``data``. ``None``: the caller's scope bounds the wait."""
+        if timeout is None:
+            await self._send(data)
+            return
         with anyio.CancelScope(deadline=anyio.current_time() + timeout) as scope:
-            try:
-                await self.stream.send(data)
-            except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
-                raise ForwardError(f"writing to the upstream failed: {exc!r}") from exc
+            await self._send(data)
         if scope.cancelled_caught:
             raise ForwardError("timed out writing to the upstream")
+
+    async def _send(self, data: bytes) -> None:
+        try:
+            await self.stream.send(data)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError) as exc:
+            raise ForwardError(f"writing to the upstream failed: {exc!r}") from exc
 
     def usable(self, now: float) -> bool:
         """Idle, fresh and not readable (a readable idle socket was closed by the server)."""
@@ -216,8 +229,14 @@ class H1Client:
         head, length, chunked = self._head(method, target, headers, body)
         conn = await self._acquire()
         try:
-            await self._send(conn, head, body, length, chunked)
-            return await self._response(conn, method)
+            if not isinstance(body, bytes):
+                await self._send(conn, head, body, length, chunked)
+                return await self._response(conn, method, self.timeout)
+            # one deadline for writing the whole request and reading the response head
+            with anyio.CancelScope(deadline=anyio.current_time() + self.timeout):
+                await conn.send(head + _framed(body, chunked), None)
+                return await self._response(conn, method, None)
+            raise ForwardError("timed out waiting for the upstream's response")
         except BaseException:
             with anyio.CancelScope(shield=True):
                 await self._release(conn, reuse=False)
@@ -284,11 +303,7 @@ class H1Client:
     ) -> None:
         timeout = self.timeout
         if isinstance(body, bytes):
-            if chunked and body:
-                body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
-            elif chunked:
-                body = b"0\r\n\r\n"
-            await conn.send(head + body, timeout)
+            await conn.send(head + _framed(body, chunked), timeout)
             return
         await conn.send(head, timeout)
         sent = 0
@@ -304,9 +319,9 @@ class H1Client:
         elif sent != (length or 0):
             raise ForwardError("too little request body for the declared content-length")
 
-    async def _response(self, conn: _Connection, method: str) -> H1Response:
+    async def _response(self, conn: _Connection, method: str, timeout: float | None) -> H1Response:
         while True:
-            lines = await self._read_head(conn)
+            lines = await self._read_head(conn, timeout)
             match = _STATUS_LINE.fullmatch(lines[0])
             if match is None:
                 raise ForwardError(f"illegal status line from the upstream: {lines[0][:80]!r}")
@@ -347,7 +362,7 @@ class H1Client:
         response._done = response._kind == "none"
         return response
 
-    async def _read_head(self, conn: _Connection) -> list[bytes]:
+    async def _read_head(self, conn: _Connection, timeout: float | None) -> list[bytes]:
         buffer = conn.buffer
         searched = 0
         while True:
@@ -359,7 +374,7 @@ class H1Client:
             if len(buffer) > MAX_HEAD:
                 raise ForwardError("the upstream's response head is too large")
             searched = len(buffer)
-            data = await conn.receive(self.timeout)
+            data = await conn.receive(timeout)
             if not data:
                 raise ForwardError("the upstream disconnected without sending a response")
             buffer += data
@@ -445,6 +460,13 @@ class _Framing:
         if value != self.length:
             raise ForwardError(f"{side}: conflicting content-length headers")
         return None
+
+
+def _framed(body: bytes, chunked: bool) -> bytes:
+    """A whole request body as sent: as is, or as one chunk plus the last-chunk."""
+    if not chunked:
+        return body
+    return b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
 
 
 def _parse_fields(lines: list[bytes]) -> list[tuple[bytes, bytes]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import anyio.abc
@@ -166,4 +167,23 @@ async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None
             await anyio.sleep(0.05)  # the server's FIN arrives on the idle connection
         assert server.connections == 2
         await forwarder.aclose()
+        tg.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("body", [b"", b"body", "stream"])
+async def test_an_upstream_that_never_answers_times_out(body: Any) -> None:
+    from inkbox_async._tunnel.h1_client import H1Client
+
+    async def silent(stream: anyio.abc.SocketStream) -> None:
+        async with stream:
+            await anyio.sleep(30)
+
+    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    async with listener, anyio.create_task_group() as tg:
+        tg.start_soon(listener.serve, silent)
+        client = H1Client(urlsplit(f"http://127.0.0.1:{port}"), timeout=0.3)
+        with anyio.fail_after(5), pytest.raises(ForwardError, match="timed out"):
+            await client.open("POST", "/", [], _stream() if body == "stream" else body)
+        await client.aclose()
         tg.cancel_scope.cancel()
