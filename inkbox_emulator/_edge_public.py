@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 from http import HTTPStatus
 
-import h11
 from wsproto.connection import Connection as WsConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
@@ -34,6 +33,7 @@ from ._edge_frames import (
     encode_frame,
     parse_close,
 )
+from ._edge_http1 import BadRequest, InvalidHeader, Request, RequestReader, encode_head
 from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
 from ._tunnel_model import DataPlaneTunnel
 
@@ -68,6 +68,7 @@ _WS_HANDSHAKE = frozenset(
 )
 _READ_SIZE = 1 << 16
 _PHRASES = {int(code): code.phrase.encode() for code in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 \r\n\r\n"  # h11's spelling: no reason phrase
 
 
 def _host_of(value: bytes) -> str:
@@ -90,72 +91,75 @@ class _Caller:
         self.writer = writer
         peer = writer.get_extra_info("peername") or ("unknown", 0)
         self.peer_ip = str(peer[0])
-        self.h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=1 << 16)
+        self.requests = RequestReader()
+        self.keep_alive = True
+        """False once the response being written must end the connection."""
 
-    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
-        while True:
-            event = self.h11.next_event()
-            if event is not h11.NEED_DATA:
-                return event  # type: ignore[return-value]
-            self.h11.receive_data(await self.reader.read(_READ_SIZE))
+    async def _next_request(self) -> Request | None:
+        requests = self.requests
+        while (request := requests.next_request()) is None:
+            data = await self.reader.read(_READ_SIZE)
+            if not data:
+                if requests.buffered:
+                    raise BadRequest("the caller closed the connection mid-head")
+                return None
+            requests.feed(data)
+        return request
 
-    def send(self, event: h11.Event) -> None:
-        data = self.h11.send(event)
-        if data:
-            self.writer.write(data)
+    async def _next_body(self) -> bytes | None:
+        requests = self.requests
+        while (body := requests.next_body()) is None:
+            data = await self.reader.read(_READ_SIZE)
+            if not data:
+                return None
+            requests.feed(data)
+        return body
 
     async def serve(self) -> None:
         """Serve requests until the caller closes or a response ends the connection."""
         while True:
+            self.keep_alive = True
             try:
-                event = await self.next_event()
-            except h11.RemoteProtocolError:
+                request = await self._next_request()
+                if request is None:
+                    return
+                self.keep_alive = request.keep_alive
+                if request.expects_continue:
+                    self.writer.write(_CONTINUE)
+                body = await self._next_body()
+            except BadRequest:
                 self._error_reply(400, "bad request")
                 return
-            if not isinstance(event, h11.Request):
+            if body is None:
                 return
-            if self.h11.they_are_waiting_for_100_continue:
-                self.send(h11.InformationalResponse(status_code=100, headers=[]))
-            body = bytearray()
-            while True:
-                part = await self.next_event()
-                if isinstance(part, h11.Data):
-                    body += part.data
-                elif isinstance(part, h11.EndOfMessage):
-                    break
-                else:
-                    return
-            upgraded = await self._handle(event, bytes(body))
+            ended = await self._handle(request, body)
             await self.writer.drain()
-            if upgraded or self.h11.our_state is not h11.DONE:
-                return
-            try:
-                self.h11.start_next_cycle()
-            except h11.LocalProtocolError:
+            if ended or not self.keep_alive:
                 return
 
     def _error_reply(self, status: int, text: str) -> None:
-        with contextlib.suppress(h11.LocalProtocolError):
-            self.write_reply(edge_reply(status, "bad-request", text), head=False)
+        self.write_reply(edge_reply(status, "bad-request", text), head=False)
 
-    async def _handle(self, request: h11.Request, body: bytes) -> bool:
-        headers = list(request.headers)
-        host = next((v for n, v in headers if n == b"host"), b"")
-        tunnel = self.hub.tunnel_by_host(_host_of(host))
-        head = request.method == b"HEAD"
+    async def _handle(self, request: Request, body: bytes) -> bool:
+        """Answer one request; True when the connection must end here."""
+        headers = request.headers
+        host = _host_of(request.host)
+        tunnel = self.hub.tunnel_by_host(host)
         if tunnel is None:
-            reply = edge_reply(404, "unknown-tunnel", f"no tunnel serves {_host_of(host)!r}")
+            reply = edge_reply(404, "unknown-tunnel", f"no tunnel serves {host!r}")
         elif tunnel.tls_mode != "edge":
             reply = edge_reply(421, "passthrough-tunnel", "this tunnel only accepts raw TLS")
         elif any(n == b"upgrade" and v.lower() == b"websocket" for n, v in headers):
             return await self._websocket(tunnel, request, headers)
         else:
             reply = await self._exchange(tunnel, request, headers, body, "webhook")
-        self.write_reply(reply, head=head)
+            if request.method == b"CONNECT" and 200 <= reply.status < 300:
+                return True  # a 2xx would make it a tunnel: closed unanswered, as with h11
+        self.write_reply(reply, head=request.method == b"HEAD")
         return False
 
     def envelope(
-        self, request: h11.Request, headers: Headers, route_kind: str, *extra: tuple[bytes, bytes]
+        self, request: Request, headers: Headers, route_kind: str, *extra: tuple[bytes, bytes]
     ) -> Headers:
         meta: Headers = [
             (b"inkbox-method", request.method),
@@ -170,7 +174,7 @@ class _Caller:
     async def _exchange(
         self,
         tunnel: DataPlaneTunnel,
-        request: h11.Request,
+        request: Request,
         headers: Headers,
         body: bytes,
         route_kind: str,
@@ -194,31 +198,30 @@ class _Caller:
                 self.hub.bodies.discard(token)
 
     def write_reply(self, reply: Reply, *, head: bool, close: bool = False) -> None:
+        """Write a whole response (framed by ``content-length``); ``close`` ends the connection."""
         status = reply.status if 200 <= reply.status <= 599 else 502
         headers = [(n, v) for n, v in reply.headers if n not in _DROPPED_RESPONSE]
         no_body = head or status in (204, 304)
         if status not in (204, 304):
             headers.append((b"content-length", str(len(reply.body)).encode()))
-        if close:
+        if not self.keep_alive:
+            headers.append((b"Connection", b"close"))  # h11's spelling when the request ended it
+        elif close:
             headers.append((b"connection", b"close"))
-        phrase = _PHRASES.get(status, b"")
         try:
-            data = self.h11.send(h11.Response(status_code=status, headers=headers, reason=phrase))
-        except h11.LocalProtocolError:
+            data = encode_head(status, _PHRASES.get(status, b""), headers)
+        except InvalidHeader:
             fallback = edge_reply(502, "bad-agent-reply", "the agent's reply is not valid HTTP")
             self.write_reply(fallback, head=head, close=close)
             return
-        parts = [data or b""]
+        self.keep_alive = self.keep_alive and not close
         if reply.body and not no_body:
-            parts.append(self.h11.send(h11.Data(data=reply.body)) or b"")
-        parts.append(self.h11.send(h11.EndOfMessage()) or b"")
-        self.writer.write(b"".join(parts))  # one write (one send) for the whole response
+            data += reply.body
+        self.writer.write(data)  # one write (one send) for the whole response
 
     # -- WebSocket -------------------------------------------------------------------------
 
-    async def _websocket(
-        self, tunnel: DataPlaneTunnel, request: h11.Request, headers: Headers
-    ) -> bool:
+    async def _websocket(self, tunnel: DataPlaneTunnel, request: Request, headers: Headers) -> bool:
         key = next((v for n, v in headers if n == b"sec-websocket-key"), None)
         if key is None:
             self.write_reply(
@@ -247,10 +250,11 @@ class _Caller:
                 for n, v in reply.headers
                 if n not in _DROPPED_RESPONSE and n not in _WS_HANDSHAKE
             ]
-            if self.h11.their_state is not h11._state.MIGHT_SWITCH_PROTOCOL:
-                return True
-            self.send(h11.InformationalResponse(status_code=101, headers=response))
-            trailing, _ = self.h11.trailing_data
+            try:
+                self.writer.write(encode_head(101, b"", response))
+            except InvalidHeader:
+                return True  # closed unanswered, as with h11
+            trailing = self.requests.take_rest()  # the caller's first frames may be here already
             session = _WebSocketSession(
                 self, bridge, WsConnection(ConnectionType.SERVER, trailing_data=trailing)
             )
@@ -372,5 +376,5 @@ async def serve_public(
     hub: TunnelHub, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """Serve one third-party HTTP/1.1 connection (plain, or TLS already terminated)."""
-    with contextlib.suppress(ConnectionError, OSError, h11.ProtocolError):
+    with contextlib.suppress(ConnectionError, OSError):
         await _Caller(hub, reader, writer).serve()
