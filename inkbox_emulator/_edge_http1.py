@@ -97,6 +97,10 @@ class RequestReader:
     def next_request(self) -> Request | None:
         """The next request head, or ``None`` until it is complete."""
         buf = self._buf
+        while buf[:1] == b"\n" or buf[:2] == b"\r\n":  # empty lines before a request line
+            del buf[: 1 if buf[0] == 0x0A else 2]  # are ignored (RFC 9112 §2.2)
+        if buf == b"\r":
+            return None
         if buf and buf[0] < 0x21:
             raise BadRequest("the request line starts with whitespace or a control byte")
         found = _find_blank_line(buf, self._scanned)

@@ -138,7 +138,7 @@ class _Caller:
                 return
 
     def _error_reply(self, status: int, text: str) -> None:
-        self.write_reply(edge_reply(status, "bad-request", text), head=False)
+        self.write_reply(edge_reply(status, "bad-request", text), head=False, close=True)
 
     async def _handle(self, request: Request, body: bytes) -> bool:
         """Answer one request; True when the connection must end here."""

@@ -168,9 +168,8 @@ def test_the_first_blank_line_ends_the_head() -> None:
         wire(b"GET / HTTP/1.10", b"Host: t.zone"),
         wire(b"GET / HTTP/1.1"),  # no Host
         wire(b"GET / HTTP/1.1", b"Host: t.zone", b"host: t.zone"),
-        b"\r\n" + wire(b"GET / HTTP/1.1", b"Host: t.zone"),
         b" " + wire(b"GET / HTTP/1.1", b"Host: t.zone"),
-        b"\r\n",
+        b"\r\r\n" + wire(b"GET / HTTP/1.1", b"Host: t.zone"),
     ],
 )
 def test_malformed_heads_refused(raw: bytes) -> None:
@@ -178,6 +177,15 @@ def test_malformed_heads_refused(raw: bytes) -> None:
         parse_all(raw)
     with pytest.raises(BadRequest):
         parse_all(raw, step=1)
+
+
+@pytest.mark.parametrize("step", [0, 1])
+def test_empty_lines_before_a_request_line_are_ignored(step: int) -> None:
+    first = b"\r\n\n" + wire(b"GET /a HTTP/1.1", b"Host: t.zone")
+    second = b"\r\n" + wire(b"GET /b HTTP/1.1", b"Host: t.zone")
+    requests = parse_all(first + second, step=step)
+    assert [request.target for request, _ in requests] == [b"/a", b"/b"]
+    assert parse_all(b"\r\n\r\n", step=step) == []
 
 
 def test_a_tls_hello_is_refused_at_its_first_byte() -> None:
@@ -597,7 +605,7 @@ OK = (
 )
 BAD_REQUEST = (
     b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"inkbox-reason: bad-request\r\ncontent-length: 11\r\n\r\nbad request"
+    b"inkbox-reason: bad-request\r\ncontent-length: 11\r\nconnection: close\r\n\r\nbad request"
 )
 
 
