@@ -13,9 +13,10 @@ Streams the agent opens:
   ``/_system/tcp/{id}`` (``inkbox-tunnel-tcp``) — bridge streams, answered 200 and then
   pumped by the public side.
 
+HTTP/2 itself is :mod:`._edge_h2`'s engine, whose handler this connection is.
 Sending honours the agent's flow-control windows; bridge DATA is credited only
-once the public side consumed it, all other DATA at once. GOAWAY frames are
-written by hand so the connection keeps serving after a drain notice.
+once the public side consumed it, all other DATA at once. A GOAWAY written here
+ends nothing, so the connection keeps serving after a drain notice.
 """
 
 from __future__ import annotations
@@ -23,42 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-import re
 import secrets
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from h2.config import H2Configuration
-from h2.connection import AllowedStreamIDs, H2Connection
-from h2.events import (
-    ConnectionTerminated,
-    DataReceived,
-    Event,
-    RemoteSettingsChanged,
-    RequestReceived,
-    StreamEnded,
-    StreamReset,
-    WindowUpdated,
-)
-from h2.exceptions import H2Error
-from h2.settings import SettingCodes, Settings
-from h2.stream import H2Stream
-from h2.utilities import CONNECTION_HEADERS, HeaderValidationFlags
-from hpack.struct import Header
-from hyperframe.frame import (
-    DataFrame,
-    Frame,
-    GoAwayFrame,
-    HeadersFrame,
-    PingFrame,
-    RstStreamFrame,
-    WindowUpdateFrame,
-)
-
-from ._edge_hpack import EdgeDecoder, EdgeEncoder
+from ._edge_h2 import CANCEL, Fields, ProtocolError, ServerEngine, StreamClosedError
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
 from ._errors import ApiError
 from ._tunnel_model import (
@@ -69,13 +40,7 @@ from ._tunnel_model import (
 
 __all__ = ["SUPERSEDED_ERROR_CODE", "AgentConnection"]
 
-# hpack logs headers at DEBUG (the agents' API keys included); the edge's own coders do
-# not, but hpack's header table and fallbacks still would.
-logging.getLogger("hpack").setLevel(logging.INFO)
-
 SUPERSEDED_ERROR_CODE = 0x1201
-_RECEIVE_WINDOW = 1 << 20
-_CONNECTION_WINDOW = 1 << 24
 _BRIDGE_PROTOCOLS = {"ws": b"inkbox-tunnel-ws", "tcp": b"inkbox-tunnel-tcp"}
 _HOP_BY_HOP = frozenset(
     [
@@ -91,111 +56,6 @@ _HOP_BY_HOP = frozenset(
 )
 
 Headers = list[tuple[bytes, bytes]]
-
-
-_NAME = re.compile(rb"[!-9;-@\[-~]+")  # RFC 9113 §8.2.1: no controls, SP, uppercase, ':', DEL+
-_VALUE = re.compile(rb"(?:[^\x00\n\r\t ](?:[^\x00\n\r]*[^\x00\n\r\t ])?)?")
-_PLAIN_PSEUDO = frozenset([b":method", b":scheme", b":path", b":authority"])
-_NOT_PLAIN = frozenset([b"te", b"host", b"cookie", *CONNECTION_HEADERS])
-
-
-def plainly_valid_request(headers: list[Any]) -> bool:
-    """Whether a received request header block certainly passes h2's inbound validation
-    and normalisation unchanged: no CONNECT, ``:method``, ``:scheme``, non-empty ``:path``
-    and ``:authority`` each once and first, then lowercase names and clean values, no
-    Host, TE, Cookie or connection-specific field. Anything else takes h2's own checks."""
-    pseudo: set[bytes] = set()
-    regular = False
-    for name, value in headers:
-        if name[:1] == b":":
-            if regular or name in pseudo or name not in _PLAIN_PSEUDO or not value:
-                return False
-            if name == b":method" and value == b"CONNECT":
-                return False
-            pseudo.add(name)
-        elif name in _NOT_PLAIN or _NAME.fullmatch(name) is None:
-            return False
-        else:
-            regular = True
-        if _VALUE.fullmatch(value) is None:
-            return False
-    return len(pseudo) == len(_PLAIN_PSEUDO)
-
-
-class _EdgeStream(H2Stream):
-    """An h2 stream whose ordinary request header blocks skip h2's per-field generator
-    pipeline when a single pass shows they pass it anyway (same result, same errors)."""
-
-    def _process_received_headers(
-        self,
-        headers: Iterable[Header],
-        header_validation_flags: HeaderValidationFlags,
-        header_encoding: bool | str | None,
-    ) -> list[Header]:
-        listed = list(headers)
-        if (
-            not header_validation_flags.is_trailer
-            and not header_validation_flags.is_response_header
-            and not isinstance(header_encoding, str)
-            and plainly_valid_request(listed)
-        ):
-            return listed
-        return super()._process_received_headers(listed, header_validation_flags, header_encoding)
-
-
-def _quiet(frame_type: type[Frame]) -> type[Frame]:
-    return type(frame_type.__name__, (frame_type,), {"__repr__": object.__repr__})
-
-
-_QUIET_FRAMES: dict[type[Frame], type[Frame]] = {
-    frame_type: _quiet(frame_type)
-    for frame_type in (HeadersFrame, DataFrame, WindowUpdateFrame, RstStreamFrame, PingFrame)
-}
-"""The frame types received per request, with a cheap ``repr``: h2 formats every frame it
-receives for a trace log (``repr(frame)``) before it knows nobody reads it."""
-
-
-class _EdgeH2(H2Connection):
-    """An h2 server connection whose automatic PING acks can be withheld (and whose
-    received frames are not formatted for nothing)."""
-
-    def __init__(self, withhold_ping_ack: Any) -> None:
-        # Every header block the edge sends is built here from lowercase names and values
-        # h11 already validated (or the agent's own, already validated inbound), so h2's
-        # outbound normalisation and validation would only repeat that work per request.
-        super().__init__(
-            H2Configuration(
-                client_side=False,
-                header_encoding=None,
-                validate_outbound_headers=False,
-                normalize_outbound_headers=False,
-            )
-        )
-        self._withhold_ping_ack = withhold_ping_ack
-        self.encoder = EdgeEncoder()
-        decoder = EdgeDecoder(self.decoder.max_header_list_size)
-        decoder.max_allowed_table_size = self.decoder.max_allowed_table_size
-        self.decoder = decoder
-        dispatch = self._frame_dispatch_table
-        for frame_type, quiet in _QUIET_FRAMES.items():
-            dispatch[quiet] = dispatch[frame_type]
-
-    def _receive_frame(self, frame: Frame) -> list[Event]:
-        quiet = _QUIET_FRAMES.get(frame.__class__)
-        if quiet is not None:
-            frame.__class__ = quiet  # a subclass: h2 handles it as before (see __init__)
-        return super()._receive_frame(frame)
-
-    def _begin_new_stream(self, stream_id: int, allowed_ids: AllowedStreamIDs) -> H2Stream:
-        stream = super()._begin_new_stream(stream_id, allowed_ids)
-        stream.__class__ = _EdgeStream
-        return stream
-
-    def _receive_ping_frame(self, frame: PingFrame) -> tuple[list[Frame], list[Event]]:
-        frames, events = super()._receive_ping_frame(frame)
-        if "ACK" not in frame.flags and self._withhold_ping_ack():
-            frames = [f for f in frames if not isinstance(f, PingFrame)]
-        return frames, events
 
 
 @dataclass(eq=False)
@@ -227,7 +87,7 @@ class AgentConnection:
         peer = writer.get_extra_info("peername") or ("unknown", 0)
         self.peer_ip = str(peer[0])
         self.peer = f"{peer[0]}:{peer[1]}"
-        self.h2 = _EdgeH2(self._withhold_ping_ack)
+        self.h2 = ServerEngine(self)
         self.tunnel: DataPlaneTunnel | None = None
         self.owner_token: str | None = None
         self.pool_size = 0
@@ -242,7 +102,7 @@ class AgentConnection:
         self._window_waiters: list[asyncio.Future[None]] = []
         self._sending: set[Delivery] = set()
         self._batching = False
-        """True while one read's events are handled: frames are flushed once at its end."""
+        """True while one read's frames are handled: frames are flushed once at its end."""
 
     # -- state seen by the hub -------------------------------------------------------
 
@@ -274,7 +134,8 @@ class AgentConnection:
             "hello_count": self.hello_count,
         }
 
-    def _withhold_ping_ack(self) -> bool:
+    def withhold_ping_ack(self) -> bool:
+        """Whether to leave the agent's PING unanswered (the ``withhold_ping_acks`` fault)."""
         name = None if self.tunnel is None else self.tunnel.name
         return self.hub.faults.take("withhold_ping_acks", name) is not None
 
@@ -283,35 +144,20 @@ class AgentConnection:
     async def run(self) -> None:
         """Serve the connection until the agent closes it (or it is aborted)."""
         self.hub.open_connections.add(self)
-        self.h2.local_settings = Settings(
-            client=False,
-            initial_values={
-                SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
-                SettingCodes.MAX_CONCURRENT_STREAMS: 1000,
-                SettingCodes.INITIAL_WINDOW_SIZE: _RECEIVE_WINDOW,
-                SettingCodes.ENABLE_PUSH: 0,
-            },
-        )
-        self.h2.initiate_connection()
-        self.h2.increment_flow_control_window(_CONNECTION_WINDOW - 65535)
         self.flush()
         try:
             while not self.is_closed:
                 data = await self.reader.read(1 << 16)
                 if not data:
                     break
-                try:
-                    events = self.h2.receive_data(data)
-                except H2Error:
-                    self.flush()
-                    break
                 self._batching = True
                 try:
-                    for event in events:
-                        self._handle(event)
+                    self.h2.receive(data)
+                except ProtocolError:
+                    break  # the GOAWAY is flushed below
                 finally:
                     self._batching = False
-                self.flush()
+                    self.flush()
         except (ConnectionError, OSError):
             pass
         finally:
@@ -338,7 +184,7 @@ class AgentConnection:
         self._wake_senders()
 
     def flush(self) -> None:
-        """Write whatever h2 has queued."""
+        """Write whatever the HTTP/2 engine has queued."""
         data = self.h2.data_to_send()
         if data and not self.writer.transport.is_closing():
             self.writer.write(data)
@@ -348,37 +194,18 @@ class AgentConnection:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    # -- events ----------------------------------------------------------------------------
+    # -- HTTP/2 events (the engine's handler) ------------------------------------------------
 
-    def _handle(self, event: Event) -> None:
-        if isinstance(event, RequestReceived):
-            self._on_request(event)
-        elif isinstance(event, DataReceived):
-            self._on_data(event)
-        elif isinstance(event, StreamEnded):
-            self._on_stream_ended(event.stream_id)
-        elif isinstance(event, StreamReset):
-            self._on_reset(event.stream_id)
-        elif isinstance(event, WindowUpdated | RemoteSettingsChanged):
-            self._wake_senders()
-        elif isinstance(event, ConnectionTerminated):
-            self.is_closed = True
-
-    def _on_request(self, event: RequestReceived) -> None:
-        assert event.stream_id is not None
-        # h2 hands over bytes name/value pairs here (no header_encoding): no copies needed
-        raw = cast(Headers, list(event.headers or []))
-        request = _Request(dict(raw), raw)
-        self._requests[event.stream_id] = request
+    def on_request(self, stream_id: int, fields: Fields) -> None:
+        """The agent opened a request stream."""
+        request = _Request(dict(fields), fields)
         if request.headers.get(b":method") == b"CONNECT":
-            self._requests.pop(event.stream_id)
-            self._on_connect(event.stream_id, request)
+            self._on_connect(stream_id, request)
+        else:
+            self._requests[stream_id] = request
 
-    def _on_data(self, event: DataReceived) -> None:
-        stream_id = event.stream_id
-        assert stream_id is not None
-        data = bytes(event.data or b"")
-        flow = event.flow_controlled_length or 0
+    def on_data(self, stream_id: int, data: bytes, flow: int) -> None:
+        """Request or bridge DATA from the agent."""
         bridge = self.bridge_streams.get(stream_id)
         if bridge is not None:
             bridge.on_data(data, flow)
@@ -388,8 +215,16 @@ class AgentConnection:
             request.body += data
         self.credit(stream_id, flow)
 
-    def _on_stream_ended(self, stream_id: int | None) -> None:
-        assert stream_id is not None
+    def on_window(self) -> None:
+        """Send credit arrived: senders waiting for it may go on."""
+        self._wake_senders()
+
+    def on_goaway(self, code: int, last_stream_id: int, debug: bytes) -> None:
+        """The agent sent GOAWAY: the connection ends."""
+        self.is_closed = True
+
+    def on_end(self, stream_id: int) -> None:
+        """The agent ended its side of a stream: a request is complete, a bridge ends."""
         bridge = self.bridge_streams.pop(stream_id, None)
         if bridge is not None:
             bridge.on_end()
@@ -409,8 +244,8 @@ class AgentConnection:
         else:
             self.respond(stream_id, 404, body=b'{"detail":"Not Found"}')
 
-    def _on_reset(self, stream_id: int | None) -> None:
-        assert stream_id is not None
+    def on_reset(self, stream_id: int, code: int) -> None:
+        """A stream was reset (by the agent, or for a stream error)."""
         self._requests.pop(stream_id, None)
         if stream_id in self.parked:
             self.parked.remove(stream_id)
@@ -418,6 +253,8 @@ class AgentConnection:
         bridge = self.bridge_streams.pop(stream_id, None)
         if bridge is not None:
             bridge.on_end()
+        if self._window_waiters:  # a sender waiting for credit on it learns it is gone
+            self._wake_senders()
 
     def _publish(self) -> None:
         if self.tunnel is not None:
@@ -596,16 +433,9 @@ class AgentConnection:
         self._publish()
 
     def goaway(self, error_code: int, debug_data: bytes) -> None:
-        """Send a GOAWAY frame without closing h2's state machine."""
+        """Send a GOAWAY frame; the connection keeps serving the streams the agent opens."""
+        self.h2.goaway(error_code, debug_data)
         self.flush()
-        frame = GoAwayFrame(
-            stream_id=0,
-            last_stream_id=self.h2.highest_inbound_stream_id,
-            error_code=error_code,
-            additional_data=debug_data,
-        )
-        if not self.writer.transport.is_closing():
-            self.writer.write(frame.serialize())
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -630,7 +460,7 @@ class AgentConnection:
             return False
         try:
             self.h2.send_headers(stream_id, headers, end_stream=end_stream)
-        except H2Error:
+        except StreamClosedError:
             return False
         if end_stream and not self._batching:
             self.flush()
@@ -643,12 +473,12 @@ class AgentConnection:
         h2 = self.h2
         sent = True
         try:
-            room = min(h2.local_flow_control_window(stream_id), h2.max_outbound_frame_size)
+            room = min(h2.send_window(stream_id), h2.max_frame_size)
             if len(body) <= room:
                 h2.send_data(stream_id, body, end_stream=True)
             else:
                 sent = False
-        except H2Error:
+        except StreamClosedError:
             pass  # the stream is gone: nothing left to send, as in _send_quietly
         if not self._batching:
             self.flush()
@@ -663,11 +493,15 @@ class AgentConnection:
                 delivery.sent.set_result(None)
 
     async def _send_quietly(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
-        with contextlib.suppress(H2Error, ConnectionError):
+        with contextlib.suppress(StreamClosedError, ConnectionError):
             await self.send_data(stream_id, data, end_stream=end_stream)
 
     async def send_data(self, stream_id: int, data: bytes, *, end_stream: bool = False) -> None:
-        """Send DATA within the agent's windows and frame size (waits for credit)."""
+        """Send DATA within the agent's windows and frame size (waits for credit).
+
+        Raises :class:`StreamClosedError` once the stream is gone and
+        :class:`ConnectionError` once the connection is.
+        """
         view = memoryview(data)
         while True:
             if self.is_closed:
@@ -677,11 +511,7 @@ class AgentConnection:
                     self.h2.end_stream(stream_id)
                     self.flush()
                 return
-            size = min(
-                self.h2.local_flow_control_window(stream_id),
-                self.h2.max_outbound_frame_size,
-                len(view),
-            )
+            size = min(self.h2.send_window(stream_id), self.h2.max_frame_size, len(view))
             if size <= 0:
                 waiter = asyncio.get_running_loop().create_future()
                 self._window_waiters.append(waiter)
@@ -705,8 +535,7 @@ class AgentConnection:
         """Return ``amount`` bytes of receive credit on the stream and the connection."""
         if amount <= 0 or self.is_closed:
             return
-        with contextlib.suppress(H2Error):
-            self.h2.acknowledge_received_data(amount, stream_id)
+        self.h2.credit(stream_id, amount)
         if not self._batching:
             self.flush()
 
@@ -715,6 +544,5 @@ class AgentConnection:
         self.bridge_streams.pop(stream_id, None)
         if self.is_closed:
             return
-        with contextlib.suppress(H2Error):
-            self.h2.reset_stream(stream_id, 8)
+        self.h2.reset_stream(stream_id, CANCEL)
         self.flush()

@@ -11,9 +11,8 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from h2.exceptions import H2Error
-
 from ._edge_frames import Frame, FrameReader
+from ._edge_h2 import StreamClosedError
 from ._edge_hub import Bridge, BridgeConnection
 
 __all__ = ["BridgePump"]
@@ -61,7 +60,7 @@ class BridgePump:
             self.ended = True
         try:
             await self.conn.send_data(self.stream_id, data, end_stream=end_stream)
-        except (H2Error, ConnectionError):
+        except (StreamClosedError, ConnectionError):
             self.ended = True
 
     async def run(self, on_frame: Callable[[Frame], Awaitable[None]]) -> None:
@@ -83,5 +82,5 @@ class BridgePump:
         if self.conn is None or self.ended:
             return
         self.ended = True
-        with contextlib.suppress(H2Error, ConnectionError, asyncio.TimeoutError):
+        with contextlib.suppress(StreamClosedError, ConnectionError, asyncio.TimeoutError):
             await asyncio.wait_for(self.conn.send_data(self.stream_id, b"", end_stream=True), 1.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from hpack import (
@@ -19,7 +20,7 @@ from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 from hpack.table import HeaderTable
 
-from inkbox_emulator._edge_agent import _EdgeH2
+from inkbox_emulator._edge_h2 import MAX_HEADER_LIST, ServerEngine
 from inkbox_emulator._edge_hpack import EdgeDecoder, EdgeEncoder
 
 _HUFFMAN = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
@@ -295,10 +296,10 @@ def test_unicode_decoding_matches_hpack() -> None:
 
 
 def test_edge_connection_uses_it_with_h2s_limits() -> None:
-    conn = _EdgeH2(lambda: False)
+    conn = ServerEngine(cast(Any, None))
     assert isinstance(conn.decoder, EdgeDecoder)
     assert isinstance(conn.encoder, EdgeEncoder)
-    assert conn.decoder.max_header_list_size == conn.DEFAULT_MAX_HEADER_LIST_SIZE
+    assert conn.decoder.max_header_list_size == MAX_HEADER_LIST == 65536
     assert conn.decoder.max_allowed_table_size == 4096
 
 
