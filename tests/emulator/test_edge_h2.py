@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import struct
 from typing import Any
 
@@ -9,12 +11,14 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.settings
+import hpack
 import pytest
 from hyperframe.frame import Frame, GoAwayFrame
 
 from inkbox_emulator._edge_h2 import (
     CANCEL,
     CONNECTION_WINDOW,
+    PREFACE,
     PROTOCOL_ERROR,
     RECEIVE_WINDOW,
     REFUSED_STREAM,
@@ -780,3 +784,44 @@ def test_a_settings_change_overflowing_a_stream_window_is_a_connection_error() -
     with pytest.raises(ProtocolError) as raised:
         pair.server.receive(frame(4, 0, 0, b"\x00\x04\x00\x01\x00\x00"))
     assert raised.value.code == FLOW_CONTROL_ERROR
+
+
+def _random_frame(rng: random.Random, open_ids: list[int]) -> bytes:
+    kind = rng.choice([0, 0, 1, 1, 2, 3, 4, 6, 7, 8, 9, rng.randrange(256)])
+    flags = rng.getrandbits(8)
+    stream_id = rng.choice([0, *open_ids, rng.randrange(1, 50), rng.getrandbits(31)])
+    roll = rng.random()
+    if roll < 0.3:
+        payload = bytes(rng.getrandbits(8) for _ in range(rng.randrange(0, 40)))
+    elif roll < 0.6 and kind in (1, 9):  # a real header block, sometimes truncated
+        block = hpack.Encoder().encode([*GET, (b"x-a", b"%d" % rng.randrange(9))])
+        payload = block[: rng.randrange(len(block) + 1)]
+    else:
+        size = rng.choice([0, 1, 4, 5, 6, 8, 12, 16384])
+        payload = (bytes(rng.getrandbits(8) for _ in range(64)) * (size // 64 + 1))[:size]
+    return frame(kind, flags, stream_id, payload)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_arbitrary_frames_give_events_or_a_protocol_error(seed: int) -> None:
+    """Whatever an agent sends: handler events or ProtocolError, never another exception."""
+    rng = random.Random(seed)
+    for _ in range(40):
+        engine = ServerEngine(Recorder())
+        opening = hpack.Encoder()
+        wire = PREFACE + frame(4, 0, 0)
+        open_ids = [1, 3, 5]
+        for stream_id in open_ids:
+            wire += frame(1, 4 | (rng.random() < 0.5), stream_id, opening.encode(GET))
+        wire += b"".join(_random_frame(rng, open_ids) for _ in range(rng.randrange(1, 12)))
+        try:
+            for start in range(0, len(wire), step := rng.choice([1, 7, 100, len(wire)])):
+                engine.receive(wire[start : start + step])
+                engine.data_to_send()
+        except ProtocolError:
+            continue
+        for stream_id in open_ids:  # what is left open still takes local operations
+            with contextlib.suppress(StreamClosedError):
+                engine.send_headers(stream_id, [(b":status", b"200")], end_stream=False)
+            engine.credit(stream_id, 10)
+            engine.reset_stream(stream_id)
