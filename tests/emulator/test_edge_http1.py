@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from types import SimpleNamespace
 from typing import Any
 
@@ -727,3 +729,22 @@ def test_listener_hands_bytes_after_the_upgrade_to_the_websocket(
         b"sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nx-ws: 1\r\n\r\n"
     )
     assert handed == [b"\x81\x85frame" + HOST]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_arbitrary_bytes_give_requests_or_bad_request(seed: int) -> None:
+    """Mutated requests fed in random pieces: requests or BadRequest, never another exception."""
+    rng = random.Random(seed)
+    samples = [
+        wire(b"POST /a HTTP/1.1", b"Host: t.zone", b"Content-Length: 3", body=b"abc"),
+        wire(b"POST /c HTTP/1.1", b"Host: t.zone", b"Transfer-Encoding: chunked")
+        + b"3;x=1\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+        wire(b"GET /b HTTP/1.0", b"Host: t.zone", b"Expect: 100-continue", b"Connection: x"),
+    ]
+    for _ in range(300):
+        data = bytearray(b"".join(rng.choice(samples) for _ in range(rng.randrange(1, 4))))
+        for _ in range(rng.randrange(0, 4)):
+            data[rng.randrange(len(data))] = rng.choice(b"\x00\r\n :;\t0aZ\x7f\xff")
+        step = rng.choice([1, 3, 17, len(data)])
+        with contextlib.suppress(BadRequest):
+            parse_all(bytes(data), step=step)
