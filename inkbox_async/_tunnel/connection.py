@@ -143,10 +143,12 @@ _SECRET_FIELDS = frozenset(
 class PreparedHeaders:
     """A request header block already normalised and checked (see :func:`prepare_headers`)."""
 
-    __slots__ = ("fields",)
+    __slots__ = ("encoded", "fields")
 
     def __init__(self, fields: list[tuple[bytes, bytes]]) -> None:
         self.fields = fields
+        self.encoded: bytes | None = None
+        """The HPACK bytes, once a connection encoded them (they hold for any connection)."""
 
 
 def prepare_headers(headers: Headers) -> PreparedHeaders:
@@ -409,8 +411,12 @@ class EdgeConnection:
             if self._h2.open_streams < self._h2.max_streams:
                 break
             await self._wait_change()
+        if headers.encoded is None:
+            headers.encoded = self._h2.encode_fields(headers.fields)
         try:
-            sid = self._h2.open_stream(headers.fields, end_stream=end_stream)
+            sid = self._h2.open_stream(
+                headers.fields, end_stream=end_stream, encoded=headers.encoded
+            )
         except StreamClosedError as exc:
             raise ConnectionClosedError(str(exc)) from exc
         stream = H2Stream(self, sid, bridge=bridge, ended_local=end_stream)

@@ -193,13 +193,18 @@ class ClientEngine:
 
     # -- outbound -----------------------------------------------------------------------
 
-    def open_stream(self, fields: Fields, *, end_stream: bool) -> int:
-        """Send a request header block on a new stream; returns its id."""
+    def open_stream(self, fields: Fields, *, end_stream: bool, encoded: bytes | None = None) -> int:
+        """Send a request header block on a new stream; returns its id.
+
+        ``encoded``: the fields as :meth:`encode_fields` gave them earlier (reusable).
+        """
         stream_id = self._next_id
         if stream_id > MAX_WINDOW:
             raise StreamClosedError("stream ids are exhausted on this connection")
         self._next_id = stream_id + 2
-        block = self._encoder.encode(fields)
+        if encoded is None:
+            encoded = self._encoder.fields(fields)
+        block = self._encoder.start_block() + encoded
         flags = _END_STREAM if end_stream else 0
         size = self.max_frame_size
         out = self._out
@@ -213,6 +218,10 @@ class ClientEngine:
                 out += _frame(_CONTINUATION, _END_HEADERS if last else 0, stream_id, chunk)
         self._streams[stream_id] = _Stream(self._initial_window, end_stream)
         return stream_id
+
+    def encode_fields(self, fields: Fields) -> bytes:
+        """The HPACK bytes of ``fields``: the same on every connection, so they can be kept."""
+        return self._encoder.fields(fields)
 
     def send_data(self, stream_id: int, data: bytes, *, end_stream: bool) -> None:
         """One DATA frame; ``data`` must fit :meth:`send_window` and :attr:`max_frame_size`."""

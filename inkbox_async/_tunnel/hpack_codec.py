@@ -66,7 +66,7 @@ class TablelessEncoder:
     _CACHE_LIMIT = 1024
 
     def __init__(self) -> None:
-        self._fields: dict[tuple[bytes, bytes, bool], bytes] = {}
+        self._fields: dict[tuple[Any, ...], bytes] = {}
         self._size_update = False
 
     @property
@@ -80,23 +80,40 @@ class TablelessEncoder:
 
     def encode(self, headers: Iterable[Any]) -> bytes:
         """The header block for ``(name, value)`` pairs (bytes or str)."""
-        cache = self._fields
-        block = [b"\x20"] if self._size_update else []
+        return self.start_block() + self.fields(headers)
+
+    def start_block(self) -> bytes:
+        """What the next block starts with: a pending size update, else nothing."""
+        if not self._size_update:
+            return b""
         self._size_update = False
+        return b"\x20"
+
+    def fields(self, headers: Iterable[Any]) -> bytes:
+        """The encoded fields alone: the same bytes whenever, on any connection."""
+        cache = self._fields
+        get = cache.get
+        parts = []
         for header in headers:
-            sensitive = (
-                not header.indexable
-                if isinstance(header, hpack.HeaderTuple)
-                else len(header) > 2 and bool(header[2])
-            )
-            key = (_to_bytes(header[0]), _to_bytes(header[1]), sensitive)
-            encoded = cache.get(key)
-            if encoded is None:
-                if len(cache) >= self._CACHE_LIMIT:
-                    cache.clear()
-                encoded = cache[key] = _tableless_field(*key)
-            block.append(encoded)
-        return b"".join(block)
+            # a plain (bytes, bytes) pair is its own cache key; anything else is normalised
+            encoded = get(header) if type(header) is tuple else None
+            parts.append(encoded if encoded is not None else self._field(header))
+        return b"".join(parts)
+
+    def _field(self, header: Any) -> bytes:
+        sensitive = (
+            not header.indexable
+            if isinstance(header, hpack.HeaderTuple)
+            else len(header) > 2 and bool(header[2])
+        )
+        name, value = _to_bytes(header[0]), _to_bytes(header[1])
+        key = (name, value, True) if sensitive else (name, value)
+        encoded = self._fields.get(key)
+        if encoded is None:
+            if len(self._fields) >= self._CACHE_LIMIT:
+                self._fields.clear()
+            encoded = self._fields[key] = _tableless_field(name, value, sensitive)
+        return encoded
 
 
 def _tableless_field(name: bytes, value: bytes, sensitive: bool) -> bytes:

@@ -284,6 +284,19 @@ def test_header_table_size_changes_keep_both_sides_in_step() -> None:
     assert [dict(r.headers)[b"x-n"] for r in requests] == [b"0", b"1", b"2"] * 2
 
 
+def test_kept_encodings_still_get_the_table_size_update() -> None:
+    pair = Pair()
+    encoded = pair.client.encode_fields([*GET, (b"x-kept", b"1")])
+    pair.client.open_stream(GET, end_stream=True, encoded=encoded)
+    pair.pump()
+    pair.server.update_settings({h2.settings.SettingCodes.HEADER_TABLE_SIZE: 0})
+    pair.pump()
+    pair.client.open_stream(GET, end_stream=True, encoded=encoded)
+    pair.pump()  # h2's decoder refuses a block without the size update it now requires
+    requests = pair.received(h2.events.RequestReceived)
+    assert [dict(r.headers)[b"x-kept"] for r in requests] == [b"1", b"1"]
+
+
 @pytest.mark.parametrize(
     "data",
     [
