@@ -12,6 +12,10 @@ Figures: tunnel throughput as a fraction of direct (target >= 0.5) and the
 p50 latency overhead in ms (target <= 2 ms), at both concurrencies. When the
 official ``inkbox`` client is installed and port 443 can be bound (it always
 dials the zone on 443), its agent is measured the same way beside ours.
+
+Each side also prints the CPU each process spends per tunnelled request
+(from ``/proc``) and the request rate that total allows on two cores: the
+ceiling the processes sharing this machine put on the tunnel.
 """
 
 from __future__ import annotations
@@ -158,16 +162,37 @@ def wait_online(public_url: str, host: str, timeout: float = 30.0) -> None:
     raise RuntimeError("the tunnel did not come online")
 
 
-def measure(label: str, direct_url: str, public_url: str, host: str) -> dict[int, dict[str, float]]:
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a process (this one for ``None``); 0 without ``/proc``."""
+    if pid is None:
+        return time.process_time()
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    label: str, direct_url: str, public_url: str, host: str, processes: dict[str, int | None]
+) -> dict[int, dict[str, float]]:
+    """Figures per concurrency; ``processes`` (name -> pid, ``None`` = this one) are the
+    processes whose CPU per tunnelled request is printed too."""
     results: dict[int, dict[str, float]] = {}
     for concurrency, count in REQUESTS.items():
         rps = {"direct": [], "tunnel": []}  # type: dict[str, list[float]]
         lat = {"direct": [], "tunnel": []}  # type: dict[str, list[float]]
+        cpu = dict.fromkeys(processes, 0.0)
         for round_no in range(ROUNDS):
             order = ["direct", "tunnel"] if round_no % 2 == 0 else ["tunnel", "direct"]
             for side in order:
                 url, hdr = (direct_url, None) if side == "direct" else (public_url, host)
+                before = {name: cpu_seconds(pid) for name, pid in processes.items()}
                 seconds, latencies = asyncio.run(burst(url + "/", hdr, count, concurrency))
+                if side == "tunnel":
+                    for name, pid in processes.items():
+                        cpu[name] += cpu_seconds(pid) - before[name]
                 rps[side].append(count / seconds)
                 lat[side].extend(latencies)
         summary = {
@@ -184,6 +209,16 @@ def measure(label: str, direct_url: str, public_url: str, host: str) -> dict[int
             f"(p50 {summary['direct_p50']:.2f} ms, p99 {summary['direct_p99']:.2f} ms); "
             f"tunnel {summary['tunnel_rps']:.0f} req/s "
             f"(p50 {summary['tunnel_p50']:.2f} ms, p99 {summary['tunnel_p99']:.2f} ms)",
+            flush=True,
+        )
+        per_request = {name: seconds * 1e3 / (count * ROUNDS) for name, seconds in cpu.items()}
+        total = sum(per_request.values())
+        shares = ", ".join(f"{name} {ms:.2f}" for name, ms in per_request.items())
+        print(
+            f"  {label} c={concurrency}: CPU ms per tunnelled request: {shares}; "
+            f"total {total:.2f} (at most {2e3 / total:.0f} req/s on 2 fully used cores)"
+            if total
+            else f"  {label} c={concurrency}: CPU per request not available (no /proc)",
             flush=True,
         )
     return results
@@ -204,7 +239,7 @@ def main() -> None:
     official = official_available() and can_bind_443()
     zone, port = ("127.0.0.1", "443") if official else ("inkboxwire.com", "0")
     state = tempfile.mkdtemp(prefix="inkbox-bench-")
-    with child(EMULATOR, zone, port) as (_, emu_out), child(APP) as (_, app_out):
+    with child(EMULATOR, zone, port) as (emu_proc, emu_out), child(APP) as (app_proc, app_out):
         emu = json.loads(emu_out.readline())
         app_url = f"http://127.0.0.1:{app_out.readline().strip()}"
         control = httpx2.Client(base_url=emu["base_url"], headers={"X-API-Key": emu["api_key"]})
@@ -213,18 +248,30 @@ def main() -> None:
         control.close()
         runs: dict[str, dict[int, dict[str, float]]] = {}
         ours_args = [emu["base_url"], emu["api_key"], "bench-ours", app_url, emu["edge"]]
-        with child(OURS, *ours_args, emu["ca_file"], state + "/ours"):
+        with child(OURS, *ours_args, emu["ca_file"], state + "/ours") as (agent, _):
             host = f"bench-ours.{emu['zone']}"
             wait_online(emu["public_url"], host)
-            runs["ours"] = measure("ours", app_url, emu["public_url"], host)
+            processes = {
+                "caller": None,
+                "edge": emu_proc.pid,
+                "agent": agent.pid,
+                "app": app_proc.pid,
+            }
+            runs["ours"] = measure("ours", app_url, emu["public_url"], host, processes)
         if official:
             official_args = [emu["base_url"], emu["api_key"], "bench-official", app_url]
             with child(
                 OFFICIAL, *official_args, state + "/official", env={"SSL_CERT_FILE": emu["ca_file"]}
-            ):
+            ) as (agent, _):
                 host = f"bench-official.{emu['zone']}"
                 wait_online(emu["public_url"], host)
-                runs["official"] = measure("official", app_url, emu["public_url"], host)
+                processes = {
+                    "caller": None,
+                    "edge": emu_proc.pid,
+                    "agent": agent.pid,
+                    "app": app_proc.pid,
+                }
+                runs["official"] = measure("official", app_url, emu["public_url"], host, processes)
         else:
             print("  official client: skipped (not installed, or port 443 cannot be bound)")
     for concurrency, summary in runs["ours"].items():
