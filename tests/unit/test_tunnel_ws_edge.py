@@ -377,6 +377,26 @@ async def test_url_edge_close_reaches_upstream() -> None:
     assert server.closed_with == [4005]
 
 
+async def test_a_retiring_connection_closes_a_url_upstream_with_4500() -> None:
+    server = WSEchoServer()
+    async with anyio.create_task_group() as tg:
+        await tg.start(server.run)
+        session = FakeSession(make_settings(server.url))
+        edge = EdgeWS(session.next_bridge)
+        tg.start_soon(handle_ws_upgrade, session, upgrade(), NO_FORWARDER)
+        with anyio.fail_after(5):
+            await session.bridge_opened.wait()
+            session.next_bridge.draining.set()
+            assert await edge.message() == CloseMessage(4500, "server draining")
+            close = await edge.frame()
+            assert close is not None and close.opcode == OP_CLOSE
+            assert await edge.frame() is None
+            while not server.closed_with:
+                await anyio.sleep(0.01)
+        tg.cancel_scope.cancel()
+    assert server.closed_with == [4500]
+
+
 async def test_url_failures() -> None:
     server = WSEchoServer(status=404)
     async with anyio.create_task_group() as tg:
