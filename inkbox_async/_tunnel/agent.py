@@ -12,8 +12,9 @@ dial/TLS errors, bad hellos, socket errors and GOAWAY with an error are
 failures. GOAWAY(NO_ERROR) is a drain: make-before-break - the replacement
 is dialled and hello'd and its pool parked before the old connection stops
 parking; the old one closes once its dispatches are done, and their replies
-go out on the replacement. WebSockets bridged over the old connection are
-then closed with 4500 "server draining" on both sides. During that handoff hello 503 is retried quickly
+go out on the replacement. WebSockets bridged over the old connection
+(passthrough ones too) are then closed with 4500 "server draining" on both
+sides. During that handoff hello 503 is retried quickly
 (0.1 s doubling to 5 s, jittered) for up to 30 s before it counts as a
 failure; outside a handoff a 503 is an ordinary failure.
 """

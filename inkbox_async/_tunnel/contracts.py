@@ -29,6 +29,7 @@ __all__ = [
     "MIB",
     "Reply",
     "RouteHandler",
+    "TunnelAttribute",
     "TunnelSettings",
 ]
 
@@ -107,6 +108,13 @@ class Reply:
 
 class BridgeRefusedError(Exception):
     """The edge did not answer a bridge CONNECT with 200 in time."""
+
+
+class TunnelAttribute(anyio.TypedAttributeSet):
+    """What a plaintext stream terminated over a bridge tells its server (``extra()``)."""
+
+    draining: anyio.Event = anyio.typed_attribute()
+    """Set once the edge connection carrying the stream retires after a drain."""
 
 
 class BridgeStream(Protocol):

@@ -25,7 +25,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers
+from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers, TunnelAttribute
 from inkbox_async._tunnel.headers import local_response_headers
 from inkbox_async._tunnel.paths import is_safe_path
 from inkbox_async._tunnel.plaintext_request import (
@@ -425,4 +425,7 @@ async def _websocket(
             headers.append(("sec-websocket-protocol", local.subprotocol))
         headers += local.headers
         await stream.send(_head(101, headers))
-        await relay(FramePeer(reader.take, stream.send, require_mask=True), local)
+        draining = stream.extra(TunnelAttribute.draining, None)
+        await relay(
+            FramePeer(reader.take, stream.send, require_mask=True), local, draining=draining
+        )

@@ -29,7 +29,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
-from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers
+from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers, TunnelAttribute
 from inkbox_async._tunnel.headers import local_response_headers
 from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
 from inkbox_async._tunnel.paths import is_safe_path
@@ -368,7 +368,9 @@ class _H2Server:
             async def send_bytes(data: bytes) -> None:
                 await self._send_data(st, data)
 
-            await relay(FramePeer(receive_bytes, send_bytes, require_mask=False), local)
+            peer = FramePeer(receive_bytes, send_bytes, require_mask=False)
+            draining = self._stream.extra(TunnelAttribute.draining, None)
+            await relay(peer, local, draining=draining)
         if not st.reset:
             await self._send_data(st, b"", end=True)
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import anyio
 import anyio.abc
 
-from inkbox_async._tunnel.contracts import BridgeStream
+from inkbox_async._tunnel.contracts import BridgeStream, TunnelAttribute
 from inkbox_async._tunnel.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -69,6 +71,10 @@ class TLSBridgeStream(anyio.abc.ByteStream):
         self._stream_ended = False
         self._fed = anyio.Event()
         self._drained = anyio.Event()
+
+    @property
+    def extra_attributes(self) -> Mapping[Any, Callable[[], Any]]:
+        return {TunnelAttribute.draining: lambda: self._bridge.draining}
 
     @property
     def alpn(self) -> str | None:

@@ -307,7 +307,8 @@ async def test_h1_refusals() -> None:
         assert ("connection", "close") in headers
 
 
-async def test_h1_websocket_to_asgi_app() -> None:
+@pytest.mark.parametrize("drain", [False, True])
+async def test_h1_websocket_to_asgi_app(drain: bool) -> None:
     async def client(tp: ThirdPartyTLS) -> None:
         await tp.handshake()
         tp.send(
@@ -338,9 +339,14 @@ async def test_h1_websocket_to_asgi_app() -> None:
 
         tp.send(encode_frame(OP_TEXT, b"hi", mask=True))
         assert await frame() == (OP_TEXT, b"echo:hi")
-        tp.send(encode_frame(OP_TEXT, b"bye", mask=True))
-        assert await frame() == (OP_CLOSE, struct.pack("!H", 4001) + b"bye")
-        tp.send(encode_frame(OP_CLOSE, struct.pack("!H", 4001), mask=True))
+        if drain:  # the edge connection carrying the bridge retires
+            tp.bridge.draining.set()
+            assert await frame() == (OP_CLOSE, struct.pack("!H", 4500) + b"server draining")
+            tp.send(encode_frame(OP_CLOSE, struct.pack("!H", 4500), mask=True))
+        else:
+            tp.send(encode_frame(OP_TEXT, b"bye", mask=True))
+            assert await frame() == (OP_CLOSE, struct.pack("!H", 4001) + b"bye")
+            tp.send(encode_frame(OP_CLOSE, struct.pack("!H", 4001), mask=True))
         assert await tp.read_all() == b""
         await tp.drain()
         assert_closed(tp, 1000, "clean-eof")
@@ -442,7 +448,7 @@ async def test_h2_get_and_post_to_asgi_app() -> None:
     assert ["cookie", "a=1; b=2"] in seen["headers"]
 
 
-@pytest.mark.parametrize("target", ["asgi", "url"])
+@pytest.mark.parametrize("target", ["asgi", "url", "asgi-drained"])
 async def test_h2_websocket_rfc8441(target: str) -> None:
     async def client(tp: ThirdPartyTLS) -> None:
         h2c = H2Client(tp)
@@ -470,14 +476,22 @@ async def test_h2_websocket_rfc8441(target: str) -> None:
         data = await h2c.until(lambda e: isinstance(e, h2.events.DataReceived))
         assert isinstance(data, h2.events.DataReceived)
         assert FrameDecoder().feed(data.data or b"")[0].payload == b"echo:yo"
+        code = 1000
+        if target == "asgi-drained":  # the edge connection carrying the bridge retires
+            tp.bridge.draining.set()
+            data = await h2c.until(lambda e: isinstance(e, h2.events.DataReceived))
+            assert isinstance(data, h2.events.DataReceived)
+            close = FrameDecoder().feed(data.data or b"")[0]
+            assert (close.opcode, close.payload[:2]) == (OP_CLOSE, struct.pack("!H", 4500))
+            code = 4500
         h2c.conn.send_data(
-            1, encode_frame(OP_CLOSE, struct.pack("!H", 1000), mask=False), end_stream=True
+            1, encode_frame(OP_CLOSE, struct.pack("!H", code), mask=False), end_stream=True
         )
         h2c.flush()
         await h2c.until(lambda e: isinstance(e, h2.events.StreamEnded))
         tp.close()
 
-    if target == "asgi":
+    if target != "url":
         await run_passthrough(echo_app, client, alpn=["h2"])
         return
     upstream = WSEchoServer(subprotocol="chat")
