@@ -247,17 +247,15 @@ def main() -> None:
             control.post("/api/v1/identities/", json={"agent_handle": name}).raise_for_status()
         control.close()
         runs: dict[str, dict[int, dict[str, float]]] = {}
+
+        def processes(agent_pid: int) -> dict[str, int | None]:
+            return {"caller": None, "edge": emu_proc.pid, "agent": agent_pid, "app": app_proc.pid}
+
         ours_args = [emu["base_url"], emu["api_key"], "bench-ours", app_url, emu["edge"]]
         with child(OURS, *ours_args, emu["ca_file"], state + "/ours") as (agent, _):
             host = f"bench-ours.{emu['zone']}"
             wait_online(emu["public_url"], host)
-            processes = {
-                "caller": None,
-                "edge": emu_proc.pid,
-                "agent": agent.pid,
-                "app": app_proc.pid,
-            }
-            runs["ours"] = measure("ours", app_url, emu["public_url"], host, processes)
+            runs["ours"] = measure("ours", app_url, emu["public_url"], host, processes(agent.pid))
         if official:
             official_args = [emu["base_url"], emu["api_key"], "bench-official", app_url]
             with child(
@@ -265,13 +263,9 @@ def main() -> None:
             ) as (agent, _):
                 host = f"bench-official.{emu['zone']}"
                 wait_online(emu["public_url"], host)
-                processes = {
-                    "caller": None,
-                    "edge": emu_proc.pid,
-                    "agent": agent.pid,
-                    "app": app_proc.pid,
-                }
-                runs["official"] = measure("official", app_url, emu["public_url"], host, processes)
+                runs["official"] = measure(
+                    "official", app_url, emu["public_url"], host, processes(agent.pid)
+                )
         else:
             print("  official client: skipped (not installed, or port 443 cannot be bound)")
     for concurrency, summary in runs["ours"].items():
