@@ -19,7 +19,6 @@ Appendix A drains rely on that).
 
 from __future__ import annotations
 
-import logging
 import re
 import struct
 from typing import Protocol, cast
@@ -39,9 +38,6 @@ __all__ = [
     "check_request",
 ]
 
-# hpack logs headers at DEBUG (the agents' API keys included); the edge's own coders do
-# not, but hpack's header table and fallbacks still would.
-logging.getLogger("hpack").setLevel(logging.INFO)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 

@@ -31,6 +31,7 @@ from hpack import (
     NeverIndexedHeaderTuple,
     OversizedHeaderListError,
 )
+from hpack.hpack import DEFAULT_MAX_HEADER_LIST_SIZE
 from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
@@ -112,9 +113,25 @@ def _dynamic(entries: deque[tuple[bytes, bytes]], index: int) -> HeaderTuple:
     raise InvalidTableIndex(f"Invalid table index {index}")
 
 
+class _QuietTable(HeaderTable):
+    """``hpack``'s header table without its DEBUG line naming every evicted field."""
+
+    def _shrink(self) -> None:
+        entries = self.dynamic_entries
+        current = self._current_size
+        while current > self._maxsize:
+            name, value = entries.pop()
+            current -= _ENTRY_OVERHEAD + len(name) + len(value)
+        self._current_size = current
+
+
 class EdgeDecoder(Decoder):
     """``hpack.Decoder`` with the same results, table and errors; raw decoding (what h2
     asks for) is done here without logging."""
+
+    def __init__(self, max_header_list_size: int = DEFAULT_MAX_HEADER_LIST_SIZE) -> None:
+        super().__init__(max_header_list_size)
+        self.header_table = _QuietTable()
 
     def decode(self, data: bytes, raw: bool = False) -> list[HeaderTuple]:
         """Decode one header block (see ``hpack.Decoder.decode``)."""
@@ -222,6 +239,7 @@ class EdgeEncoder(Encoder):
 
     def __init__(self) -> None:
         super().__init__()
+        self.header_table = _QuietTable()
         self._added = 0
         self._pairs: dict[tuple[bytes, bytes], int] = {}
         self._names: dict[bytes, int] = {}

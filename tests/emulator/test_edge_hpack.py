@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator
 from typing import Any, cast
@@ -366,3 +367,15 @@ def test_encoder_dictionaries_and_big_fields() -> None:
     for _ in range(100):  # indices past 126 take more than one octet
         headers = [(f"n{i}".encode(), b"v") for i in range(100)]
         assert ours.encode(headers) == theirs.encode(headers, huffman=False)
+
+
+def test_nothing_is_logged_even_when_the_table_evicts(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    encoder, decoder = EdgeEncoder(), EdgeDecoder()
+    secret = b"sk-edge-s3cr3t"
+    for n in range(200):  # enough distinct fields to evict from a 4096-byte table
+        fields = [(b"x-api-key", secret + b"%d" % n), (b"x-n", b"v" * 50)]
+        assert [tuple(h) for h in decoder.decode(encoder.encode(fields), raw=True)] == fields
+    decoder.header_table_size = 100  # shrinking (not to 0, which just clears) evicts
+    encoder.header_table_size = 100
+    assert "s3cr3t" not in caplog.text
