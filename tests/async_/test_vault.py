@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import logging
 import os
+import re
 import uuid
 
 import httpx2
@@ -35,6 +37,18 @@ TOTP_URI = "otpauth://totp/Example:user?secret=JBSWY3DPEHPK3PXP&issuer=Example"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def test_auth_hashes_and_keys_never_reach_the_logs(
+    inkbox: AsyncInkbox, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    result = await inkbox.vault.initialize(VAULT_KEY)
+    await inkbox.vault.unlock(VAULT_KEY)
+    assert "auth_hash=***" in caplog.text  # the HTTP library's request line, masked
+    assert re.search(r"\b[0-9a-f]{64}\b", caplog.text) is None
+    for secret in (VAULT_KEY, *result.recovery_codes):
+        assert secret not in caplog.text
 
 
 async def test_initialize_info_and_keys(inkbox: AsyncInkbox) -> None:
