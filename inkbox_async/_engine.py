@@ -13,6 +13,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, cast
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
+from inkbox_async._logging import mask_http_library_logs
 from inkbox_async._wire import EngineResponse
 
 if TYPE_CHECKING:
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from http.cookiejar import CookieJar
 
     import httpx2
+
+mask_http_library_logs()  # what httpx2 and httpcore2 log never shows our secrets
 
 
 class AsyncEngine:

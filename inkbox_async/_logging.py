@@ -39,14 +39,22 @@ def loggable(path: str) -> str:
 _SECRET_PARAM = re.compile(
     r"([?&](?:auth_hash|api_key|token|signature|sig|x-amz-signature)=)[^&#\s\"]+", re.IGNORECASE
 )
+# a header as httpcore2's DEBUG traces print it: (b'Set-Cookie', b'...')
+_SECRET_HEADER = re.compile(
+    r"(\(b['\"](?:set-cookie|cookie|authorization|proxy-authorization|x-api-key|x-owner-token)"
+    r"['\"], b)(['\"]).*?(?<!\\)\2\)",
+    re.IGNORECASE,
+)
+_HTTP_LOGGERS = ("httpx2", "httpcore2.http11", "httpcore2.http2")
 
 
 class _MaskURLSecrets(logging.Filter):
-    """Masks auth hashes and secret query values in the HTTP library's request lines.
+    """Masks secrets in what the HTTP libraries log about the SDK's requests.
 
     httpx2 logs every request's full URL at INFO, and the vault unlock carries
     its auth hash in the query (the wire requires it); an offloaded tunnel body
-    is fetched from a capability URL.
+    is fetched from a capability URL. httpcore2's DEBUG traces print response
+    headers, which for a tunnel's ``https://`` target include its users' cookies.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -61,13 +69,13 @@ class _MaskURLSecrets(logging.Filter):
 
 
 def _mask(text: str) -> str:
+    text = _SECRET_HEADER.sub(r"\1\2***\2)", text)
     return _HEX64.sub("***", _SECRET_PARAM.sub(r"\1***", text))
 
 
-def _mask_http_library_logs() -> None:
-    target = logging.getLogger("httpx2")
-    if not any(isinstance(f, _MaskURLSecrets) for f in target.filters):
-        target.addFilter(_MaskURLSecrets())
-
-
-_mask_http_library_logs()
+def mask_http_library_logs() -> None:
+    """Attach the masking filter to the HTTP libraries' loggers (once)."""
+    for name in _HTTP_LOGGERS:
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _MaskURLSecrets) for f in target.filters):
+            target.addFilter(_MaskURLSecrets())
