@@ -18,7 +18,7 @@ from inkbox_async.models.identities import Tunnel
 if TYPE_CHECKING:
     from inkbox_async._tunnel.agent import TunnelAgent
 
-__all__ = ["AsyncTunnelListener", "build_agent"]
+__all__ = ["AsyncTunnelListener", "ListenerView", "build_agent"]
 
 
 def build_agent(settings: TunnelSettings) -> TunnelAgent:
@@ -35,16 +35,8 @@ def build_agent(settings: TunnelSettings) -> TunnelAgent:
     )
 
 
-class AsyncTunnelListener:
-    """Puts the local target online at :attr:`public_url` while it serves.
-
-    ``await listener.serve_forever()`` serves until :meth:`aclose` (from
-    another task) and raises :class:`~inkbox_async.TunnelAuthError` or
-    :class:`~inkbox_async.TunnelSupersededError` on a permanent failure; all
-    other failures reconnect with capped, jittered backoff.
-    ``async with listener.running():`` serves in the background for the
-    duration of the block and is online on entry.
-    """
+class ListenerView:
+    """What both listeners show: the public URL, the tunnel, the agent's status."""
 
     def __init__(self, settings: TunnelSettings, tunnel: Tunnel) -> None:
         self._settings = settings
@@ -62,13 +54,25 @@ class AsyncTunnelListener:
 
     @property
     def tunnel(self) -> Tunnel:
-        """The tunnel as it was when :meth:`connect` ran (not refreshed)."""
+        """The tunnel as it was when ``connect()`` ran (not refreshed)."""
         return self._tunnel
 
     @property
     def status(self) -> str:
         """``idle`` before serving, then the last status (``connected``, ``closed``...)."""
         return "idle" if self._agent is None else self._agent.status
+
+
+class AsyncTunnelListener(ListenerView):
+    """Puts the local target online at :attr:`public_url` while it serves.
+
+    ``await listener.serve_forever()`` serves until :meth:`aclose` (from
+    another task) and raises :class:`~inkbox_async.TunnelAuthError` or
+    :class:`~inkbox_async.TunnelSupersededError` on a permanent failure; all
+    other failures reconnect with capped, jittered backoff.
+    ``async with listener.running():`` serves in the background for the
+    duration of the block and is online on entry.
+    """
 
     async def serve_forever(self) -> None:
         """Serve until :meth:`aclose`; raises on a permanent failure."""

@@ -18,13 +18,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Self
 
 from inkbox_async._tunnel.contracts import TunnelSettings
-from inkbox_async._tunnel_listener import build_agent
+from inkbox_async._tunnel_listener import ListenerView, build_agent
 from inkbox_async.models.identities import Tunnel
 
 if TYPE_CHECKING:
     from anyio.from_thread import BlockingPortal
 
-    from inkbox_async._tunnel.agent import TunnelAgent
 
 __all__ = ["TunnelListener"]
 
@@ -33,7 +32,7 @@ logger = logging.getLogger("inkbox.tunnels")
 POLL_SECONDS = 0.2
 
 
-class TunnelListener:
+class TunnelListener(ListenerView):
     """Puts the local target online at :attr:`public_url` while it serves.
 
     ``listener.wait()`` brings the tunnel online and blocks until
@@ -45,33 +44,12 @@ class TunnelListener:
     """
 
     def __init__(self, settings: TunnelSettings, tunnel: Tunnel) -> None:
-        self._settings = settings
-        self._tunnel = tunnel
+        super().__init__(settings, tunnel)
         self._lock = threading.Lock()
         self._portal_cm: contextlib.AbstractContextManager[BlockingPortal] | None = None
         self._portal: BlockingPortal | None = None
-        self._agent: TunnelAgent | None = None
         self._future: Future[None] | None = None
         self._failure_reported = False
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(public_url={self.public_url!r}, status={self.status!r})"
-
-    @property
-    def public_url(self) -> str:
-        """``https://{public_host}``: where the public reaches the local target."""
-        return f"https://{self._settings.public_host}"
-
-    @property
-    def tunnel(self) -> Tunnel:
-        """The tunnel as it was when ``connect()`` ran (not refreshed)."""
-        return self._tunnel
-
-    @property
-    def status(self) -> str:
-        """``idle`` before serving, then the last status (``connected``, ``closed``...)."""
-        return "idle" if self._agent is None else self._agent.status
 
     def start(self) -> None:
         """Bring the tunnel online in the background and return at once."""
