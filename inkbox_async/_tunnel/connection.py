@@ -35,6 +35,7 @@ from anyio.streams.tls import TLSStream
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
 from inkbox_async._tunnel.h2_engine import (
     CANCEL,
+    CONNECTION_FIELDS,
     REFUSED_STREAM,
     ClientEngine,
     Fields,
@@ -131,9 +132,6 @@ def _tune_socket(stream: TLSStream) -> None:
             sock.setsockopt(level, option, value)
 
 
-_CONNECTION_FIELDS = frozenset(
-    {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
-)
 _REQUEST_PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path", b":protocol"})
 _SECRET_FIELDS = frozenset(
     {b"authorization", b"proxy-authorization", b"x-api-key", b"x-owner-token"}
@@ -152,10 +150,10 @@ class PreparedHeaders:
 
 
 def prepare_headers(headers: Headers) -> PreparedHeaders:
-    """The header block as ``h2`` would send it, normalised and checked once, here.
+    """A request header block normalised and checked once, ready for any connection.
 
-    ``h2`` is configured not to redo this on every HEADERS frame. Same rules
-    as its outbound normalisation and validation: names lower-cased, names
+    The rules of ``h2``'s outbound normalisation and validation, which the
+    agent used before it had its own engine: names lower-cased, names
     and values stripped, connection-specific fields dropped, credentials
     (``authorization``, ``x-api-key``, ``x-owner-token``) and short ``cookie``
     values marked never-indexed; pseudo-headers first, unique,
@@ -168,7 +166,7 @@ def prepare_headers(headers: Headers) -> PreparedHeaders:
     for name, value in headers:
         field = name.encode("utf-8", "surrogateescape").lower().strip()
         data = value.encode("utf-8", "surrogateescape").strip()
-        if field in _CONNECTION_FIELDS:
+        if field in CONNECTION_FIELDS:
             continue
         if field[:1] == b":":
             if field in pseudo or field not in _REQUEST_PSEUDO or len(pseudo) < len(fields):
@@ -217,7 +215,7 @@ class EdgeConnection:
 
     def __init__(self, stream: anyio.abc.ByteStream) -> None:
         self._stream = stream
-        self._h2 = ClientEngine(self)
+        self._engine = ClientEngine(self)
         self._streams: dict[int, H2Stream] = {}
         self._wakeup = anyio.Event()
         self._changed: anyio.Event | None = None  # made when a task waits for a change
@@ -289,7 +287,7 @@ class EdgeConnection:
                 self._close("io-error")
                 return
             try:
-                self._h2.receive(data)
+                self._engine.receive(data)
             except ProtocolError as exc:
                 logger.warning("tunnel edge connection: HTTP/2 protocol error: %s", exc)
                 self._close("protocol-error")
@@ -302,7 +300,7 @@ class EdgeConnection:
             # One more scheduling round: frames queued by tasks woken with this one leave together.
             await anyio.lowlevel.checkpoint()
             self._wakeup = anyio.Event()
-            data = self._h2.data_to_send()
+            data = self._engine.data_to_send()
             if not data:
                 continue
             try:
@@ -360,7 +358,7 @@ class EdgeConnection:
         self._notify()
 
     def _credit_stream(self, sid: int, size: int) -> None:
-        self._h2.credit(sid, size)
+        self._engine.credit(sid, size)
         self._wake_writer()
 
     def on_ping_ack(self, payload: bytes) -> None:
@@ -381,7 +379,7 @@ class EdgeConnection:
             return
         # A drain: streams up to last_stream_id go on; later ones were never seen.
         for sid in [sid for sid in self._streams if sid > last_stream_id]:
-            self._h2.forget(sid)
+            self._engine.forget(sid)
             self._streams.pop(sid)._on_reset(REFUSED_STREAM)
         self._notify()
 
@@ -395,7 +393,7 @@ class EdgeConnection:
             return event
         payload = time.monotonic_ns().to_bytes(8, "big")
         self._pings[payload] = event
-        self._h2.ping(payload)
+        self._engine.ping(payload)
         self._wake_writer()
         return event
 
@@ -408,13 +406,13 @@ class EdgeConnection:
         while True:
             if not self.accepts_streams:
                 raise ConnectionClosedError("the edge connection no longer accepts streams")
-            if self._h2.open_streams < self._h2.max_streams:
+            if self._engine.open_streams < self._engine.max_streams:
                 break
             await self._wait_change()
         if headers.encoded is None:
-            headers.encoded = self._h2.encode_fields(headers.fields)
+            headers.encoded = self._engine.encode_fields(headers.fields)
         try:
-            sid = self._h2.open_stream(
+            sid = self._engine.open_stream(
                 headers.fields, end_stream=end_stream, encoded=headers.encoded
             )
         except StreamClosedError as exc:
@@ -430,16 +428,16 @@ class EdgeConnection:
             if self.closed:
                 raise ConnectionClosedError("the edge connection is closed")
             try:
-                window = self._h2.send_window(stream.id)
+                window = self._engine.send_window(stream.id)
             except StreamClosedError as exc:
                 raise StreamResetError("the stream is closed", stream.reset_code) from exc
-            size = min(window, self._h2.max_frame_size, len(view))
+            size = min(window, self._engine.max_frame_size, len(view))
             if size <= 0:
                 await self._wait_change()
                 continue
             last = end_stream and size == len(view)
             try:
-                self._h2.send_data(stream.id, bytes(view[:size]), end_stream=last)
+                self._engine.send_data(stream.id, bytes(view[:size]), end_stream=last)
             except StreamClosedError as exc:
                 raise StreamResetError("the stream is closed", stream.reset_code) from exc
             view = view[size:]
@@ -451,7 +449,7 @@ class EdgeConnection:
         if self.closed:
             raise ConnectionClosedError("the edge connection is closed")
         try:
-            self._h2.end_stream(stream.id)
+            self._engine.end_stream(stream.id)
         except StreamClosedError as exc:
             raise StreamResetError("the stream is closed", stream.reset_code) from exc
         self._wake_writer()
@@ -460,7 +458,7 @@ class EdgeConnection:
         self._streams.pop(stream.id, None)
         if self.closed:
             return
-        self._h2.reset_stream(stream.id, CANCEL)
+        self._engine.reset_stream(stream.id, CANCEL)
         self._wake_writer()
         self._notify()
 

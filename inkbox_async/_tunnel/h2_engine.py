@@ -27,6 +27,7 @@ from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
 
 __all__ = [
     "CANCEL",
+    "CONNECTION_FIELDS",
     "PROTOCOL_ERROR",
     "REFUSED_STREAM",
     "ClientEngine",
@@ -83,9 +84,10 @@ _HEAD = struct.Struct(">IBI")  # length (24 bits) + type, flags, stream id
 _SETTING = struct.Struct(">HI")
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
 _VALUE = re.compile(rb"(?:[^\x00\r\n\t ](?:[^\x00\r\n]*[^\x00\r\n\t ])?)?")
-_CONNECTION_FIELDS = frozenset(
+CONNECTION_FIELDS = frozenset(
     {b"connection", b"proxy-connection", b"keep-alive", b"transfer-encoding", b"upgrade"}
 )
+"""Connection-specific fields: never in an HTTP/2 header block (RFC 9113 §8.2.2)."""
 
 Fields = list[tuple[bytes, bytes]]
 
@@ -524,7 +526,7 @@ def _response_status(fields: Fields) -> int | None:
     name_ok = _NAME.fullmatch
     value_ok = _VALUE.fullmatch
     for name, value in fields[1:]:
-        if name_ok(name) is None or value_ok(value) is None or name in _CONNECTION_FIELDS:
+        if name_ok(name) is None or value_ok(value) is None or name in CONNECTION_FIELDS:
             return None
         if name == b"te" and value != b"trailers":
             return None
