@@ -1,8 +1,10 @@
 """Every workflow, for both flavours: ``nox`` runs the full CI check.
 
-Sessions: ``ci`` (default: everything below in one environment), ``lint``,
-``types``, ``codegen``, ``tests``, ``demo``, ``bench``. Pass pytest arguments
-after ``--``, e.g. ``nox -s tests -- tests/async_ -k identity``.
+Sessions (``nox -l``): ``ci`` (the default: lint, types, codegen check, demo and every
+suite in one environment), ``lint``, ``types``, ``codegen``, ``tests-unit``, ``tests-async``,
+``tests-sync``, ``tests-emulator``, ``tests-conformance``, ``demo``, ``bench``, ``generate``.
+Each installs what it needs from the project's own extras. Pytest arguments after ``--``
+replace a suite's paths, e.g. ``nox -s tests-async -- tests/async_/test_mail.py -k send``.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ SUITES = {
 }
 
 
-def install(session: nox.Session) -> None:
-    session.install("-e", ".[dev]")
+def install(session: nox.Session, extra: str = "dev") -> None:
+    """Install the project from its own files: ``dev`` for everything, else one extra."""
+    session.install("-e", f".[{extra}]")
 
 
 def run_lint(session: nox.Session) -> None:
@@ -59,8 +62,7 @@ def run_tests(session: nox.Session, *paths: str, junit: str | None = None) -> No
 
 @nox.session(python=PYTHON)
 def ci(session: nox.Session) -> None:
-    """Lint, types, codegen check, the demo, then every test suite (unit, async on asyncio
-    and trio, sync, emulator, conformance against the official 0.4.4 client)."""
+    """Everything CI checks: lint, types, codegen, the demo, every test suite (JUnit report)."""
     install(session)
     run_lint(session)
     run_types(session)
@@ -71,8 +73,8 @@ def ci(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
-    session.install("ruff")
+    """ruff check and ruff format --check (the pinned ruff of the ``lint`` extra)."""
+    install(session, "lint")
     run_lint(session)
 
 
@@ -90,24 +92,32 @@ def codegen(session: nox.Session) -> None:
     run_codegen(session)
 
 
-@nox.session(python=PYTHON)
-@nox.parametrize("suite", list(SUITES))
-def tests(session: nox.Session, suite: str) -> None:
-    """One test suite: unit, async, sync, emulator or conformance."""
-    install(session)
-    run_tests(session, *SUITES[suite])
+def suite_session(suite: str, what: str) -> None:
+    def run_suite(session: nox.Session) -> None:
+        install(session)
+        run_tests(session, *SUITES[suite])
+
+    run_suite.__doc__ = f"The {suite} tests ({', '.join(SUITES[suite])}): {what}."
+    nox.session(python=PYTHON, name=f"tests-{suite}")(run_suite)
+
+
+suite_session("unit", "pure modules, and the engine's mock transport for error edges")
+suite_session("async", "end to end against the emulator, on asyncio and trio")
+suite_session("sync", "the generated blocking twin of the async tests")
+suite_session("emulator", "the emulator's routes, edge and control API over real HTTP")
+suite_session("conformance", "the official clients and ours send the same requests")
 
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The seed's quick start in both flavours, against an emulator it starts itself."""
-    session.install("-e", ".[emulator]")
+    """The seed's quick start, both flavours (async on asyncio and trio), on its own emulator."""
+    install(session, "examples")
     session.run("python", "examples/demo.py")
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print the benchmark figures (ratios measured in one run)."""
+    """Print the benchmark figures (ratios measured in one run, the official client included)."""
     install(session)
     session.run("python", "benchmarks/run_all.py")
 

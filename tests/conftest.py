@@ -23,9 +23,7 @@ import pytest
 
 from inkbox_emulator import Emulator, OrgCredentials
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.is_dir():  # CI lays shared/ beside the clone; fall back to the repo's parent
-    SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(params=["asyncio", "trio"])
@@ -45,8 +43,9 @@ def org(emulator: Emulator) -> OrgCredentials:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    return SHARED
+def fixtures_dir() -> Path:
+    """``tests/fixtures``: the public data files the tests read (see its README)."""
+    return FIXTURES
 
 
 class Receiver:

@@ -266,8 +266,8 @@ def test_headers_match_on_the_wire(emu: Emulator, portal: Any) -> None:
     assert seen["sync"] == seen["official"] == seen["async"]
 
 
-def test_verify_webhook_agrees_with_the_official_client(shared_dir: Any) -> None:
-    body = (shared_dir / "fixtures" / "webhook_payloads" / "text_received.json").read_bytes()
+def test_verify_webhook_agrees_with_the_official_client(fixtures_dir: Any) -> None:
+    body = (fixtures_dir / "webhook_payloads" / "text_received.json").read_bytes()
     secret = "whsec_c2lnbmluZy1rZXktZXhhbXBsZQ"
     good = "sha256=0964d20708583816dc4ac3667f2b3f0229789a9e6dab578eb8c0f025ed723fa0"
     base = {

@@ -17,7 +17,7 @@ from inkbox_emulator import Emulator
 from .conftest import create_identity, unique
 
 P = "/api/v1/phone"
-FIXTURES = Path("fixtures/webhook_payloads")
+FIXTURES = Path("webhook_payloads")
 _remote = itertools.count(1000)
 
 NUMBER_KEYS = {
@@ -125,8 +125,8 @@ def send(client: httpx2.Client, number_id: str, to: str, text: str = "hi") -> ht
     return client.post(f"{P}/numbers/{number_id}/texts", json={"to": to, "text": text})
 
 
-def fixture(shared_dir: Path, name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((shared_dir / FIXTURES / name).read_text())
+def fixture(fixtures_dir: Path, name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((fixtures_dir / FIXTURES / name).read_text())
     return data
 
 

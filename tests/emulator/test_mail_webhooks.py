@@ -41,7 +41,7 @@ def hooked_mailbox(admin: httpx2.Client, url: str) -> str:
 
 
 def test_every_event_type_is_signed_and_shaped(
-    emu: Emulator, admin: httpx2.Client, org: OrgCredentials, hooks: HookServer, shared_dir: Path
+    emu: Emulator, admin: httpx2.Client, org: OrgCredentials, hooks: HookServer, fixtures_dir: Path
 ) -> None:
     secret = admin.post("/api/v1/signing-keys", json={}).json()["signing_key"]
     box = hooked_mailbox(admin, hooks.url)
@@ -103,7 +103,7 @@ def test_every_event_type_is_signed_and_shaped(
         assert payload["timestamp"].endswith("Z")
 
     # the same key sets as the real samples
-    fixture = json.loads((shared_dir / "fixtures/webhook_payloads/message_sent.json").read_text())
+    fixture = json.loads((fixtures_dir / "webhook_payloads/message_sent.json").read_text())
     assert set(fixture["data"]["message"]) == MESSAGE_KEYS
 
     payloads: dict[str, Any] = {}

@@ -139,7 +139,7 @@ def configure(admin: httpx2.Client, number: dict[str, Any], **body: Any) -> None
 
 
 def test_inbound_webhook_answer(
-    emu: Emulator, admin: httpx2.Client, org: OrgCredentials, shared_dir: Path
+    emu: Emulator, admin: httpx2.Client, org: OrgCredentials, fixtures_dir: Path
 ) -> None:
     secret = admin.post("/api/v1/signing-keys", json={}).json()["signing_key"]
     server = ReplyServer(200, {"action": "answer", "client_websocket_url": "wss://reply/ws"})
@@ -160,7 +160,7 @@ def test_inbound_webhook_answer(
         headers, body = server.received[0]
         assert verify_webhook(payload=body, headers=headers, secret=secret)
         payload = json.loads(body)
-        sample = fixture(shared_dir, "phone_incoming_call.json")
+        sample = fixture(fixtures_dir, "phone_incoming_call.json")
         assert set(payload) == set(sample)
         assert set(payload["rate_limit"]) == set(sample["rate_limit"])
         assert payload["id"] == call["id"]

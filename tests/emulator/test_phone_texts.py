@@ -153,7 +153,7 @@ def test_lifecycle_webhooks(
     admin: httpx2.Client,
     org: OrgCredentials,
     hooks: HookServer,
-    shared_dir: Path,
+    fixtures_dir: Path,
     outcome: str,
     events: list[str],
 ) -> None:
@@ -183,7 +183,7 @@ def test_lifecycle_webhooks(
         expected = signature(secret, low["x-inkbox-request-id"], low["x-inkbox-timestamp"], body)
         assert low["x-inkbox-signature"] == expected
     for payload in payloads[1:]:
-        sample = fixture(shared_dir, payload["event_type"].replace(".", "_") + ".json")
+        sample = fixture(fixtures_dir, payload["event_type"].replace(".", "_") + ".json")
         assert set(payload) == set(sample) == {"event_type", "timestamp", "data"}
         assert set(payload["data"]) == set(sample["data"])
         assert set(payload["data"]["text_message"]) == set(sample["data"]["text_message"])
@@ -231,7 +231,7 @@ def test_inbound_text_webhook_and_mms(
     admin: httpx2.Client,
     org: OrgCredentials,
     hooks: HookServer,
-    shared_dir: Path,
+    fixtures_dir: Path,
 ) -> None:
     secret = admin.post("/api/v1/signing-keys", json={}).json()["signing_key"]
     number = new_number(admin, "toll_free", incoming_text_webhook_url=hooks.url)
@@ -263,7 +263,7 @@ def test_inbound_text_webhook_and_mms(
     deliveries = emu.wait_for_webhooks(
         2, event_type="text.received", organization_id=org.organization_id
     )
-    sample = fixture(shared_dir, "text_received.json")
+    sample = fixture(fixtures_dir, "text_received.json")
     for delivery in deliveries:
         body = delivery["body"]
         assert verify_webhook(payload=body, headers=delivery["headers"], secret=secret)

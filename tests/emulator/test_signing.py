@@ -8,7 +8,7 @@ from pathlib import Path
 from inkbox_emulator import signing_headers
 from inkbox_emulator._signing import sign, signature
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "whsec_c2lnbmluZy1rZXktZXhhbXBsZQ"
 REQUEST_ID = "5f0c6a2e-8d1b-4c7e-9a3f-2b6d8e1f4c90"
 TIMESTAMP = "1775845457"
@@ -31,7 +31,7 @@ def test_first_vector() -> None:
 
 
 def test_second_vector_fixture_file() -> None:
-    body = (SHARED / "fixtures" / "webhook_payloads" / "text_received.json").read_bytes()
+    body = (FIXTURES / "webhook_payloads" / "text_received.json").read_bytes()
     assert hashlib.sha256(body).hexdigest() == (
         "04496d8be996e2090e86685ad0249223744ab57471dc23f435d388db69af3356"
     )

@@ -1,4 +1,4 @@
-"""The shared conformance fixtures for the passthrough plaintext parsers (tunnels.md App. C)."""
+"""The cross-language conformance fixtures for the passthrough plaintext parsers (tunnels.md App. C)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ import pytest
 from inkbox_async._tunnel.plaintext_h1 import parse_h1_request
 from inkbox_async._tunnel.plaintext_h2 import h2_request
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-if not SHARED.is_dir():  # CI lays shared/ beside the clone; fall back to the repo's parent
-    SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "tunnels"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tunnels"
 
 
 def load(kind: str) -> list[Any]:

@@ -72,8 +72,8 @@ def test_variations_rejected(kwargs: dict[str, object]) -> None:
     assert not verify(**kwargs)
 
 
-def test_fixture_vector(shared_dir: Path) -> None:
-    body = (shared_dir / "fixtures" / "webhook_payloads" / "text_received.json").read_bytes()
+def test_fixture_vector(fixtures_dir: Path) -> None:
+    body = (fixtures_dir / "webhook_payloads" / "text_received.json").read_bytes()
     expected = "sha256=0964d20708583816dc4ac3667f2b3f0229789a9e6dab578eb8c0f025ed723fa0"
     assert verify(payload=body, headers=headers(expected))
 
