@@ -38,10 +38,13 @@ def main() -> None:
             )
         for message in identity.iter_emails():
             print("  mail:   ", message.direction, message.subject)
+            if message.direction == "inbound":  # answer everyone on the thread
+                reply = identity.reply_all(message.id, body_text="You're welcome!")
+                print("  reply:  ", reply.subject, reply.to_addresses)
 
         identity.update(description=None)  # explicit None clears; omitted fields stay
-        identity.grant_access(None)  # visible to every identity of the org
-        print("  access: ", [row.is_wildcard for row in identity.list_access()])
+        identity.update(mail_filter_mode="blacklist")  # accept mail from anyone not blocked
+        print("  filter: ", identity.detail.mail_filter_mode)
 
         print("identities:", [s.agent_handle for s in inkbox.list_identities()])
         key_ = inkbox.create_signing_key()

@@ -34,8 +34,7 @@ async def main() -> None:
             async for message in identity.iter_emails():
                 print("  mail:   ", message.direction, message.subject)
 
-            await identity.update(description=None)
-            await identity.grant_access(None)
+            await identity.update(description=None, contact_sharing_enabled=True)
             key_ = await inkbox.create_signing_key()
             print("signing key created at", key_.created_at.isoformat())
 

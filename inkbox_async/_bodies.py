@@ -15,12 +15,12 @@ from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import (
     IdentityPhoneNumberCreateOptions,
-    IdentityStatus,
     IdentityTunnelCreateOptions,
     IncomingCallAction,
     PhoneNumberType,
     TlsMode,
 )
+from inkbox_async.models.mail import FilterMode
 
 DISPLAY_NAME_MAX = 255
 DESCRIPTION_MAX = 1000
@@ -200,17 +200,26 @@ def identity_create(
     return body
 
 
+_FILTER_CHANNELS = ("mail", "phone", "slack")
+
+
 def identity_update(
     *,
-    new_handle: str | None,
     display_name: str | Unset | None,
     description: str | Unset | None,
-    status: IdentityStatus | str | None,
+    imessage_enabled: bool | None = None,
+    contact_sharing_enabled: bool | None = None,
+    imessage_number_id: UUID | str | Unset | None = UNSET,
+    claim_imessage_number: bool = False,
+    filter_modes: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Body of ``PATCH /api/v1/identities/{handle}`` (``{}`` when nothing changes)."""
+    """Body of ``PATCH /api/v1/identities/{handle}`` (``{}`` when nothing changes).
+
+    ``filter_modes`` maps ``{channel}_filter_mode`` /
+    ``{channel}_{inbound,outbound}_filter_mode`` names to a mode or None
+    (not sent). The 0.4.4 rename and ``status`` are not on the current wire.
+    """
     body: dict[str, Any] = {}
-    if new_handle is not None:
-        body["agent_handle"] = check.handle("new_handle", new_handle)
     if display_name is not UNSET:
         body["display_name"] = check.optional_text(
             "display_name", display_name, max_length=DISPLAY_NAME_MAX
@@ -219,9 +228,57 @@ def identity_update(
         body["description"] = check.optional_text(
             "description", description, max_length=DESCRIPTION_MAX, allow_empty=True
         )
-    if status is not None:
-        body["status"] = check.choice("status", status, IdentityStatus)
+    if imessage_enabled is not None:
+        body["imessage_enabled"] = check.boolean("imessage_enabled", imessage_enabled)
+    if contact_sharing_enabled is not None:
+        body["contact_sharing_enabled"] = check.boolean(
+            "contact_sharing_enabled", contact_sharing_enabled
+        )
+    if check.boolean("claim_imessage_number", claim_imessage_number):
+        if imessage_number_id is not UNSET:
+            raise InvalidArgumentError(
+                "claim_imessage_number", "cannot be combined with imessage_number_id"
+            )
+        if imessage_enabled is False:
+            raise InvalidArgumentError(
+                "claim_imessage_number", "cannot be set while disabling iMessage"
+            )
+        body["claim_imessage_number"] = True
+    if imessage_number_id is not UNSET:
+        if imessage_number_id is not None and imessage_enabled is False:
+            raise InvalidArgumentError(
+                "imessage_number_id", "cannot be set while disabling iMessage"
+            )
+        body["imessage_number_id"] = check.optional_uuid("imessage_number_id", imessage_number_id)
+    body.update(_filter_modes(dict(filter_modes or {})))
     return body
+
+
+def _filter_modes(modes: dict[str, Any]) -> dict[str, str]:
+    """The filter-mode fields of the identity PATCH, in a stable order."""
+    out: dict[str, str] = {}
+    given = {name: value for name, value in modes.items() if value is not None}
+    for channel in ("imessage", *_FILTER_CHANNELS):
+        name = f"{channel}_filter_mode"
+        if name in given:
+            out[name] = check.choice(name, given[name], FilterMode)
+    for channel in _FILTER_CHANNELS:
+        shared = f"{channel}_filter_mode"
+        if channel == "phone" and shared not in given:
+            shared = "imessage_filter_mode"
+        for side in ("inbound", "outbound"):
+            name = f"{channel}_{side}_filter_mode"
+            if name not in given:
+                continue
+            if shared in given:
+                raise InvalidArgumentError(
+                    name, f"cannot be combined with {shared} (it sets both directions)"
+                )
+            out[name] = check.choice(name, given[name], FilterMode)
+    phone, imessage = out.get("phone_filter_mode"), out.get("imessage_filter_mode")
+    if phone is not None and imessage is not None and phone != imessage:
+        raise InvalidArgumentError("imessage_filter_mode", "must agree with phone_filter_mode")
+    return out
 
 
 def api_key_create(

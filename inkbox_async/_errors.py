@@ -11,7 +11,12 @@ __all__ = [
     "BadRequestError",
     "ConflictError",
     "CustomerCampaignRequiredError",
+    "DedicatedIMessageNumberInventoryPendingError",
+    "DedicatedIMessageNumberQuotaExceededError",
     "DuplicateContactRuleError",
+    "FeatureRemovedError",
+    "IdempotencyInProgressError",
+    "IdempotencyKeyReusedError",
     "HandleUnavailableError",
     "InkboxAPIError",
     "InkboxConnectionError",
@@ -20,7 +25,9 @@ __all__ = [
     "InternalServerError",
     "InvalidArgumentError",
     "InvalidArgumentTypeError",
+    "MailImportQuotaExceededError",
     "NotFoundError",
+    "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
     "RecipientBlockedError",
@@ -29,6 +36,7 @@ __all__ = [
     "RedundantContactAccessGrantError",
     "SenderRateLimitedError",
     "SenderSmsPendingError",
+    "StorageLimitExceededError",
     "UnprocessableEntityError",
     "InkboxVaultKeyError",
     "VaultDecryptionError",
@@ -64,12 +72,24 @@ class InvalidArgumentTypeError(InvalidArgumentError, TypeError):
     """An argument had the wrong type; raised before any request was sent."""
 
 
+class FeatureRemovedError(InkboxError):
+    """The hosted service no longer offers what this 0.4.4-era call did.
+
+    Raised before any request; the message names what to use instead.
+    """
+
+
 class InkboxConnectionError(InkboxError):
     """The API could not be reached, or the connection failed mid-request.
 
     ``request_sent`` is False only when the request provably never left this
     process (connection refused, connect timeout, no free pooled connection).
+    ``idempotency_key`` is the key a send carried (None for other calls):
+    retrying the same send with ``idempotency_key=`` that value cannot
+    deliver it twice.
     """
+
+    idempotency_key: str | None = None
 
     def __init__(self, message: str, *, request_sent: bool) -> None:
         super().__init__(message)
@@ -87,16 +107,40 @@ class InkboxAPIError(InkboxError):
     member (a string, an object for structured errors, or a list of
     validation problems), or the raw body text when it has none; ``code`` is
     the stable error code (``detail["error"]``) when the API gave one.
+    ``agent_support`` is the service's escalation text for agents (the body's
+    top-level ``agent_support`` string) or None; ``retry_after`` the
+    ``Retry-After`` delay in seconds when the response had one;
+    ``idempotency_key`` the key a send carried (None for other calls).
     """
 
     status: ClassVar[int | None] = None
     error_code: ClassVar[str | None] = None
+    idempotency_key: str | None = None
 
-    def __init__(self, status_code: int, detail: Any, *, request_id: str | None = None) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        detail: Any,
+        *,
+        request_id: str | None = None,
+        agent_support: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.status_code = status_code
         self.detail = detail
         self.request_id = request_id
+        self.agent_support = agent_support
+        self.retry_after = retry_after
         super().__init__(f"HTTP {status_code}: {detail}")
+
+    def _field(self, name: str) -> Any:
+        return self.detail.get(name) if isinstance(self.detail, dict) else None
+
+    @property
+    def message(self) -> str | None:
+        """The human-readable ``detail["message"]`` of a structured error, if any."""
+        value = self._field("message")
+        return None if value is None else str(value)
 
     @property
     def code(self) -> str | None:
@@ -112,6 +156,12 @@ class BadRequestError(InkboxAPIError):
     """HTTP 400."""
 
     status = 400
+
+
+class PaymentRequiredError(InkboxAPIError):
+    """HTTP 402: the plan's quota or storage does not allow this."""
+
+    status = 402
 
 
 class AuthenticationError(InkboxAPIError):
@@ -202,9 +252,6 @@ class RecipientBlockedError(PermissionDeniedError):
 
     error_code = "recipient_blocked"
 
-    def _field(self, name: str) -> Any:
-        return self.detail.get(name) if isinstance(self.detail, dict) else None
-
     @property
     def matched_rule_id(self) -> UUID | None:
         """The blocking rule, or None when the filter mode blocked it."""
@@ -252,6 +299,77 @@ class SenderRateLimitedError(RateLimitError):
     """The sending number reached its rolling 24-hour text limit."""
 
     error_code = "sender_rate_limited"
+
+
+class StorageLimitExceededError(PaymentRequiredError):
+    """A send, reply-all or forward would take the mailbox past its plan's storage cap.
+
+    Free space by deleting messages or threads (immediate), or raise the cap
+    at ``upgrade_url``.
+    """
+
+    error_code = "storage_limit_exceeded"
+
+    @property
+    def upgrade_url(self) -> str | None:
+        """The billing page that raises the cap."""
+        value = self._field("upgrade_url")
+        return None if value is None else str(value)
+
+    @property
+    def limit_bytes(self) -> int | None:
+        """The cap that was reached, in bytes."""
+        value = self._field("limit_bytes")
+        return None if value is None else int(value)
+
+
+class DedicatedIMessageNumberQuotaExceededError(PaymentRequiredError):
+    """The organisation holds as many dedicated iMessage numbers as its plan allows."""
+
+    error_code = "dedicated_imessage_number_quota_exceeded"
+
+    @property
+    def limit(self) -> int | None:
+        """How many dedicated numbers the plan allows."""
+        value = self._field("limit")
+        return None if value is None else int(value)
+
+    @property
+    def upgrade_url(self) -> str | None:
+        """The billing page that raises the quota."""
+        value = self._field("upgrade_url")
+        return None if value is None else str(value)
+
+
+class IdempotencyKeyReusedError(ConflictError):
+    """The ``Idempotency-Key`` was already used for a different request.
+
+    A new message needs a new key; a retry must repeat the original request.
+    """
+
+    error_code = "idempotency_key_reused"
+
+
+class IdempotencyInProgressError(ConflictError):
+    """A request with the same ``Idempotency-Key`` is still being processed.
+
+    Sends retry this themselves; wait and retry with the same key.
+    """
+
+    error_code = "idempotency_in_progress"
+
+
+class MailImportQuotaExceededError(RateLimitError):
+    """The organisation's daily mail-import quota is spent (see ``retry_after``)."""
+
+    error_code = "mail_import_quota_exceeded"
+
+
+class DedicatedIMessageNumberInventoryPendingError(InternalServerError):
+    """HTTP 503: no dedicated iMessage number is free yet (see ``retry_after``)."""
+
+    status = 503
+    error_code = "dedicated_imessage_number_inventory_pending"
 
 
 class InkboxVaultKeyError(InvalidArgumentError):
@@ -338,6 +456,7 @@ _BY_STATUS: dict[int, type[InkboxAPIError]] = {
     cls.status: cls
     for cls in (
         BadRequestError,
+        PaymentRequiredError,
         AuthenticationError,
         PermissionDeniedError,
         NotFoundError,
@@ -359,6 +478,12 @@ _BY_CODE: dict[tuple[int, str], type[InkboxAPIError]] = {
         SenderSmsPendingError,
         CustomerCampaignRequiredError,
         SenderRateLimitedError,
+        StorageLimitExceededError,
+        DedicatedIMessageNumberQuotaExceededError,
+        IdempotencyKeyReusedError,
+        IdempotencyInProgressError,
+        MailImportQuotaExceededError,
+        DedicatedIMessageNumberInventoryPendingError,
     )
     if cls.status is not None and cls.error_code is not None
 }
@@ -366,14 +491,21 @@ _BY_CODE: dict[tuple[int, str], type[InkboxAPIError]] = {
 
 def parse_detail(body: bytes) -> Any:
     """The ``detail`` member of an error body, or the raw text when it has none."""
+    return _parse_envelope(body)[0]
+
+
+def _parse_envelope(body: bytes) -> tuple[Any, str | None]:
+    """``(detail, agent_support)`` of an error body (see :func:`parse_detail`)."""
     text = body.decode("utf-8", errors="replace")
     try:
         decoded = json.loads(text)
     except ValueError:
-        return text
-    if isinstance(decoded, dict) and "detail" in decoded:
-        return decoded["detail"]
-    return text
+        return text, None
+    if not isinstance(decoded, dict):
+        return text, None
+    support = decoded.get("agent_support")
+    support = support if isinstance(support, str) and support else None
+    return decoded.get("detail", text), support
 
 
 def error_class(status_code: int, detail: Any) -> type[InkboxAPIError]:
@@ -390,8 +522,18 @@ def error_class(status_code: int, detail: Any) -> type[InkboxAPIError]:
 
 
 def error_from_response(
-    status_code: int, body: bytes, *, request_id: str | None = None
+    status_code: int,
+    body: bytes,
+    *,
+    request_id: str | None = None,
+    retry_after: float | None = None,
 ) -> InkboxAPIError:
     """Build the typed exception for an error response."""
-    detail = parse_detail(body)
-    return error_class(status_code, detail)(status_code, detail, request_id=request_id)
+    detail, agent_support = _parse_envelope(body)
+    return error_class(status_code, detail)(
+        status_code,
+        detail,
+        request_id=request_id,
+        agent_support=agent_support,
+        retry_after=retry_after,
+    )

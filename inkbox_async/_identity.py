@@ -11,13 +11,15 @@ import attrs
 
 from inkbox_async import _bodies
 from inkbox_async import _validate as check
-from inkbox_async._converter import structure, structure_list
+from inkbox_async._converter import structure
+from inkbox_async._deprecation import removed
 from inkbox_async._errors import (
     ConflictError,
     HandleUnavailableError,
     InkboxError,
     VaultLockedError,
 )
+from inkbox_async._idempotency import send_key
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import (
@@ -26,10 +28,10 @@ from inkbox_async.models.identities import (
     IdentityMailbox,
     IdentityPhoneNumber,
     IdentityStatus,
-    IdentitySummary,
-    Tunnel,
+    TunnelSummary,
 )
 from inkbox_async.models.mail import (
+    FilterMode,
     Message,
     MessageDetail,
     MessageDirection,
@@ -61,6 +63,12 @@ if TYPE_CHECKING:
     from ._vault import AsyncUnlockedVault, AsyncVault
 
 IDENTITIES = "/api/v1/identities"
+_ACCESS_REMOVED = (
+    "identity.{call} was removed from the Inkbox API (identity visibility rules are gone, "
+    "with no replacement): admin keys see every identity, an identity-scoped key sees its "
+    "own. To limit who can reach an identity, use its contact rules and filter modes "
+    "(identity.update(mail_filter_mode=..., phone_filter_mode=...))."
+)
 
 
 def identity_path(handle: str, *rest: str | UUID) -> str:
@@ -191,8 +199,8 @@ class AsyncAgentIdentity:
         return self._detail.mailbox
 
     @property
-    def tunnel(self) -> Tunnel | None:
-        """Its tunnel."""
+    def tunnel(self) -> TunnelSummary | None:
+        """Its tunnel (a summary: ``inkbox.tunnels.get(identity.tunnel.id)`` has the rest)."""
         return self._detail.tunnel
 
     @property
@@ -213,26 +221,73 @@ class AsyncAgentIdentity:
         display_name: str | Unset | None = UNSET,
         description: str | Unset | None = UNSET,
         status: IdentityStatus | str | None = None,
+        imessage_enabled: bool | None = None,
+        contact_sharing_enabled: bool | None = None,
+        imessage_number_id: UUID | str | Unset | None = UNSET,
+        claim_imessage_number: bool = False,
+        idempotency_key: str | None = None,
+        mail_filter_mode: FilterMode | str | None = None,
+        phone_filter_mode: FilterMode | str | None = None,
+        imessage_filter_mode: FilterMode | str | None = None,
+        slack_filter_mode: FilterMode | str | None = None,
+        mail_inbound_filter_mode: FilterMode | str | None = None,
+        mail_outbound_filter_mode: FilterMode | str | None = None,
+        phone_inbound_filter_mode: FilterMode | str | None = None,
+        phone_outbound_filter_mode: FilterMode | str | None = None,
+        slack_inbound_filter_mode: FilterMode | str | None = None,
+        slack_outbound_filter_mode: FilterMode | str | None = None,
     ) -> None:
-        """Rename, re-describe, pause or resume the identity.
+        """Change the identity's settings; the cached identity is refreshed from the answer.
 
         ``display_name`` and ``description``: omit to leave unchanged, pass
-        ``None`` to clear. A rename also renames the tunnel, so the cached
-        channels are reloaded. Raises :class:`HandleUnavailableError` when the
-        new handle is taken.
+        ``None`` to clear. ``imessage_enabled``, ``contact_sharing_enabled``
+        and the filter modes (admin keys; ``{channel}_filter_mode`` sets both
+        directions, ``{channel}_{inbound,outbound}_filter_mode`` one) are sent
+        only when given. ``imessage_number_id`` attaches an owned dedicated
+        iMessage line (``None`` detaches it); ``claim_imessage_number=True``
+        claims a new one, keyed with ``idempotency_key`` (or a fresh key).
+
+        ``new_handle`` and ``status`` (0.4.4) were removed by the service: a
+        handle is fixed at creation and identities cannot be paused. Passing
+        either warns and raises :class:`FeatureRemovedError` before any request.
         """
-        body = _bodies.identity_update(
-            new_handle=new_handle, display_name=display_name, description=description, status=status
-        )
-        try:
-            data = await self._transport.request(
-                "PATCH", identity_path(self.agent_handle), json=body
+        if new_handle is not None:
+            raise removed(
+                "identity.update(new_handle=...) was removed from the Inkbox API: a handle "
+                "is fixed at creation. Create a new identity with inkbox.create_identity"
+                "(new_handle) and delete this one instead."
             )
-        except ConflictError as exc:
-            raise handle_unavailable(exc) from exc
-        self._detail = self._detail.with_summary(structure(data, IdentitySummary))
-        if new_handle is not None and self._detail.tunnel is not None:
-            await self.refresh()
+        if status is not None:
+            raise removed(
+                "identity.update(status=...) was removed from the Inkbox API: identities "
+                "can no longer be paused. Block traffic with the filter modes instead, e.g. "
+                "identity.update(mail_filter_mode='whitelist', phone_filter_mode='whitelist')."
+            )
+        key = send_key(idempotency_key) if claim_imessage_number is True else None
+        body = _bodies.identity_update(
+            display_name=display_name,
+            description=description,
+            imessage_enabled=imessage_enabled,
+            contact_sharing_enabled=contact_sharing_enabled,
+            imessage_number_id=imessage_number_id,
+            claim_imessage_number=claim_imessage_number,
+            filter_modes={
+                "mail_filter_mode": mail_filter_mode,
+                "phone_filter_mode": phone_filter_mode,
+                "imessage_filter_mode": imessage_filter_mode,
+                "slack_filter_mode": slack_filter_mode,
+                "mail_inbound_filter_mode": mail_inbound_filter_mode,
+                "mail_outbound_filter_mode": mail_outbound_filter_mode,
+                "phone_inbound_filter_mode": phone_inbound_filter_mode,
+                "phone_outbound_filter_mode": phone_outbound_filter_mode,
+                "slack_inbound_filter_mode": slack_inbound_filter_mode,
+                "slack_outbound_filter_mode": slack_outbound_filter_mode,
+            },
+        )
+        data = await self._transport.request(
+            "PATCH", identity_path(self.agent_handle), json=body, idempotency_key=key
+        )
+        self._detail = structure(data, IdentityDetail)
 
     async def delete(self) -> None:
         """Delete the identity, its mailbox, tunnel and phone number.
@@ -248,24 +303,21 @@ class AsyncAgentIdentity:
         self._detail = attrs.evolve(self._detail, phone_number=None)
 
     async def list_access(self) -> list[IdentityAccess]:
-        """Who may see this identity: one wildcard row, per-viewer rows, or none."""
-        data = await self._transport.request("GET", identity_path(self.agent_handle, "access"))
-        return structure_list(data, IdentityAccess)
+        """Removed by the service (0.5.13): warns and raises :class:`FeatureRemovedError`.
+
+        Identity visibility rules no longer exist; there is nothing to list.
+        """
+        raise removed(_ACCESS_REMOVED.format(call="list_access()"))
 
     async def grant_access(self, viewer_identity_id: UUID | str | None) -> IdentityAccess:
-        """Let one identity see this one; ``None`` makes it visible to every identity."""
-        viewer = check.optional_uuid("viewer_identity_id", viewer_identity_id)
-        data = await self._transport.request(
-            "POST",
-            identity_path(self.agent_handle, "access"),
-            json={"viewer_identity_id": viewer},
-        )
-        return structure(data, IdentityAccess)
+        """Removed by the service (0.5.13): warns and raises :class:`FeatureRemovedError`."""
+        del viewer_identity_id
+        raise removed(_ACCESS_REMOVED.format(call="grant_access()"))
 
     async def revoke_access(self, viewer_identity_id: UUID | str) -> None:
-        """Stop one identity from seeing this one (keyed by the viewer's id)."""
-        viewer = check.uuid("viewer_identity_id", viewer_identity_id)
-        await self._transport.request("DELETE", identity_path(self.agent_handle, "access", viewer))
+        """Removed by the service (0.5.13): warns and raises :class:`FeatureRemovedError`."""
+        del viewer_identity_id
+        raise removed(_ACCESS_REMOVED.format(call="revoke_access()"))
 
     # -- mail -------------------------------------------------------------------
 
@@ -285,6 +337,8 @@ class AsyncAgentIdentity:
         bcc: list[str] | None = None,
         in_reply_to_message_id: str | UUID | None = None,
         attachments: Iterable[AttachmentInput] | None = None,
+        track_opens: bool = False,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Send an email from this identity's mailbox (see ``inkbox.messages.send``)."""
         return await self._messages().send(
@@ -297,6 +351,31 @@ class AsyncAgentIdentity:
             bcc=bcc,
             in_reply_to_message_id=in_reply_to_message_id,
             attachments=attachments,
+            track_opens=track_opens,
+            idempotency_key=idempotency_key,
+        )
+
+    async def reply_all(
+        self,
+        message_id: UUID | str,
+        *,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        attachments: Iterable[AttachmentInput] | None = None,
+        reply_to: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Reply to everyone on one of this identity's messages (see ``inkbox.messages.reply_all``)."""
+        return await self._messages().reply_all(
+            self._mailbox_address(),
+            message_id,
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            attachments=attachments,
+            reply_to=reply_to,
+            idempotency_key=idempotency_key,
         )
 
     async def forward_email(
@@ -313,6 +392,8 @@ class AsyncAgentIdentity:
         additional_attachments: Iterable[AttachmentInput] | None = None,
         include_original_attachments: bool = True,
         reply_to: str | None = None,
+        track_opens: bool = False,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Forward one of this identity's messages (a new thread)."""
         return await self._messages().forward(
@@ -328,6 +409,8 @@ class AsyncAgentIdentity:
             additional_attachments=additional_attachments,
             include_original_attachments=include_original_attachments,
             reply_to=reply_to,
+            track_opens=track_opens,
+            idempotency_key=idempotency_key,
         )
 
     def iter_emails(

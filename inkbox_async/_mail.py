@@ -13,6 +13,7 @@ from inkbox_async import _mail_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._errors import InkboxError
+from inkbox_async._idempotency import send_key
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
@@ -128,6 +129,8 @@ class AsyncMessages:
         bcc: builtins.list[str] | None = None,
         in_reply_to_message_id: str | UUID | None = None,
         attachments: Iterable[bodies.AttachmentInput] | None = None,
+        track_opens: bool = False,
+        idempotency_key: str | None = None,
     ) -> Message:
         """Send an email from a mailbox.
 
@@ -135,9 +138,17 @@ class AsyncMessages:
         ``Message-ID`` (``message.message_id``) or its Inkbox id
         (``message.id``, as the seed README does) — an Inkbox id is looked up
         first and its ``Message-ID`` sent. Attachments are :class:`Attachment`
-        objects or ``{"filename", "content_type", "content_base64"}`` dicts.
-        A send is never retried once it may have reached the server.
+        objects or ``{"filename", "content_type", "content_base64"}`` dicts
+        (add ``content_id`` for an inline image). ``track_opens`` embeds an
+        open-tracking pixel (needs ``body_html``).
+
+        Every send carries an ``Idempotency-Key`` (a fresh one per call, or
+        ``idempotency_key``), so it is retried safely even after a lost answer
+        and delivered at most once; pass the key from a failed call's error
+        (``error.idempotency_key``) to retry that same send later.
+        Raises :class:`StorageLimitExceededError` when the mailbox is full.
         """
+        key = send_key(idempotency_key)
         path = mailbox_path(email_address, "messages")
         body = bodies.send(
             to=to,
@@ -148,13 +159,46 @@ class AsyncMessages:
             bcc=bcc,
             in_reply_to=_reply_ref(in_reply_to_message_id),
             attachments_=attachments,
+            track_opens=track_opens,
         )
         if in_reply_to_message_id is not None and check.is_uuid(in_reply_to_message_id):
             parent = await self.get(email_address, in_reply_to_message_id)
             if not parent.message_id:
                 raise InkboxError(f"message {in_reply_to_message_id} has no Message-ID to reply to")
             body["in_reply_to_message_id"] = parent.message_id
-        return structure(await self._transport.request("POST", path, json=body), Message)
+        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        return structure(data, Message)
+
+    async def reply_all(
+        self,
+        email_address: str,
+        message_id: UUID | str,
+        *,
+        subject: str | None = None,
+        body_text: str | None = None,
+        body_html: str | None = None,
+        attachments: Iterable[bodies.AttachmentInput] | None = None,
+        reply_to: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Message:
+        """Reply to everyone on a stored message; the server picks the recipients.
+
+        Threads under the original; ``subject`` defaults to ``"Re: "`` plus
+        the original's. Keyed and retried like :meth:`send`.
+        """
+        key = send_key(idempotency_key)
+        path = mailbox_path(
+            email_address, "messages", check.uuid("message_id", message_id), "reply-all"
+        )
+        body = bodies.reply_all(
+            subject=subject,
+            body_text=body_text,
+            body_html=body_html,
+            attachments_=attachments,
+            reply_to=reply_to,
+        )
+        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        return structure(data, Message)
 
     async def forward(
         self,
@@ -171,8 +215,15 @@ class AsyncMessages:
         additional_attachments: Iterable[bodies.AttachmentInput] | None = None,
         include_original_attachments: bool = True,
         reply_to: str | None = None,
+        track_opens: bool = False,
+        idempotency_key: str | None = None,
     ) -> Message:
-        """Forward a stored message (a new outbound message in a new thread)."""
+        """Forward a stored message (a new outbound message in a new thread).
+
+        ``track_opens`` embeds an open-tracking pixel (a wrapped forward needs
+        ``body_html``). Keyed and retried like :meth:`send`.
+        """
+        key = send_key(idempotency_key)
         path = mailbox_path(
             email_address, "messages", check.uuid("message_id", message_id), "forward"
         )
@@ -187,8 +238,10 @@ class AsyncMessages:
             additional_attachments=additional_attachments,
             include_original_attachments=include_original_attachments,
             reply_to=reply_to,
+            track_opens=track_opens,
         )
-        return structure(await self._transport.request("POST", path, json=body), Message)
+        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        return structure(data, Message)
 
     async def update_flags(
         self,

@@ -36,50 +36,72 @@ PAGE_MIN, PAGE_MAX = 1, 100
 class Attachment:
     """A file to send: ``content_base64`` is the file's bytes in base64.
 
-    Plain dicts with the same three keys work too (the seed's form).
+    ``content_id`` makes an image inline: the HTML body shows it with
+    ``<img src="cid:{content_id}">`` (sends and reply-alls with ``body_html``;
+    not forwards). Plain dicts with the same keys work too (the seed's form).
     """
 
     filename: str
     content_type: str
     content_base64: str = attrs.field(repr=lambda v: f"<{len(v)} base64 chars>")
+    content_id: str | None = None
 
     @classmethod
     def from_bytes(
-        cls, filename: str, data: bytes, content_type: str = "application/octet-stream"
+        cls,
+        filename: str,
+        data: bytes,
+        content_type: str = "application/octet-stream",
+        *,
+        content_id: str | None = None,
     ) -> Attachment:
         """An attachment from raw bytes."""
         return cls(
             filename=filename,
             content_type=content_type,
             content_base64=base64.b64encode(data).decode(),
+            content_id=content_id,
         )
 
     @classmethod
-    def from_path(cls, path: str | Path, content_type: str | None = None) -> Attachment:
+    def from_path(
+        cls, path: str | Path, content_type: str | None = None, *, content_id: str | None = None
+    ) -> Attachment:
         """An attachment read from a file (content type guessed from the name when not given)."""
         import mimetypes
 
         path = Path(path)
         guessed = content_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return cls.from_bytes(path.name, path.read_bytes(), guessed)
+        return cls.from_bytes(path.name, path.read_bytes(), guessed, content_id=content_id)
 
 
 AttachmentInput = Attachment | Mapping[str, Any]
 
 
-def attachments(argument: str, value: Iterable[AttachmentInput]) -> list[dict[str, str]]:
-    """Checked attachment objects: filename, content type, valid base64, size limits."""
+def attachments(
+    argument: str,
+    value: Iterable[AttachmentInput],
+    *,
+    inline: bool = True,
+    body_html: str | None = None,
+) -> list[dict[str, str]]:
+    """Checked attachment objects: filename, content type, valid base64, size limits.
+
+    ``inline``: whether ``content_id`` (an inline image) is allowed; it needs
+    ``body_html``, an ``image/*`` content type and an id unused in the message.
+    """
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise check.type_error(argument, "a list of attachments", value)
     out: list[dict[str, str]] = []
     total = 0
+    content_ids: set[str] = set()
     for i, item in enumerate(value):
         name = f"{argument}[{i}]"
         if isinstance(item, Attachment):
-            item = attrs.asdict(item)
+            item = {k: v for k, v in attrs.asdict(item).items() if v is not None}
         if not isinstance(item, Mapping):
             raise check.type_error(name, "an Attachment or a dict", item)
-        unknown = set(item) - {"filename", "content_type", "content_base64"}
+        unknown = set(item) - {"filename", "content_type", "content_base64", "content_id"}
         if unknown:
             raise InvalidArgumentError(name, f"unknown keys {sorted(unknown)}")
         filename = check.text(f"{name}.filename", item.get("filename"), max_length=FILENAME_MAX)
@@ -93,10 +115,31 @@ def attachments(argument: str, value: Iterable[AttachmentInput]) -> list[dict[st
             total += len(base64.b64decode(encoded, validate=True))
         except (binascii.Error, ValueError):
             raise InvalidArgumentError(f"{name}.content_base64", "is not valid base64") from None
-        out.append({"filename": filename, "content_type": content_type, "content_base64": encoded})
+        entry = {"filename": filename, "content_type": content_type, "content_base64": encoded}
+        if item.get("content_id") is not None:
+            entry["content_id"] = _content_id(
+                f"{name}.content_id", item["content_id"], content_type, inline, body_html
+            )
+            if entry["content_id"] in content_ids:
+                raise InvalidArgumentError(f"{name}.content_id", "is used twice in this message")
+            content_ids.add(entry["content_id"])
+        out.append(entry)
     if total > ATTACHMENTS_MAX_BYTES:
         raise InvalidArgumentError(argument, f"attachments total {total} bytes; the limit is 25 MB")
     return out
+
+
+def _content_id(
+    argument: str, value: object, content_type: str, inline: bool, body_html: str | None
+) -> str:
+    content_id = check.text(argument, value, max_length=255)
+    if not inline:
+        raise InvalidArgumentError(argument, "inline images are not supported on forwards")
+    if body_html is None:
+        raise InvalidArgumentError(argument, "an inline image needs body_html")
+    if not content_type.lower().startswith("image/"):
+        raise InvalidArgumentError(argument, "an inline image needs an image/* content_type")
+    return content_id
 
 
 def page_size(value: object) -> int:
@@ -114,6 +157,7 @@ def send(
     bcc: list[str] | None,
     in_reply_to: str | None,
     attachments_: Iterable[AttachmentInput] | None,
+    track_opens: bool = False,
 ) -> dict[str, Any]:
     """Body of ``POST …/messages``."""
     recipients: dict[str, Any] = {"to": check.email_list("to", to)}
@@ -134,7 +178,34 @@ def send(
     if in_reply_to is not None:
         body["in_reply_to_message_id"] = in_reply_to
     if attachments_ is not None:
-        body["attachments"] = attachments("attachments", attachments_)
+        body["attachments"] = attachments("attachments", attachments_, body_html=body_html)
+    if check.boolean("track_opens", track_opens):
+        if body_html is None:
+            raise InvalidArgumentError("track_opens", "open tracking needs body_html")
+        body["track_opens"] = True
+    return body
+
+
+def reply_all(
+    *,
+    subject: str | None,
+    body_text: str | None,
+    body_html: str | None,
+    attachments_: Iterable[AttachmentInput] | None,
+    reply_to: str | None,
+) -> dict[str, Any]:
+    """Body of ``POST …/messages/{id}/reply-all`` (the server picks the recipients)."""
+    body: dict[str, Any] = {}
+    if subject is not None:
+        body["subject"] = check.text("subject", subject, max_length=SUBJECT_MAX)
+    if body_text is not None:
+        body["body_text"] = check.text("body_text", body_text, allow_empty=True)
+    if body_html is not None:
+        body["body_html"] = check.text("body_html", body_html, allow_empty=True)
+    if attachments_ is not None:
+        body["attachments"] = attachments("attachments", attachments_, body_html=body_html)
+    if reply_to is not None:
+        body["reply_to"] = check.email_address("reply_to", reply_to)
     return body
 
 
@@ -150,6 +221,7 @@ def forward(
     additional_attachments: Iterable[AttachmentInput] | None,
     include_original_attachments: bool,
     reply_to: str | None,
+    track_opens: bool = False,
 ) -> dict[str, Any]:
     """Body of ``POST …/messages/{id}/forward``."""
     recipients: dict[str, Any] = {}
@@ -173,10 +245,14 @@ def forward(
         body["body_html"] = check.text("body_html", body_html, allow_empty=True)
     if additional_attachments is not None:
         body["additional_attachments"] = attachments(
-            "additional_attachments", additional_attachments
+            "additional_attachments", additional_attachments, inline=False
         )
     if reply_to is not None:
         body["reply_to"] = check.email_address("reply_to", reply_to)
+    if check.boolean("track_opens", track_opens):
+        if body["mode"] == ForwardMode.WRAPPED and body_html is None:
+            raise InvalidArgumentError("track_opens", "a wrapped forward needs body_html to track")
+        body["track_opens"] = True
     return body
 
 

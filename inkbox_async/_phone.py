@@ -11,6 +11,7 @@ from inkbox_async import _phone_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._errors import InvalidArgumentError
+from inkbox_async._idempotency import send_key
 from inkbox_async._mail_bodies import rule_update
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
@@ -176,7 +177,10 @@ class AsyncCalls:
         else:
             sender = bodies.e164("from_number", from_number)
         data = await self._transport.request(
-            "POST", f"{PHONE}/place-call", json={"from_number": sender, **body}
+            "POST",
+            f"{PHONE}/place-call",
+            json={"from_number": sender, **body},
+            idempotency_key=send_key(None),
         )
         return structure(data, PhoneCallWithRateLimit)
 
@@ -205,7 +209,7 @@ class AsyncTexts:
         """Send an SMS from a local number (returned ``queued``; the rest comes by webhook)."""
         body = {"to": bodies.e164("to", to), "text": bodies.text(text)}
         data = await self._transport.request(
-            "POST", number_path(phone_number_id, "texts"), json=body
+            "POST", number_path(phone_number_id, "texts"), json=body, idempotency_key=send_key(None)
         )
         return structure(data, TextMessage)
 

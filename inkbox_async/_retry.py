@@ -3,7 +3,10 @@
 Safe by construction: idempotent methods are retried after connection
 failures and on 429/502/503/504; a POST only when it provably never reached
 the server (the connection was never made) or was refused with 429 before
-being processed. Never a duplicate email, text or call.
+being processed. A keyed send (a POST carrying an ``Idempotency-Key``) is
+retried like an idempotent method, and on 409 ``idempotency_in_progress``:
+the server answers a repeated key with the first answer instead of sending
+again. Never a duplicate email, text or call.
 """
 
 from __future__ import annotations
@@ -38,16 +41,20 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def may_retry_status(method: str, status_code: int) -> bool:
-    """A response status worth retrying for this method."""
-    if method in IDEMPOTENT_METHODS:
+def may_retry_status(
+    method: str, status_code: int, *, keyed: bool = False, code: str | None = None
+) -> bool:
+    """A response status worth retrying for this method (``keyed``: a keyed send)."""
+    if keyed and status_code == 409:
+        return code == "idempotency_in_progress"
+    if method in IDEMPOTENT_METHODS or keyed:
         return status_code in RETRY_STATUSES
     return status_code == 429
 
 
-def may_retry_error(method: str, error: InkboxConnectionError) -> bool:
-    """A connection failure worth retrying for this method."""
-    return method in IDEMPOTENT_METHODS or not error.request_sent
+def may_retry_error(method: str, error: InkboxConnectionError, *, keyed: bool = False) -> bool:
+    """A connection failure worth retrying for this method (``keyed``: a keyed send)."""
+    return method in IDEMPOTENT_METHODS or keyed or not error.request_sent
 
 
 def backoff(attempt: int, retry_after: float | None = None) -> float | None:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from inkbox_async import _retry
+from inkbox_async import _idempotency, _retry
 from inkbox_async._aio import sleep
 from inkbox_async._errors import InkboxConnectionError, error_from_response
 from inkbox_async._logging import loggable, logger
@@ -48,12 +48,16 @@ class AsyncTransport:
         params: Mapping[str, Any] | None = None,
         json: Any = NO_BODY,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
         """Send a request; return the decoded JSON body (None when empty).
 
-        ``timeout`` overrides the client's timeout for this call only.
+        ``timeout`` overrides the client's timeout for this call only;
+        ``idempotency_key`` makes it a keyed send (see :meth:`send`).
         """
-        response = await self.send(method, path, params=params, json=json, timeout=timeout)
+        response = await self.send(
+            method, path, params=params, json=json, timeout=timeout, idempotency_key=idempotency_key
+        )
         if not response.content or response.status_code == 204:
             return None
         return jsonlib.loads(response.content)
@@ -66,8 +70,15 @@ class AsyncTransport:
         params: Mapping[str, Any] | None = None,
         json: Any = NO_BODY,
         timeout: float | None = None,
+        idempotency_key: str | None = None,
     ) -> EngineResponse:
-        """Send a request with retries; raise the typed error for a status >= 400."""
+        """Send a request with retries; raise the typed error for a status >= 400.
+
+        With ``idempotency_key`` every attempt carries that ``Idempotency-Key``
+        (the server replays its first answer instead of acting twice), so the
+        request is retried like an idempotent one, also after a lost answer;
+        a raised error carries the key as ``idempotency_key``.
+        """
         url = self.base_url + path
         if params:
             query = query_string(params)
@@ -78,6 +89,9 @@ class AsyncTransport:
         if json is not NO_BODY:
             content = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
+        if idempotency_key is not None:
+            headers = {**headers, **_idempotency.headers(idempotency_key)}
+        keyed = idempotency_key is not None
         shown = loggable(path)
         attempt = 0
         while True:
@@ -87,8 +101,10 @@ class AsyncTransport:
                     method, url, headers=headers, content=content, timeout=timeout
                 )
             except InkboxConnectionError as exc:
-                delay = self._retry_delay(attempt, _retry.may_retry_error(method, exc), None)
+                retryable = _retry.may_retry_error(method, exc, keyed=keyed)
+                delay = self._retry_delay(attempt, retryable, None)
                 if delay is None:
+                    exc.idempotency_key = idempotency_key
                     raise
                 logger.info("%s %s failed (%s); retrying in %.2fs", method, shown, exc, delay)
             else:
@@ -101,16 +117,20 @@ class AsyncTransport:
                 )
                 if response.status_code < 400:
                     return response
-                retryable = _retry.may_retry_status(method, response.status_code)
-                delay = self._retry_delay(
-                    attempt, retryable, _retry.retry_after_seconds(response.headers)
+                retry_after = _retry.retry_after_seconds(response.headers)
+                error = error_from_response(
+                    response.status_code,
+                    response.content,
+                    request_id=response.headers.get("x-request-id"),
+                    retry_after=retry_after,
                 )
+                retryable = _retry.may_retry_status(
+                    method, response.status_code, keyed=keyed, code=error.code
+                )
+                delay = self._retry_delay(attempt, retryable, retry_after)
                 if delay is None:
-                    raise error_from_response(
-                        response.status_code,
-                        response.content,
-                        request_id=response.headers.get("x-request-id"),
-                    )
+                    error.idempotency_key = idempotency_key
+                    raise error
                 logger.info(
                     "%s %s -> %d; retrying in %.2fs", method, shown, response.status_code, delay
                 )

@@ -29,7 +29,7 @@ from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
-from ._validation import Fields, Missing, parse_json_object, parse_uuid
+from ._validation import Fields, Missing, parse_json_object
 from ._vault_routes import vault_routes
 from ._webhooks import Dispatcher
 
@@ -113,7 +113,9 @@ def public_routes(store: Store) -> list[BaseRoute]:
     async def update_identity(request: Request) -> Response:
         principal = auth(request)
         parsed = _identities.parse_update_identity(await body(request))
-        return _json(store.run(_identities.update_identity, principal, handle(request), parsed))
+        key = request.headers.get("idempotency-key")
+        result = store.run(_identities.update_identity, principal, handle(request), parsed, key)
+        return _json(result)
 
     async def delete_identity(request: Request) -> Response:
         store.run(_identities.delete_identity, auth(request), handle(request))
@@ -121,30 +123,6 @@ def public_routes(store: Store) -> list[BaseRoute]:
 
     async def release_phone(request: Request) -> Response:
         store.run(_identities.release_phone_number, auth(request), handle(request))
-        return _no_content()
-
-    async def list_access(request: Request) -> Response:
-        return _json(store.run(_identities.list_access, auth(request), handle(request)))
-
-    async def grant_access(request: Request) -> Response:
-        principal = auth(request)
-        fields = Fields(await body(request, allow_empty=True))
-        viewer = fields.uuid("viewer_identity_id")
-        fields.raise_errors()
-        result = store.run(
-            _identities.grant_access,
-            principal,
-            handle(request),
-            None if isinstance(viewer, Missing) else viewer,
-        )
-        return _json(result, 201)
-
-    async def revoke_access(request: Request) -> Response:
-        principal = auth(request)
-        viewer = parse_uuid(
-            str(request.path_params["viewer_identity_id"]), ("path", "viewer_identity_id")
-        )
-        store.run(_identities.revoke_access, principal, handle(request), viewer)
         return _no_content()
 
     # -- agent signup ----------------------------------------------------------
@@ -201,8 +179,6 @@ def public_routes(store: Store) -> list[BaseRoute]:
         ("/api/v1/identities/", {"GET": list_identities, "POST": create_identity}),
         (ident, {"GET": get_identity, "PATCH": update_identity, "DELETE": delete_identity}),
         (ident + "/phone_number", {"DELETE": release_phone}),
-        (ident + "/access", {"GET": list_access, "POST": grant_access}),
-        (ident + "/access/{viewer_identity_id}", {"DELETE": revoke_access}),
         ("/api/v1/agent-signup", {"POST": signup}),
         ("/api/v1/agent-signup/verify", {"POST": signup_verify}),
         ("/api/v1/agent-signup/resend-verification", {"POST": signup_resend}),

@@ -14,6 +14,7 @@ from . import (
     _calls,
     _contacts,
     _delivery,
+    _identities,
     _phone_numbers,
     _signup,
     _sms_opt_ins,
@@ -362,6 +363,11 @@ class Emulator:
         """Make later outside deliveries to an address (or ``"@domain"``) end ``delivered``,
         ``bounced`` or ``failed`` (``delivered`` removes the override)."""
         self._store.run(_delivery.set_delivery_outcome, pattern, outcome)
+
+    def set_storage_limit(self, email_address: str, limit_bytes: int) -> None:
+        """Lower (or raise) one mailbox's storage cap; a send past it answers 402
+        ``storage_limit_exceeded``."""
+        self._store.run(_identities.set_storage_limit, email_address, limit_bytes)
 
     def webhook_deliveries(self, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Every webhook attempt, in the order they finished: ``url``, ``event_type``,

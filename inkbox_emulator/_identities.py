@@ -1,4 +1,8 @@
-"""Agent identities, their mailbox / tunnel / phone number, and visibility grants.
+"""Agent identities and their mailbox / tunnel / phone number.
+
+The 0.4.4 visibility routes (``/identities/{h}/access``) are gone from the
+service (0.5.13) and from here: they answer 404 like any unknown route. An
+identity-scoped key sees its own identity; admin keys see all of them.
 
 Request bodies are parsed by the ``parse_*`` functions (422s), then applied by
 the operations, which ``Store.run`` executes in one transaction: identity,
@@ -12,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._accounts import Principal
@@ -31,15 +35,18 @@ __all__ = [
     "UpdateIdentity",
     "create_identity",
     "delete_identity",
+    "filter_modes",
     "get_identity",
-    "grant_access",
-    "list_access",
     "list_identities",
     "parse_create_identity",
     "parse_update_identity",
     "provision_identity",
     "release_phone_number",
-    "revoke_access",
+    "storage_limit",
+    "set_storage_limit",
+    "storage_used",
+    "summary",
+    "tunnel_summary",
     "update_identity",
 ]
 
@@ -79,12 +86,13 @@ class CreateIdentity:
 
 @dataclass(frozen=True)
 class UpdateIdentity:
-    """A parsed identity PATCH body (MISSING = leave unchanged)."""
+    """A parsed identity PATCH body (MISSING = leave unchanged; ``settings``: given keys only)."""
 
-    agent_handle: str | Missing = MISSING
     display_name: str | Missing | None = MISSING
     description: str | Missing | None = MISSING
-    status: str | Missing = MISSING
+    settings: dict[str, Any] = field(default_factory=dict)
+    """``imessage_enabled``, ``contact_sharing_enabled``, ``imessage_number_id``,
+    ``claim_imessage_number`` and the ``*_filter_mode`` fields that were sent."""
 
 
 def _opt(value: str | Missing | None) -> str | None:
@@ -217,32 +225,134 @@ def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
     )
 
 
+FILTER_MODES = ("whitelist", "blacklist")
+_FILTER_CHANNELS = ("mail", "phone", "slack")
+_SHARED_MODES = ("imessage_filter_mode", *(f"{c}_filter_mode" for c in _FILTER_CHANNELS))
+_DIRECTIONAL_MODES = tuple(
+    f"{c}_{side}_filter_mode" for c in _FILTER_CHANNELS for side in ("inbound", "outbound")
+)
+_REMOVED_FIELDS = {
+    "agent_handle": "an identity's handle can no longer be changed",
+    "status": "identities can no longer be paused",
+}
+
+
 def parse_update_identity(data: dict[str, Any]) -> UpdateIdentity:
-    """Validate an identity PATCH body."""
+    """Validate an identity PATCH body (the removed ``agent_handle``/``status`` are 422s)."""
     fields = Fields(data)
-    raw_handle = fields.string("agent_handle")
-    handle: str | Missing = MISSING
-    if raw_handle is None:
-        fields.error("agent_handle", "string_type", "Input should be a valid string", None)
-    elif isinstance(raw_handle, str):
-        handle = _check_handle(fields, raw_handle)
+    for name, why in _REMOVED_FIELDS.items():
+        if name in data:
+            fields.error(
+                name, "extra_forbidden", f"Extra inputs are not permitted ({why})", data[name]
+            )
     display_name = fields.string("display_name", max_length=255)
     description = fields.string("description")
-    status = fields.literal("status", ("active", "paused"), nullable=False)
+    settings: dict[str, Any] = {}
+    for name in ("imessage_enabled", "contact_sharing_enabled"):
+        value = fields.raw(name)
+        if value is MISSING:
+            continue
+        if isinstance(value, bool):
+            settings[name] = value
+        else:
+            fields.error(name, "bool_type", "Input should be a valid boolean", value)
+    claim = fields.raw("claim_imessage_number")
+    if claim is not MISSING:
+        if claim is True:
+            settings["claim_imessage_number"] = True
+        else:
+            fields.error(
+                "claim_imessage_number",
+                "literal_error",
+                "Input should be True",
+                claim,
+                expected="True",
+            )
+    number = fields.raw("imessage_number_id")
+    if number is not MISSING:
+        if number is None:
+            settings["imessage_number_id"] = None
+        else:
+            try:
+                settings["imessage_number_id"] = str(uuid.UUID(str(number)))
+            except ValueError:
+                fields.error(
+                    "imessage_number_id", "uuid_parsing", "Input should be a valid UUID", number
+                )
+    for name in (*_SHARED_MODES, *_DIRECTIONAL_MODES):
+        mode = fields.literal(name, FILTER_MODES, nullable=False)
+        if isinstance(mode, str):
+            settings[name] = mode
     fields.raise_errors()
-    return UpdateIdentity(
-        agent_handle=handle,
-        display_name=display_name,
-        description=description,
-        status=status if isinstance(status, str) else MISSING,
-    )
+    if "claim_imessage_number" in settings and "imessage_number_id" in settings:
+        raise value_error(
+            ("body",), "claim_imessage_number cannot be combined with imessage_number_id", data
+        )
+    for channel in _FILTER_CHANNELS:
+        shared = [f"{channel}_filter_mode"] + (
+            ["imessage_filter_mode"] if channel == "phone" else []
+        )
+        if any(n in settings for n in shared) and any(
+            f"{channel}_{side}_filter_mode" in settings for side in ("inbound", "outbound")
+        ):
+            raise value_error(
+                ("body",), f"Cannot combine shared and directional {channel} filter modes", data
+            )
+    phone, imessage = settings.get("phone_filter_mode"), settings.get("imessage_filter_mode")
+    if phone is not None and imessage is not None and phone != imessage:
+        raise value_error(("body",), "phone_filter_mode and imessage_filter_mode must agree", data)
+    return UpdateIdentity(display_name=display_name, description=description, settings=settings)
 
 
 # -- wire records ------------------------------------------------------------------
 
 
-def summary(row: Any) -> dict[str, Any]:
-    """IdentitySummary (identities.md §5.1)."""
+def _settings(row: Any) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(row["settings"] or "{}")
+    return value
+
+
+def _channel_rows(db: Db, identity_id: str) -> tuple[Any, Any]:
+    mailbox = db.one(
+        "SELECT * FROM mailboxes WHERE agent_identity_id = ? AND status != 'deleted'",
+        (identity_id,),
+    )
+    phone = db.one(
+        "SELECT * FROM phone_numbers WHERE agent_identity_id = ? AND status != 'released'",
+        (identity_id,),
+    )
+    return mailbox, phone
+
+
+def filter_modes(db: Db, row: Any) -> dict[str, str]:
+    """The identity's effective filter modes, shared and per direction.
+
+    ``mail_filter_mode`` mirrors its mailbox's ``filter_mode`` and
+    ``phone_filter_mode`` its number's (when it has one); a direction set on
+    its own overrides the shared mode for that direction only.
+    """
+    settings = _settings(row)
+    mailbox, phone = _channel_rows(db, str(row["id"]))
+    shared = {
+        "mail": str(mailbox["filter_mode"]) if mailbox else settings.get("mail_filter_mode"),
+        "phone": str(phone["filter_mode"]) if phone else settings.get("phone_filter_mode"),
+        "slack": settings.get("slack_filter_mode"),
+    }
+    modes: dict[str, str] = {}
+    for channel in _FILTER_CHANNELS:
+        base = shared[channel] or "blacklist"
+        inbound = settings.get(f"{channel}_inbound_filter_mode") or base
+        outbound = settings.get(f"{channel}_outbound_filter_mode") or base
+        modes[f"{channel}_filter_mode"] = inbound if inbound == outbound else base
+        modes[f"{channel}_inbound_filter_mode"] = inbound
+        modes[f"{channel}_outbound_filter_mode"] = outbound
+    modes["imessage_filter_mode"] = modes["phone_filter_mode"]
+    return modes
+
+
+def summary(db: Db, row: Any) -> dict[str, Any]:
+    """IdentitySummary (identities.md §5.1, with the current service's settings fields)."""
+    settings = _settings(row)
     return {
         "id": row["id"],
         "organization_id": row["organization_id"],
@@ -250,21 +360,84 @@ def summary(row: Any) -> dict[str, Any]:
         "display_name": row["display_name"],
         "description": row["description"],
         "email_address": row["email_address"],
+        "imessage_enabled": bool(settings.get("imessage_enabled", False)),
+        "contact_sharing_enabled": bool(settings.get("contact_sharing_enabled", True)),
+        **filter_modes(db, row),
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
 
 
-def mailbox_record(row: Any) -> dict[str, Any]:
-    """IdentityMailbox (identities.md §5.3)."""
+STORAGE_LIMIT_BYTES = 1024**3
+"""Every emulated mailbox's storage cap (1 GiB), unless a test lowers it in the settings."""
+
+
+def storage_used(db: Db, mailbox_id: str) -> int:
+    """Bytes a mailbox stores: message bodies plus attachments of live messages."""
+    row = db.one(
+        "SELECT COALESCE(SUM(LENGTH(CAST(COALESCE(body_text, '') AS BLOB)) "
+        "+ LENGTH(CAST(COALESCE(body_html, '') AS BLOB))), 0) FROM mail_messages "
+        "WHERE mailbox_id = ? AND deleted_at IS NULL",
+        (mailbox_id,),
+    )
+    files = db.one(
+        "SELECT COALESCE(SUM(a.size), 0) FROM mail_attachments a JOIN mail_messages m "
+        "ON m.id = a.message_row_id WHERE m.mailbox_id = ? AND m.deleted_at IS NULL",
+        (mailbox_id,),
+    )
+    return int(row[0] if row else 0) + int(files[0] if files else 0)
+
+
+def storage_limit(row: Any) -> int:
+    """A mailbox's storage cap in bytes."""
+    return int(_settings(row).get("storage_limit_bytes", STORAGE_LIMIT_BYTES))
+
+
+def set_storage_limit(db: Db, email_address: str, limit_bytes: int) -> None:
+    """Set one live mailbox's storage cap (control API; ``ValueError`` if there is none)."""
+    row = db.one(
+        "SELECT * FROM mailboxes WHERE lower(email_address) = lower(?) AND status != 'deleted'",
+        (email_address,),
+    )
+    if row is None:
+        raise ValueError(f"no live mailbox {email_address!r}")
+    settings = {**_settings(row), "storage_limit_bytes": int(limit_bytes)}
+    db.exec(
+        "UPDATE mailboxes SET settings = ? WHERE id = ?",
+        (json.dumps(settings, sort_keys=True), row["id"]),
+    )
+
+
+def mailbox_record(row: Any, db: Db | None = None) -> dict[str, Any]:
+    """IdentityMailbox / Mailbox (identities.md §5.3, with the current service's fields).
+
+    Without ``db`` the storage use reads 0 and the directions follow ``filter_mode``.
+    """
+    settings = _settings(row)
+    inbound = outbound = str(row["filter_mode"])
+    if db is not None and row["agent_identity_id"]:
+        owner = db.one("SELECT * FROM identities WHERE id = ?", (row["agent_identity_id"],))
+        if owner is not None:
+            modes = filter_modes(db, owner)
+            inbound, outbound = (
+                modes["mail_inbound_filter_mode"],
+                modes["mail_outbound_filter_mode"],
+            )
     return {
         "id": row["id"],
         "email_address": row["email_address"],
         "sending_domain": row["sending_domain"],
         "webhook_url": row["webhook_url"],
         "filter_mode": row["filter_mode"],
+        "inbound_filter_mode": inbound,
+        "outbound_filter_mode": outbound,
         "agent_identity_id": row["agent_identity_id"],
         "filter_mode_change_notice": None,
+        "storage_used_bytes": 0 if db is None else storage_used(db, str(row["id"])),
+        "storage_limit_bytes": storage_limit(row),
+        "signature_html": settings.get("signature_html"),
+        "signature_text": settings.get("signature_text"),
+        "signature_enabled": bool(settings.get("signature_enabled", False)),
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
@@ -283,10 +456,34 @@ def tunnel_record(row: Any, connected: frozenset[str] = frozenset()) -> dict[str
         "status": row["status"],
         "last_connected_at": iso_or_none(row["last_connected_at"]),
         "last_connected_ip_addr": row["last_connected_ip_addr"],
+        "last_disconnected_at": None,
+        "agent_identity_id": row["agent_identity_id"],
         "currently_connected": str(row["id"]) in connected,
         "public_host": row["public_host"],
         "zone": row["zone"],
         "metadata": json.loads(row["metadata"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+def tunnel_summary(row: Any) -> dict[str, Any]:
+    """The tunnel as identity responses embed it: routing and lifecycle, no cert or state.
+
+    Deviation: the service's summary has no ``organization_id``; the emulator
+    keeps it because the yanked 0.4.4 client (still the conformance peer for
+    unchanged calls) cannot parse an identity without it. Current clients
+    ignore it.
+    """
+    return {
+        "id": row["id"],
+        "organization_id": row["organization_id"],
+        "tunnel_name": row["tunnel_name"],
+        "agent_identity_id": row["agent_identity_id"],
+        "tls_mode": row["tls_mode"],
+        "status": row["status"],
+        "public_host": row["public_host"],
+        "zone": row["zone"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
@@ -297,34 +494,18 @@ def phone_record(row: Any, now: float) -> dict[str, Any]:
     return number_record(row, now)
 
 
-def access_record(row: Any) -> dict[str, Any]:
-    """IdentityAccess (identities.md §5.6)."""
-    return {
-        "id": row["id"],
-        "target_identity_id": row["target_identity_id"],
-        "viewer_identity_id": row["viewer_identity_id"],
-        "created_at": iso(row["created_at"]),
-    }
-
-
 def detail(db: Db, row: Any) -> dict[str, Any]:
-    """IdentityDetail (identities.md §5.2): summary plus live mailbox, phone number, tunnel."""
+    """IdentityDetail: summary plus live mailbox, phone number and the tunnel summary."""
     ident = row["id"]
-    mailbox = db.one(
-        "SELECT * FROM mailboxes WHERE agent_identity_id = ? AND status != 'deleted'", (ident,)
-    )
-    phone = db.one(
-        "SELECT * FROM phone_numbers WHERE agent_identity_id = ? AND status != 'released'",
-        (ident,),
-    )
+    mailbox, phone = _channel_rows(db, str(ident))
     tunnel = db.one(
         "SELECT * FROM tunnels WHERE agent_identity_id = ? AND status != 'deleted'", (ident,)
     )
     return {
-        **summary(row),
-        "mailbox": mailbox_record(mailbox) if mailbox else None,
+        **summary(db, row),
+        "mailbox": mailbox_record(mailbox, db) if mailbox else None,
         "phone_number": phone_record(phone, db.now) if phone else None,
-        "tunnel": tunnel_record(tunnel, db.settings.connected_tunnels()) if tunnel else None,
+        "tunnel": tunnel_summary(tunnel) if tunnel else None,
     }
 
 
@@ -509,7 +690,7 @@ def list_identities(db: Db, principal: Principal) -> list[dict[str, Any]]:
         (principal.organization_id,),
     )
     visible = _visible_ids(db, principal)
-    return [summary(r) for r in rows if visible is None or r["id"] in visible]
+    return [summary(db, r) for r in rows if visible is None or r["id"] in visible]
 
 
 def get_identity(db: Db, principal: Principal, handle: str) -> dict[str, Any]:
@@ -518,33 +699,75 @@ def get_identity(db: Db, principal: Principal, handle: str) -> dict[str, Any]:
 
 
 def update_identity(
-    db: Db, principal: Principal, handle: str, request: UpdateIdentity
+    db: Db, principal: Principal, handle: str, request: UpdateIdentity, idempotency_key: str | None
 ) -> dict[str, Any]:
-    """``PATCH /api/v1/identities/{handle}``: rename also renames the tunnel."""
+    """``PATCH /api/v1/identities/{handle}``: returns the full identity detail.
+
+    Filter modes need an admin key. The emulator has no dedicated iMessage
+    numbers: attaching one by id answers 404, claiming one answers 402
+    ``dedicated_imessage_number_quota_exceeded`` (a claim without an
+    ``Idempotency-Key`` is a 422).
+    """
     row = find_identity(db, principal, handle)
     ident = str(row["id"])
     if principal.kind == "scoped" and principal.identity_id != ident:
         raise ApiError(403, "Agent-scoped API keys may only update their own identity")
-    sets: dict[str, Any] = {}
-    if isinstance(request.agent_handle, str) and request.agent_handle != row["agent_handle"]:
-        new = request.agent_handle
-        ensure_handle_free(db, new, exclude_identity_id=ident)
-        sets["agent_handle"] = new
-        db.exec(
-            "UPDATE tunnels SET tunnel_name = ?, public_host = ? || '.' || zone, updated_at = ? "
-            "WHERE agent_identity_id = ? AND status != 'deleted'",
-            (new, new, db.now, ident),
+    changes = dict(request.settings)
+    modes = {k: v for k, v in changes.items() if k.endswith("_filter_mode")}
+    if modes and not principal.is_org_admin:
+        raise ApiError(403, "Changing filter modes requires an admin-scoped API key")
+    if changes.pop("claim_imessage_number", False):
+        if idempotency_key is None:
+            raise ApiError(422, "claim_imessage_number requires an Idempotency-Key header")
+        raise ApiError(
+            402,
+            {
+                "error": "dedicated_imessage_number_quota_exceeded",
+                "message": "This organization's plan includes no dedicated iMessage numbers.",
+                "number_type": "dedicated",
+                "limit": 0,
+                "current": 0,
+                "upgrade_url": "https://inkbox.ai/console/billing",
+                "contact_email": "support@inkbox.ai",
+            },
         )
+    number = changes.pop("imessage_number_id", None)
+    if number is not None:
+        raise ApiError(404, "iMessage number not found")
+    settings = _settings(row)
+    mailbox, phone = _channel_rows(db, ident)
+    for channel, channel_row, table in (
+        ("mail", mailbox, "mailboxes"),
+        ("phone", phone, "phone_numbers"),
+    ):
+        shared = modes.get(f"{channel}_filter_mode") or (
+            modes.get("imessage_filter_mode") if channel == "phone" else None
+        )
+        if shared is not None:
+            settings.pop(f"{channel}_inbound_filter_mode", None)
+            settings.pop(f"{channel}_outbound_filter_mode", None)
+            settings[f"{channel}_filter_mode"] = shared
+            if channel_row is not None:
+                db.exec(
+                    f"UPDATE {table} SET filter_mode = ?, updated_at = ? WHERE id = ?",
+                    (shared, db.now, channel_row["id"]),
+                )
+    if "slack_filter_mode" in modes:
+        settings.pop("slack_inbound_filter_mode", None)
+        settings.pop("slack_outbound_filter_mode", None)
+    for name, value in changes.items():
+        if name in ("mail_filter_mode", "phone_filter_mode", "imessage_filter_mode"):
+            continue
+        settings[name] = value
+    sets: dict[str, Any] = {"settings": json.dumps(settings, sort_keys=True)}
     if not isinstance(request.display_name, Missing):
         sets["display_name"] = request.display_name
     if not isinstance(request.description, Missing):
         sets["description"] = request.description
-    if isinstance(request.status, str):
-        sets["status"] = request.status
     sets["updated_at"] = db.now
     assignments = ", ".join(f"{col} = ?" for col in sets)
     db.exec(f"UPDATE identities SET {assignments} WHERE id = ?", (*sets.values(), ident))
-    return summary(db.one("SELECT * FROM identities WHERE id = ?", (ident,)))
+    return detail(db, db.one("SELECT * FROM identities WHERE id = ?", (ident,)))
 
 
 def delete_identity(db: Db, principal: Principal, handle: str) -> None:
@@ -595,78 +818,3 @@ def release_phone_number(db: Db, principal: Principal, handle: str) -> None:
         raise ApiError(403, "Agent-scoped API keys may only release their own phone number")
     if not _release_numbers(db, row["id"]):
         raise ApiError(404, "Identity has no phone number")
-
-
-# -- visibility --------------------------------------------------------------------
-
-
-def _admin_target(db: Db, principal: Principal, handle: str) -> Any:
-    if principal.kind == "scoped":
-        raise ApiError(403, "Managing identity visibility requires an admin-scoped key")
-    return find_identity(db, principal, handle)
-
-
-def list_access(db: Db, principal: Principal, handle: str) -> list[dict[str, Any]]:
-    """``GET /api/v1/identities/{handle}/access``."""
-    target = _admin_target(db, principal, handle)
-    rows = db.all(
-        "SELECT * FROM identity_access WHERE target_identity_id = ? ORDER BY created_at, rowid",
-        (target["id"],),
-    )
-    return [access_record(r) for r in rows]
-
-
-def grant_access(
-    db: Db, principal: Principal, handle: str, viewer_identity_id: str | None
-) -> dict[str, Any]:
-    """``POST /api/v1/identities/{handle}/access`` (``None`` = reset to one wildcard row)."""
-    target = _admin_target(db, principal, handle)
-    target_id = str(target["id"])
-    row = {
-        "id": str(uuid.uuid4()),
-        "organization_id": principal.organization_id,
-        "target_identity_id": target_id,
-        "viewer_identity_id": viewer_identity_id,
-        "created_at": db.now,
-    }
-    if viewer_identity_id is None:
-        db.exec("DELETE FROM identity_access WHERE target_identity_id = ?", (target_id,))
-        db.insert("identity_access", row)
-        return access_record(row)
-    if viewer_identity_id == target_id:
-        raise ApiError(422, "An identity cannot be granted visibility of itself")
-    if not db.one(
-        "SELECT 1 FROM identities WHERE id = ? AND organization_id = ? AND status != 'deleted'",
-        (viewer_identity_id, principal.organization_id),
-    ):
-        raise ApiError(404, "Viewer identity not found")
-    if db.one(
-        "SELECT 1 FROM identity_access WHERE target_identity_id = ? AND viewer_identity_id IS NULL",
-        (target_id,),
-    ):
-        raise ApiError(
-            409,
-            {
-                "error": "redundant_grant",
-                "detail": "Every identity in the organization can already see this identity "
-                "(wildcard grant); revoke the wildcard before granting individual viewers.",
-            },
-        )
-    if db.one(
-        "SELECT 1 FROM identity_access WHERE target_identity_id = ? AND viewer_identity_id = ?",
-        (target_id, viewer_identity_id),
-    ):
-        raise ApiError(409, "Access already granted")
-    db.insert("identity_access", row)
-    return access_record(row)
-
-
-def revoke_access(db: Db, principal: Principal, handle: str, viewer_identity_id: str) -> None:
-    """``DELETE /api/v1/identities/{handle}/access/{viewer_identity_id}``."""
-    target = _admin_target(db, principal, handle)
-    removed = db.exec(
-        "DELETE FROM identity_access WHERE target_identity_id = ? AND viewer_identity_id = ?",
-        (target["id"], viewer_identity_id),
-    )
-    if not removed:
-        raise ApiError(404, "Access grant not found")

@@ -26,10 +26,12 @@ __all__ = [
     "ForwardRequest",
     "InjectRequest",
     "NewAttachment",
+    "ReplyAllRequest",
     "SendRequest",
     "parse_attachments",
     "parse_forward",
     "parse_inject",
+    "parse_reply_all",
     "parse_send",
 ]
 
@@ -47,6 +49,8 @@ class NewAttachment:
     filename: str
     content_type: str
     content: bytes
+    content_id: str | None = None
+    """Set for an inline image (shown by the HTML body as ``cid:{content_id}``)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,18 @@ class SendRequest:
     body_text: str | None = None
     body_html: str | None = None
     in_reply_to: str | None = None
+    attachments: list[NewAttachment] = field(default_factory=list)
+    track_opens: bool = False
+
+
+@dataclass(frozen=True)
+class ReplyAllRequest:
+    """A parsed reply-all body (the recipients come from the original message)."""
+
+    subject: str | None = None
+    body_text: str | None = None
+    body_html: str | None = None
+    reply_to: str | None = None
     attachments: list[NewAttachment] = field(default_factory=list)
 
 
@@ -77,6 +93,7 @@ class ForwardRequest:
     body_html: str | None = None
     reply_to: str | None = None
     attachments: list[NewAttachment] = field(default_factory=list)
+    track_opens: bool = False
 
 
 def _email_error(fields: Fields, loc: list[str | int], value: object) -> None:
@@ -150,11 +167,15 @@ def _value_error(fields: Fields, loc: list[str | int], message: str, value: obje
     )
 
 
-def parse_attachments(fields: Fields, name: str, *, outbound: bool = True) -> list[NewAttachment]:
-    """A list of ``{filename, content_type, content_base64}`` objects, decoded.
+def parse_attachments(
+    fields: Fields, name: str, *, outbound: bool = True, inline: bool | None = None
+) -> list[NewAttachment]:
+    """A list of ``{filename, content_type, content_base64[, content_id]}`` objects, decoded.
 
     ``outbound`` applies the sending rules (blocked extensions, 25 MB total);
-    inbound injection accepts any file.
+    inbound injection accepts any file. ``inline``: whether a ``content_id``
+    (inline image) may be given: ``True`` when the message has an HTML body,
+    ``False`` when it has none, ``None`` when inline images are not supported.
     """
     value = fields.raw(name)
     if value is MISSING or value is None:
@@ -180,7 +201,10 @@ def parse_attachments(fields: Fields, name: str, *, outbound: bool = True) -> li
         filename = sub.string("filename", required=True, min_length=1, max_length=MAX_FILENAME)
         content_type = sub.string("content_type", required=True, min_length=1)
         encoded = sub.string("content_base64", required=True)
+        content_id = _opt(sub.string("content_id", min_length=1, max_length=255))
         before = len(fields.errors)
+        if content_id is not None and outbound:
+            _check_inline(fields, [*loc, "content_id"], content_id, content_type, inline, result)
         if content_type and not _MIME.fullmatch(content_type):
             _value_error(
                 fields, [*loc, "content_type"], "content_type must be a MIME type", content_type
@@ -203,10 +227,55 @@ def parse_attachments(fields: Fields, name: str, *, outbound: bool = True) -> li
                 )
         if len(fields.errors) == before and filename and content_type:
             total += len(content)
-            result.append(NewAttachment(filename, content_type, content))
+            result.append(NewAttachment(filename, content_type, content, content_id))
     if outbound and total > MAX_ATTACHMENT_BYTES:
         _value_error(fields, [name], "attachments exceed the 25 MB total size limit", len(value))
     return result
+
+
+def _check_inline(
+    fields: Fields,
+    loc: list[str | int],
+    content_id: str,
+    content_type: object,
+    inline: bool | None,
+    earlier: list[NewAttachment],
+) -> None:
+    if inline is None:
+        _value_error(fields, loc, "inline images (content_id) are not supported here", content_id)
+    elif not inline:
+        _value_error(fields, loc, "an inline image (content_id) requires body_html", content_id)
+    elif not isinstance(content_type, str) or not content_type.lower().startswith("image/"):
+        _value_error(fields, loc, "an inline image needs an image/* content_type", content_id)
+    elif any(a.content_id == content_id for a in earlier):
+        _value_error(fields, loc, "content_id must be unique within the message", content_id)
+
+
+def _track_opens(fields: Fields, has_html: bool) -> bool:
+    track = _bool(fields, "track_opens", False)
+    if track and not has_html:
+        _value_error(fields, ["track_opens"], "track_opens requires an HTML body", True)
+    return track
+
+
+def parse_reply_all(data: dict[str, Any]) -> ReplyAllRequest:
+    """Validate a reply-all body (every problem in one 422)."""
+    fields = Fields(data)
+    subject = fields.string("subject", max_length=MAX_SUBJECT)
+    body_text = fields.string("body_text")
+    body_html = fields.string("body_html")
+    reply_to = fields.string("reply_to")
+    if isinstance(reply_to, str) and not is_email(reply_to.strip()):
+        _email_error(fields, ["reply_to"], reply_to)
+    attachments = parse_attachments(fields, "attachments", inline=isinstance(body_html, str))
+    fields.raise_errors()
+    return ReplyAllRequest(
+        subject=_opt(subject),
+        body_text=_opt(body_text),
+        body_html=_opt(body_html),
+        reply_to=_opt(reply_to),
+        attachments=attachments,
+    )
 
 
 def parse_send(data: dict[str, Any]) -> SendRequest:
@@ -239,7 +308,8 @@ def parse_send(data: dict[str, Any]) -> SendRequest:
     body_text = fields.string("body_text")
     body_html = fields.string("body_html")
     in_reply_to = fields.string("in_reply_to_message_id", max_length=998)
-    attachments = parse_attachments(fields, "attachments")
+    attachments = parse_attachments(fields, "attachments", inline=isinstance(body_html, str))
+    track_opens = _track_opens(fields, isinstance(body_html, str))
     fields.raise_errors()
     return SendRequest(
         to=to,
@@ -250,6 +320,7 @@ def parse_send(data: dict[str, Any]) -> SendRequest:
         body_html=_opt(body_html),
         in_reply_to=_opt(in_reply_to) or None,
         attachments=attachments,
+        track_opens=track_opens,
     )
 
 
@@ -284,6 +355,8 @@ def parse_forward(data: dict[str, Any]) -> ForwardRequest:
     if isinstance(reply_to, str) and not is_email(reply_to.strip()):
         _email_error(fields, ["reply_to"], reply_to)
     attachments = parse_attachments(fields, "additional_attachments")
+    # An inline forward carries the original's HTML; a wrapped one needs the caller's.
+    track_opens = _track_opens(fields, mode != "wrapped" or isinstance(body_html, str))
     fields.raise_errors()
     return ForwardRequest(
         to=to,
@@ -296,6 +369,7 @@ def parse_forward(data: dict[str, Any]) -> ForwardRequest:
         body_html=_opt(body_html),
         reply_to=_opt(reply_to),
         attachments=attachments,
+        track_opens=track_opens,
     )
 
 

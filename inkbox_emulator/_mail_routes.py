@@ -19,7 +19,8 @@ from . import _domains, _mail_rules, _mailboxes, _messages, _sending
 from ._accounts import Principal, authenticate
 from ._errors import ApiError
 from ._files import signed_url
-from ._mail_parse import parse_forward, parse_send
+from ._idempotency import idempotent
+from ._mail_parse import parse_forward, parse_reply_all, parse_send
 from ._messages import FOLDERS
 from ._routing import Handler, Query, json_response, method_route
 from ._store import Db, Store
@@ -28,6 +29,7 @@ from ._validation import MISSING, Fields, Missing, parse_json_object, parse_uuid
 __all__ = ["mail_routes"]
 
 M = "/api/v1/mail"
+SIGNATURE_MAX = 16384
 
 
 def _webhook_url(fields: Fields) -> str | Missing | None:
@@ -55,9 +57,19 @@ def _parse_mailbox_patch(data: dict[str, Any]) -> _mailboxes.MailboxPatch:
             "display_name is no longer a mailbox field; update the agent identity instead",
             data["display_name"],
         )
+    signature: dict[str, Any] = {}
+    for name in ("signature_html", "signature_text"):
+        value = fields.string(name, max_length=SIGNATURE_MAX)
+        if not isinstance(value, Missing):
+            signature[name] = value
+    enabled = fields.raw("signature_enabled")
+    if isinstance(enabled, bool):
+        signature["signature_enabled"] = enabled
+    elif enabled is not MISSING:
+        fields.error("signature_enabled", "bool_type", "Input should be a valid boolean", enabled)
     fields.raise_errors()
     return _mailboxes.MailboxPatch(
-        webhook_url=url, filter_mode=mode if isinstance(mode, str) else MISSING
+        webhook_url=url, filter_mode=mode if isinstance(mode, str) else MISSING, signature=signature
     )
 
 
@@ -171,6 +183,15 @@ def mail_routes(store: Store) -> list[BaseRoute]:
         message_id = path_uuid(request, "message_id")
         parsed = parse_forward(await body(request))
         result = store.run(_sending.forward_message, principal, email(request), message_id, parsed)
+        return json_response(result)
+
+    async def reply_all(request: Request) -> Response:
+        principal = auth(request)
+        message_id = path_uuid(request, "message_id")
+        parsed = parse_reply_all(await body(request, allow_empty=True))
+        result = store.run(
+            _sending.reply_all_message, principal, email(request), message_id, parsed
+        )
         return json_response(result)
 
     async def attachment(request: Request) -> Response:
@@ -329,6 +350,9 @@ def mail_routes(store: Store) -> list[BaseRoute]:
             raise ApiError(404, "Sending domain not found")
         return json_response(store.run(_domains.set_default_domain, principal, name))
 
+    def keyed(operation: str) -> Callable[[Handler], Handler]:
+        return idempotent(store, operation, "email")
+
     box = M + "/mailboxes/{email}"
     message = box + "/messages/{message_id}"
     rule = box + "/contact-rules/{rule_id}"
@@ -336,9 +360,10 @@ def mail_routes(store: Store) -> list[BaseRoute]:
         (M + "/mailboxes", {"GET": list_mailboxes}),
         (box, {"GET": get_mailbox, "PATCH": update_mailbox}),
         (box + "/search", {"GET": search}),
-        (box + "/messages", {"GET": list_messages, "POST": send}),
+        (box + "/messages", {"GET": list_messages, "POST": keyed("mail.send")(send)}),
         (message, {"GET": get_message, "PATCH": update_flags, "DELETE": delete_message}),
-        (message + "/forward", {"POST": forward}),
+        (message + "/forward", {"POST": keyed("mail.forward")(forward)}),
+        (message + "/reply-all", {"POST": keyed("mail.reply_all")(reply_all)}),
         (message + "/attachments/{filename:path}", {"GET": attachment}),
         (box + "/threads", {"GET": list_threads}),
         (box + "/threads/folders", {"GET": folders}),

@@ -9,7 +9,8 @@ may not use it); a mailbox of another organisation, or none at all, answers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._accounts import Principal
@@ -27,6 +28,8 @@ class MailboxPatch:
 
     webhook_url: str | Missing | None = MISSING
     filter_mode: str | Missing = MISSING
+    signature: dict[str, Any] = field(default_factory=dict)
+    """The ``signature_html`` / ``signature_text`` / ``signature_enabled`` keys sent."""
 
 
 def find_mailbox(db: Db, principal: Principal, key: str) -> Any:
@@ -62,12 +65,12 @@ def list_mailboxes(db: Db, principal: Principal) -> list[dict[str, Any]]:
     )
     if principal.kind == "scoped":
         rows = [r for r in rows if r["agent_identity_id"] == principal.identity_id]
-    return [mailbox_record(r) for r in rows]
+    return [mailbox_record(r, db) for r in rows]
 
 
 def get_mailbox(db: Db, principal: Principal, key: str) -> dict[str, Any]:
     """``GET /api/v1/mail/mailboxes/{email}``."""
-    return mailbox_record(find_mailbox(db, principal, key))
+    return mailbox_record(find_mailbox(db, principal, key), db)
 
 
 def update_mailbox(db: Db, principal: Principal, key: str, patch: MailboxPatch) -> dict[str, Any]:
@@ -93,10 +96,13 @@ def update_mailbox(db: Db, principal: Principal, key: str, patch: MailboxPatch) 
             }
     if not isinstance(patch.webhook_url, Missing):
         sets["webhook_url"] = patch.webhook_url
+    if patch.signature:
+        settings = {**json.loads(row["settings"] or "{}"), **patch.signature}
+        sets["settings"] = json.dumps(settings, sort_keys=True)
     if sets:
         sets["updated_at"] = db.now
         assignments = ", ".join(f"{col} = ?" for col in sets)
         db.exec(f"UPDATE mailboxes SET {assignments} WHERE id = ?", (*sets.values(), row["id"]))
-    record = mailbox_record(db.one("SELECT * FROM mailboxes WHERE id = ?", (row["id"],)))
+    record = mailbox_record(db.one("SELECT * FROM mailboxes WHERE id = ?", (row["id"],)), db)
     record["filter_mode_change_notice"] = notice
     return record

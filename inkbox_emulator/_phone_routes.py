@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 from . import _calls, _phone_numbers, _phone_rules, _sms_opt_ins, _texts
 from ._accounts import Principal, authenticate
 from ._errors import value_error
+from ._idempotency import idempotent
 from ._phone_model import is_e164
 from ._routing import Handler, Query, json_response, method_route
 from ._store import Db, Store
@@ -365,8 +366,8 @@ def phone_routes(store: Store) -> list[BaseRoute]:
         (number + "/calls", {"GET": list_calls}),
         (number + "/calls/{call_id}", {"GET": get_call}),
         (number + "/calls/{call_id}/transcripts", {"GET": transcripts}),
-        (P + "/place-call", {"POST": place_call}),
-        (texts, {"GET": list_texts, "POST": send_text}),
+        (P + "/place-call", {"POST": idempotent(store, "call.place")(place_call)}),
+        (texts, {"GET": list_texts, "POST": idempotent(store, "text.send", "pn")(send_text)}),
         (texts + "/search", {"GET": search_texts}),
         (texts + "/conversations", {"GET": conversations}),
         (

@@ -34,8 +34,9 @@ from typing import Any
 from ._accounts import Principal
 from ._delivery import bracketed, send_outbound
 from ._errors import ApiError
+from ._identities import storage_limit, storage_used
 from ._mail_model import addresses, message_record
-from ._mail_parse import ForwardRequest, NewAttachment, SendRequest
+from ._mail_parse import ForwardRequest, NewAttachment, ReplyAllRequest, SendRequest
 from ._mail_rules import outbound_block
 from ._mailboxes import find_mailbox
 from ._store import Db
@@ -44,7 +45,9 @@ __all__ = [
     "CLAIMED_DAILY_LIMIT",
     "UNCLAIMED_DAILY_LIMIT",
     "WINDOW_SECONDS",
+    "check_storage",
     "forward_message",
+    "reply_all_message",
     "send_message",
 ]
 
@@ -52,6 +55,7 @@ UNCLAIMED_DAILY_LIMIT = 10
 CLAIMED_DAILY_LIMIT = 500
 WINDOW_SECONDS = 24 * 3600
 _FWD = re.compile(r"^\s*(fwd?|fw)\s*:", re.IGNORECASE)
+_RE = re.compile(r"^\s*re\s*:", re.IGNORECASE)
 
 
 def check_signup_limits(db: Db, mailbox: Any, recipients: list[str]) -> None:
@@ -92,6 +96,30 @@ def check_signup_limits(db: Db, mailbox: Any, recipients: list[str]) -> None:
                 "retry_after_seconds": retry,
             },
             headers={"Retry-After": str(retry)},
+        )
+
+
+def check_storage(
+    db: Db,
+    mailbox: Any,
+    body_text: str | None,
+    body_html: str | None,
+    attachments: list[NewAttachment],
+) -> None:
+    """402 ``storage_limit_exceeded`` when storing this message would pass the mailbox's cap."""
+    size = len((body_text or "").encode()) + len((body_html or "").encode())
+    size += sum(len(a.content) for a in attachments)
+    limit = storage_limit(mailbox)
+    if storage_used(db, str(mailbox["id"])) + size > limit:
+        raise ApiError(
+            402,
+            {
+                "error": "storage_limit_exceeded",
+                "message": "This mailbox has reached its plan's storage limit. Delete messages "
+                "or threads to free space, or upgrade the plan.",
+                "upgrade_url": "https://inkbox.ai/console/billing",
+                "limit_bytes": limit,
+            },
         )
 
 
@@ -139,6 +167,7 @@ def send_message(db: Db, principal: Principal, key: str, request: SendRequest) -
         else:
             in_reply_to = bracketed(request.in_reply_to)
             references = [in_reply_to]
+    check_storage(db, mailbox, request.body_text, request.body_html, request.attachments)
     row = send_outbound(
         db,
         mailbox,
@@ -258,6 +287,7 @@ def forward_message(
             _original_attachments(db, original) if request.include_original_attachments else []
         )
         attachments = [*originals, *request.attachments]
+    check_storage(db, mailbox, body_text, body_html, attachments)
     row = send_outbound(
         db,
         mailbox,
@@ -272,6 +302,73 @@ def forward_message(
         thread_id=None,
         attachments=attachments,
         event_type="message.forwarded",
+        reply_to=request.reply_to,
+    )
+    return message_record(row)
+
+
+def _reply_all_recipients(mailbox: Any, original: Any) -> tuple[list[str], list[str]]:
+    """``(to, cc)`` of a reply to everyone on ``original``, without the mailbox itself."""
+    own = str(mailbox["email_address"]).lower()
+
+    def others(values: list[str]) -> list[str]:
+        seen: set[str] = {own}
+        out: list[str] = []
+        for value in values:
+            if value.lower() not in seen:
+                seen.add(value.lower())
+                out.append(value)
+        return out
+
+    to = addresses(original["to_addresses"]) or []
+    cc = addresses(original["cc_addresses"]) or []
+    if original["direction"] == "inbound":
+        to = [str(original["reply_to"] or original["from_address"]), *to]
+    to = others(to)
+    return to, [a for a in others(cc) if a.lower() not in {t.lower() for t in to}]
+
+
+def reply_all_message(
+    db: Db, principal: Principal, key: str, message_row_id: str, request: ReplyAllRequest
+) -> dict[str, Any]:
+    """``POST …/messages/{message_id}/reply-all``: a reply in the original's thread.
+
+    The recipients are the original's sender (or its Reply-To) and every
+    To/Cc address except the mailbox itself; the subject defaults to
+    ``Re: {original subject}``.
+    """
+    mailbox = find_mailbox(db, principal, key)
+    original = db.one(
+        "SELECT * FROM mail_messages WHERE id = ? AND mailbox_id = ? AND deleted_at IS NULL",
+        (message_row_id, mailbox["id"]),
+    )
+    if original is None:
+        raise ApiError(404, "Message not found")
+    to, cc = _reply_all_recipients(mailbox, original)
+    if not to and not cc:
+        raise ApiError(422, "The original message has no recipients to reply to")
+    check_signup_limits(db, mailbox, [*to, *cc])
+    outbound_block(db, mailbox, [*to, *cc])
+    subject = request.subject
+    if subject is None:
+        base = str(original["subject"] or "")
+        subject = base if _RE.match(base) else f"Re: {base}"
+    parent_id = str(original["message_id"])
+    check_storage(db, mailbox, request.body_text, request.body_html, request.attachments)
+    row = send_outbound(
+        db,
+        mailbox,
+        to=to,
+        cc=cc,
+        bcc=[],
+        subject=subject,
+        body_text=request.body_text,
+        body_html=request.body_html,
+        in_reply_to=parent_id,
+        references=[*(addresses(original["references"]) or []), parent_id],
+        thread_id=_live_thread(db, str(original["thread_id"])),
+        attachments=request.attachments,
+        event_type="message.sent",
         reply_to=request.reply_to,
     )
     return message_record(row)

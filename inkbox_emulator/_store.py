@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS identities (
     status TEXT NOT NULL,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    deleted_at REAL
+    deleted_at REAL,
+    settings TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS identities_live_handle
     ON identities(agent_handle) WHERE status != 'deleted';
@@ -80,7 +81,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     filter_mode TEXT NOT NULL DEFAULT 'blacklist',
     status TEXT NOT NULL,
     created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX IF NOT EXISTS mailboxes_live_address
     ON mailboxes(email_address) WHERE status != 'deleted';
@@ -122,6 +124,17 @@ CREATE TABLE IF NOT EXISTS phone_numbers (
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     released_at REAL
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    organization_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    state TEXT NOT NULL,
+    status INTEGER,
+    body BLOB,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (organization_id, scope, key)
 );
 CREATE TABLE IF NOT EXISTS identity_access (
     id TEXT PRIMARY KEY,
@@ -381,6 +394,7 @@ CREATE TABLE IF NOT EXISTS sms_campaigns (
 """
 
 TABLES = (
+    "idempotency_keys",
     "sms_campaigns",
     "sms_opt_ins",
     "text_outcomes",
@@ -522,6 +536,12 @@ class Store:
         columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(contacts)")}
         if "phones" not in columns:
             self._conn.execute("ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]'")
+        for table in ("identities", "mailboxes"):
+            columns = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if "settings" not in columns:
+                self._conn.execute(
+                    f"ALTER TABLE {table} ADD COLUMN settings TEXT NOT NULL DEFAULT '{{}}'"
+                )
 
     def _tunnels_changed(self) -> None:
         self.tunnels_version += 1

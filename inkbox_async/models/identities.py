@@ -30,6 +30,7 @@ __all__ = [
     "TlsMode",
     "Tunnel",
     "TunnelStatus",
+    "TunnelSummary",
 ]
 
 
@@ -49,7 +50,7 @@ class TunnelStatus(enum.StrEnum):
 
 
 class IdentityStatus(enum.StrEnum):
-    """Values accepted by ``identity.update(status=...)``."""
+    """Values of the 0.4.4 ``identity.update(status=...)``, which the service removed."""
 
     ACTIVE = "active"
     PAUSED = "paused"
@@ -96,23 +97,20 @@ class IdentityPhoneNumber:
 
 
 @attrs.frozen(kw_only=True)
-class Tunnel:
-    """The tunnel every identity owns (its public host is ``public_host``)."""
+class TunnelSummary:
+    """The tunnel as embedded in identity responses (``identity.tunnel``).
+
+    Routing and lifecycle only: the connection state, certificate and
+    metadata are on the full :class:`Tunnel` (``inkbox.tunnels.get(tunnel.id)``).
+    """
 
     id: UUID
-    organization_id: str
     tunnel_name: str
+    agent_identity_id: UUID | None = None
     tls_mode: TlsMode | str
-    cert_pem: str | None = None
-    cert_fingerprint_sha256: str | None = None
-    cert_expires_at: datetime | None = None
     status: TunnelStatus | str
-    last_connected_at: datetime | None = None
-    last_connected_ip_addr: str | None = None
-    currently_connected: bool = False
     public_host: str
     zone: str
-    metadata: dict[str, Any] = attrs.field(factory=dict)
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()
@@ -121,6 +119,24 @@ class Tunnel:
     def public_url(self) -> str:
         """``https://{public_host}``."""
         return f"https://{self.public_host}"
+
+
+@attrs.frozen(kw_only=True)
+class Tunnel(TunnelSummary):
+    """A tunnel with its connection state and certificate (``inkbox.tunnels``).
+
+    Every identity owns one; its public host is ``public_host``.
+    """
+
+    organization_id: str | None = None
+    cert_pem: str | None = None
+    cert_fingerprint_sha256: str | None = None
+    cert_expires_at: datetime | None = None
+    last_connected_at: datetime | None = None
+    last_disconnected_at: datetime | None = None
+    last_connected_ip_addr: str | None = None
+    currently_connected: bool = False
+    metadata: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -144,6 +160,17 @@ class IdentitySummary:
     display_name: str | None = None
     description: str | None = None
     email_address: str | None = None
+    imessage_enabled: bool = False
+    contact_sharing_enabled: bool = True
+    mail_filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    phone_filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    imessage_filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    mail_inbound_filter_mode: FilterMode | str | None = None
+    mail_outbound_filter_mode: FilterMode | str | None = None
+    phone_inbound_filter_mode: FilterMode | str | None = None
+    phone_outbound_filter_mode: FilterMode | str | None = None
+    signing_key_configured: bool = False
+    signing_key_created_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()
@@ -151,11 +178,11 @@ class IdentitySummary:
 
 @attrs.frozen(kw_only=True)
 class IdentityDetail(IdentitySummary):
-    """An identity with its mailbox, tunnel and optional phone number."""
+    """An identity with its mailbox, tunnel summary and optional phone number."""
 
     mailbox: IdentityMailbox | None = None
     phone_number: IdentityPhoneNumber | None = None
-    tunnel: Tunnel | None = None
+    tunnel: TunnelSummary | None = None
 
     def with_summary(self, summary: IdentitySummary) -> IdentityDetail:
         """This detail with the summary fields replaced (channels kept)."""

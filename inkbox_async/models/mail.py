@@ -132,6 +132,15 @@ class Mailbox:
     filter_mode: FilterMode | str = FilterMode.BLACKLIST
     agent_identity_id: UUID | None = None
     filter_mode_change_notice: FilterModeChangeNotice | None = None
+    inbound_filter_mode: FilterMode | str | None = None
+    """The filter mode applied to mail received (current wire; None from older servers)."""
+    outbound_filter_mode: FilterMode | str | None = None
+    """The filter mode applied to mail sent (current wire; None from older servers)."""
+    storage_used_bytes: int | None = None
+    storage_limit_bytes: int | None = None
+    signature_html: str | None = None
+    signature_text: str | None = None
+    signature_enabled: bool = False
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()

@@ -10,13 +10,15 @@ from inkbox_async import (
     UNSET,
     AsyncInkbox,
     AuthenticationError,
+    DedicatedIMessageNumberQuotaExceededError,
+    FeatureRemovedError,
+    FilterMode,
     HandleUnavailableError,
     IdentityPhoneNumberCreateOptions,
     IdentityTunnelCreateOptions,
     InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
-    RedundantContactAccessGrantError,
     TlsMode,
     TunnelStatus,
     UnprocessableEntityError,
@@ -102,18 +104,76 @@ async def test_update_three_states(inkbox: AsyncInkbox) -> None:
     await identity.update()  # sends {} and changes nothing
     again = await inkbox.get_identity(identity.agent_handle)
     assert (again.display_name, again.description) == ("After", None)
-    await identity.update(status="paused")
-    await identity.update(status="active")
 
 
-async def test_rename_refreshes_tunnel(inkbox: AsyncInkbox) -> None:
+async def test_update_new_fields_refresh_the_identity(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    identity = await inkbox.create_identity(unique("settings"))
+    assert (identity.detail.imessage_enabled, identity.detail.contact_sharing_enabled) == (
+        False,
+        True,
+    )
+    emulator.clear_requests()
+    await identity.update(
+        imessage_enabled=True, contact_sharing_enabled=False, mail_filter_mode="whitelist"
+    )
+    [request] = emulator.requests()
+    assert request.json() == {
+        "imessage_enabled": True,
+        "contact_sharing_enabled": False,
+        "mail_filter_mode": "whitelist",
+    }
+    assert "idempotency-key" not in {k.lower() for k in request.headers}
+    # the answer is the full detail: channels included, so the cache is current
+    assert identity.detail.imessage_enabled is True
+    assert identity.detail.mail_filter_mode == FilterMode.WHITELIST
+    assert identity.mailbox is not None and identity.mailbox.filter_mode == FilterMode.WHITELIST
+    assert identity.tunnel is not None and identity.tunnel.public_host.startswith(
+        identity.agent_handle
+    )
+    await identity.update(mail_outbound_filter_mode="blacklist")
+    assert identity.detail.mail_inbound_filter_mode == FilterMode.WHITELIST
+    assert identity.detail.mail_outbound_filter_mode == FilterMode.BLACKLIST
+    assert identity.mailbox is not None and identity.mailbox.outbound_filter_mode == "blacklist"
+    fetched = await inkbox.get_identity(identity.agent_handle)
+    assert fetched.detail.contact_sharing_enabled is False
+
+
+async def test_claiming_an_imessage_number_is_keyed(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    identity = await inkbox.create_identity(unique("imsg"))
+    emulator.clear_requests()
+    with pytest.raises(DedicatedIMessageNumberQuotaExceededError) as info:
+        await identity.update(imessage_enabled=True, claim_imessage_number=True)
+    assert info.value.limit == 0
+    assert info.value.idempotency_key is not None
+    [request] = emulator.requests()
+    assert request.headers["idempotency-key"] == info.value.idempotency_key
+    assert request.json() == {"imessage_enabled": True, "claim_imessage_number": True}
+
+
+async def test_removed_rename_and_status_warn_and_raise(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
     identity = await inkbox.create_identity(unique("old"))
-    new = unique("new")
-    await identity.update(new_handle=new)
-    assert identity.agent_handle == new
-    assert identity.tunnel is not None and identity.tunnel.public_host.startswith(f"{new}.")
-    with pytest.raises(NotFoundError):
-        await inkbox.get_identity(new.replace("new", "old"))
+    emulator.clear_requests()
+    with (
+        pytest.warns(DeprecationWarning, match="create_identity") as warned,
+        pytest.raises(FeatureRemovedError, match="fixed at creation"),
+    ):
+        await identity.update(new_handle=unique("new"))
+    assert warned[0].filename == __file__  # points at the caller's line
+    with (
+        pytest.warns(DeprecationWarning, match="filter modes"),
+        pytest.raises(FeatureRemovedError, match="paused"),
+    ):
+        await identity.update(status="paused")
+    with pytest.warns(DeprecationWarning), pytest.raises(FeatureRemovedError):
+        await identity.update(status="active", description="not sent either")
+    assert emulator.requests() == []
+    assert (await identity.refresh()).description is None
 
 
 async def test_handle_taken_is_typed(inkbox: AsyncInkbox, emulator: Emulator) -> None:
@@ -128,9 +188,6 @@ async def test_handle_taken_is_typed(inkbox: AsyncInkbox, emulator: Emulator) ->
     async with AsyncInkbox(api_key=other.api_key, base_url=emulator.base_url) as second:
         with pytest.raises(HandleUnavailableError):
             await second.create_identity(handle)
-    renamed = await inkbox.create_identity(unique("other"))
-    with pytest.raises(HandleUnavailableError):
-        await renamed.update(new_handle=handle)
 
 
 async def test_delete_cascades(inkbox: AsyncInkbox, emulator: Emulator) -> None:
@@ -146,32 +203,23 @@ async def test_delete_cascades(inkbox: AsyncInkbox, emulator: Emulator) -> None:
     await inkbox.create_identity(identity.agent_handle)
 
 
-async def test_visibility_grant_list_revoke(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+async def test_visibility_calls_are_removed(inkbox: AsyncInkbox, emulator: Emulator) -> None:
     target = await inkbox.create_identity(unique("target"))
     viewer = await inkbox.create_identity(unique("viewer"))
-    assert await target.list_access() == []
-
-    row = await target.grant_access(viewer.id)
-    assert row.viewer_identity_id == viewer.id and row.target_identity_id == target.id
-    assert [r.viewer_identity_id for r in await target.list_access()] == [viewer.id]
-
-    scoped = await inkbox.api_keys.create(label="viewer", scoped_identity_id=viewer.id)
-    async with AsyncInkbox(api_key=scoped.api_key, base_url=emulator.base_url) as agent:
-        seen = {s.agent_handle for s in await agent.list_identities()}
-        assert seen == {viewer.agent_handle, target.agent_handle}
-        with pytest.raises(PermissionDeniedError):
-            await (await agent.get_identity(target.agent_handle)).list_access()
-
-    await target.revoke_access(viewer.id)
-    with pytest.raises(NotFoundError):
-        await target.revoke_access(viewer.id)
-
-    wildcard = await target.grant_access(None)
-    assert wildcard.is_wildcard
-    with pytest.raises(RedundantContactAccessGrantError):
-        await target.grant_access(str(viewer.id))
-    with pytest.raises(UnprocessableEntityError):
-        await viewer.grant_access(viewer.id)  # an identity cannot be its own viewer
+    emulator.clear_requests()
+    calls = [
+        target.list_access,
+        lambda: target.grant_access(viewer.id),
+        lambda: target.grant_access(None),
+        lambda: target.revoke_access(viewer.id),
+    ]
+    for call in calls:
+        with (
+            pytest.warns(DeprecationWarning, match="visibility rules are gone"),
+            pytest.raises(FeatureRemovedError, match="filter modes"),
+        ):
+            await call()
+    assert emulator.requests() == []  # the removed routes are never sent
 
 
 async def test_scoped_key_sees_only_what_it_is_granted(
@@ -223,12 +271,27 @@ async def test_bad_input_fails_before_io(emulator: Emulator, org: OrgCredentials
             await inkbox.create_identity("okay-name", colour="red")  # type: ignore[call-arg]
         identity = await inkbox.create_identity(unique("valid"))
         emulator.clear_requests()
-        with pytest.raises(InvalidArgumentError, match="new_handle"):
-            await identity.update(new_handle="no")
-        with pytest.raises(InvalidArgumentError, match="status"):
-            await identity.update(status="deleted")
-        with pytest.raises(InvalidArgumentError, match="viewer_identity_id"):
-            await identity.grant_access("not-a-uuid")
+        bad_updates = [
+            ({"display_name": "x" * 256}, "display_name"),
+            ({"imessage_enabled": "yes"}, "imessage_enabled"),
+            ({"mail_filter_mode": "greylist"}, "mail_filter_mode"),
+            (
+                {"mail_filter_mode": "whitelist", "mail_inbound_filter_mode": "blacklist"},
+                "mail_inbound_filter_mode",
+            ),
+            (
+                {"phone_filter_mode": "whitelist", "imessage_filter_mode": "blacklist"},
+                "imessage_filter_mode",
+            ),
+            ({"claim_imessage_number": True, "imessage_number_id": None}, "claim_imessage_number"),
+            ({"claim_imessage_number": True, "imessage_enabled": False}, "claim_imessage_number"),
+            ({"claim_imessage_number": True, "idempotency_key": "x" * 256}, "idempotency_key"),
+            ({"imessage_number_id": "nope"}, "imessage_number_id"),
+        ]
+        for kwargs, argument in bad_updates:
+            with pytest.raises(InvalidArgumentError) as bad:
+                await identity.update(**kwargs)  # type: ignore[arg-type]
+            assert bad.value.argument == argument
         assert emulator.requests() == []
 
 

@@ -17,13 +17,16 @@ from inkbox_async import (
     AsyncInkbox,
     Attachment,
     DuplicateContactRuleError,
+    IdempotencyKeyReusedError,
     InkboxConnectionError,
-    InkboxError,
+    InternalServerError,
     InvalidArgumentError,
     MailWebhookPayload,
     MessageDirection,
+    NotFoundError,
     PermissionDeniedError,
     SendingDomainStatus,
+    StorageLimitExceededError,
     ThreadFolder,
     verify_webhook,
 )
@@ -296,25 +299,34 @@ async def test_mail_contact_rules(inkbox: AsyncInkbox) -> None:
     assert await inkbox.mail_contact_rules.list(email) == []
 
 
-async def test_send_is_never_duplicated(
-    inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials
-) -> None:
-    bot = await inkbox.create_identity(unique("once"))
-    path = f"/api/v1/mail/mailboxes/{address(bot)}/messages"
-    emulator.inject_fault(method="POST", path=path, kind="drop_after", count=1)
-    with pytest.raises(InkboxConnectionError) as info:
-        await bot.send_email(to=["x@example.com"], subject="once", body_text=".")
-    assert info.value.request_sent
-    emulator.inject_fault(method="POST", path=path, kind="status", status=503, count=1)
-    with pytest.raises(InkboxError):
-        await bot.send_email(to=["x@example.com"], subject="twice?", body_text=".")
-    emulator.inject_fault(
-        method="POST", path=path, kind="status", status=429, retry_after=0, count=1
-    )
-    await bot.send_email(to=["x@example.com"], subject="after 429", body_text=".")
-    emulator.clear_faults()
-    subjects = sorted(o["subject"] for o in emulator.outbox(org.organization_id))
-    assert subjects == ["after 429", "once"]
+async def test_send_is_never_duplicated(emulator: Emulator, org: OrgCredentials) -> None:
+    # Without automatic retries, a lost answer surfaces with the send's key; sending again
+    # with that key replays the first answer instead of sending a second email.
+    async with AsyncInkbox(
+        api_key=org.api_key, base_url=emulator.base_url, max_retries=0
+    ) as inkbox:
+        bot = await inkbox.create_identity(unique("once"))
+        path = f"/api/v1/mail/mailboxes/{address(bot)}/messages"
+        emulator.inject_fault(method="POST", path=path, kind="drop_after", count=1)
+        with pytest.raises(InkboxConnectionError) as info:
+            await bot.send_email(to=["x@example.com"], subject="once", body_text=".")
+        assert info.value.request_sent
+        key = info.value.idempotency_key
+        assert key is not None
+        again = await bot.send_email(
+            to=["x@example.com"], subject="once", body_text=".", idempotency_key=key
+        )
+        with pytest.raises(IdempotencyKeyReusedError) as reused:
+            await bot.send_email(
+                to=["x@example.com"], subject="changed", body_text=".", idempotency_key=key
+            )
+        assert reused.value.idempotency_key == key
+        emulator.inject_fault(method="POST", path=path, kind="status", status=503, count=1)
+        with pytest.raises(InternalServerError):
+            await bot.send_email(to=["x@example.com"], subject="refused", body_text=".")
+    sent = emulator.outbox(org.organization_id)
+    assert [o["subject"] for o in sent] == ["once"]
+    assert again.subject == "once"
 
 
 async def test_reads_retried_through_faults(inkbox: AsyncInkbox, emulator: Emulator) -> None:
@@ -391,4 +403,151 @@ async def test_bad_mail_input_fails_before_io(inkbox: AsyncInkbox, emulator: Emu
         bot.iter_emails(page_size=101)
     with pytest.raises(InvalidArgumentError):
         inkbox.messages.list(address(bot), direction="sideways")
+    assert emulator.requests() == []
+
+
+PIXEL = Attachment.from_bytes("chart.png", b"\x89PNG....", "image/png", content_id="chart1")
+
+
+async def test_track_opens_and_inline_images(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    bot = await inkbox.create_identity(unique("inline"))
+    emulator.clear_requests()
+    sent = await bot.send_email(
+        to=["reader@example.com"],
+        subject="Chart",
+        body_html='<p><img src="cid:chart1"></p>',
+        attachments=[PIXEL, {**PIXEL_DICT, "content_id": "chart2"}],
+        track_opens=True,
+    )
+    [request] = emulator.requests()
+    body = request.json()
+    assert body["track_opens"] is True
+    assert [a["content_id"] for a in body["attachments"]] == ["chart1", "chart2"]
+    assert request.headers["idempotency-key"] and request.headers["prefer"] == "idempotency-replay"
+    assert sent.has_attachments
+    emulator.clear_requests()
+    forwarded = await bot.forward_email(sent.id, to=["boss@example.com"], track_opens=True)
+    assert emulator.requests()[0].json()["track_opens"] is True
+    assert forwarded.subject == "Fwd: Chart"
+    plain = await bot.send_email(to=["reader@example.com"], subject="plain", body_text="x")
+    assert "track_opens" not in emulator.requests()[-1].json()  # only sent when asked for
+    assert plain.subject == "plain"
+
+
+PIXEL_DICT = {"filename": "c.png", "content_type": "image/png", "content_base64": "iVBORw=="}
+
+
+async def test_reply_all_resolves_recipients_and_threads(
+    inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials
+) -> None:
+    bot = await inkbox.create_identity(unique("replyall"))
+    emulator.inject_email(
+        to=[address(bot), "colleague@example.com"],
+        from_address="customer@example.com",
+        subject="Question",
+        body_text="Can you help?",
+        cc=["manager@example.com"],
+    )
+    [inbound] = [m async for m in bot.iter_emails(direction="inbound")]
+    emulator.clear_requests()
+    reply = await bot.reply_all(inbound.id, body_text="Sure!", body_html="<p>Sure!</p>")
+    [request] = emulator.requests()
+    assert request.path.endswith(f"/messages/{inbound.id}/reply-all")
+    assert request.json() == {"body_text": "Sure!", "body_html": "<p>Sure!</p>"}
+    assert request.headers["idempotency-key"]
+    assert reply.subject == "Re: Question"
+    assert reply.thread_id == inbound.thread_id
+    assert reply.to_addresses == ["customer@example.com", "colleague@example.com"]
+    assert reply.cc_addresses == ["manager@example.com"]
+    out = [o for o in emulator.outbox(org.organization_id) if o["subject"] == "Re: Question"]
+    assert len(out) == 1
+    again = await inkbox.messages.reply_all(
+        address(bot), inbound.id, subject="Custom", body_text="2", reply_to="desk@example.com"
+    )
+    assert again.subject == "Custom"
+    with pytest.raises(NotFoundError):
+        await bot.reply_all(uuid.uuid4(), body_text="nobody")
+
+
+async def test_storage_limit_is_typed(
+    inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials
+) -> None:
+    bot = await inkbox.create_identity(unique("full"))
+    mailbox = await inkbox.mailboxes.get(address(bot))
+    assert (mailbox.storage_used_bytes, mailbox.storage_limit_bytes) == (0, 1024**3)
+    emulator.set_storage_limit(address(bot), 10)
+    with pytest.raises(StorageLimitExceededError) as info:
+        await bot.send_email(to=["x@example.com"], subject="big", body_text="x" * 11)
+    assert info.value.status_code == 402
+    assert info.value.limit_bytes == 10
+    assert info.value.upgrade_url and info.value.upgrade_url.startswith("https://")
+    assert info.value.message
+    assert info.value.idempotency_key is not None
+    assert emulator.outbox(org.organization_id) == []
+
+
+async def test_send_options_checked_before_io(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    bot = await inkbox.create_identity(unique("checks"))
+    emulator.clear_requests()
+    inline = {**PIXEL_DICT, "content_id": "c1"}
+    bad_calls = [
+        (
+            lambda: bot.send_email(
+                to=["a@example.com"], subject="s", body_text="t", track_opens=True
+            ),
+            "track_opens",
+        ),
+        (
+            lambda: bot.send_email(to=["a@example.com"], subject="s", track_opens="yes"),
+            "track_opens",
+        ),  # type: ignore[arg-type]
+        (
+            lambda: bot.send_email(
+                to=["a@example.com"], subject="s", body_text="t", attachments=[inline]
+            ),
+            "attachments[0].content_id",
+        ),
+        (
+            lambda: bot.send_email(
+                to=["a@example.com"],
+                subject="s",
+                body_html="<p/>",
+                attachments=[{**inline, "content_type": "application/pdf"}],
+            ),
+            "attachments[0].content_id",
+        ),
+        (
+            lambda: bot.send_email(
+                to=["a@example.com"], subject="s", body_html="<p/>", attachments=[inline, inline]
+            ),
+            "attachments[1].content_id",
+        ),
+        (
+            lambda: bot.forward_email(
+                uuid.uuid4(), to=["a@example.com"], additional_attachments=[inline]
+            ),
+            "additional_attachments[0].content_id",
+        ),
+        (
+            lambda: bot.forward_email(
+                uuid.uuid4(), to=["a@example.com"], mode="wrapped", track_opens=True
+            ),
+            "track_opens",
+        ),
+        (
+            lambda: bot.send_email(to=["a@example.com"], subject="s", idempotency_key=""),
+            "idempotency_key",
+        ),
+        (
+            lambda: bot.send_email(to=["a@example.com"], subject="s", idempotency_key="é"),
+            "idempotency_key",
+        ),
+        (lambda: bot.reply_all("not-a-uuid"), "message_id"),
+        (lambda: bot.reply_all(uuid.uuid4(), reply_to="nope"), "reply_to"),
+        (lambda: bot.reply_all(uuid.uuid4(), attachments=[inline]), "attachments[0].content_id"),
+    ]
+    for call, argument in bad_calls:
+        with pytest.raises(InvalidArgumentError) as info:
+            await call()
+        assert info.value.argument == argument
     assert emulator.requests() == []

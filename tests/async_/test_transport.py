@@ -15,18 +15,25 @@ from inkbox_async import (
     AsyncInkbox,
     AuthenticationError,
     ConflictError,
+    DedicatedIMessageNumberInventoryPendingError,
+    DedicatedIMessageNumberQuotaExceededError,
     HandleUnavailableError,
+    IdempotencyInProgressError,
+    IdempotencyKeyReusedError,
     IdentitySummary,
     InkboxAPIError,
     InkboxConnectionError,
     InkboxError,
     InternalServerError,
+    MailImportQuotaExceededError,
     NotFoundError,
+    PaymentRequiredError,
     RateLimitError,
     RecipientBlockedError,
     RecipientNotOptedInError,
     RedundantContactAccessGrantError,
     SenderSmsPendingError,
+    StorageLimitExceededError,
     UnprocessableEntityError,
 )
 
@@ -96,6 +103,25 @@ def error(status: int, detail: Any, **headers: str) -> httpx2.Response:
         ),
         (500, "boom", InternalServerError),
         (418, "teapot", InkboxAPIError),
+        (402, "Payment required", PaymentRequiredError),
+        (
+            402,
+            {"error": "storage_limit_exceeded", "message": "m", "limit_bytes": 5},
+            StorageLimitExceededError,
+        ),
+        (
+            402,
+            {"error": "dedicated_imessage_number_quota_exceeded", "limit": 1},
+            DedicatedIMessageNumberQuotaExceededError,
+        ),
+        (409, {"error": "idempotency_key_reused", "message": "m"}, IdempotencyKeyReusedError),
+        (409, {"error": "idempotency_in_progress", "message": "m"}, IdempotencyInProgressError),
+        (429, {"error": "mail_import_quota_exceeded"}, MailImportQuotaExceededError),
+        (
+            503,
+            {"error": "dedicated_imessage_number_inventory_pending"},
+            DedicatedIMessageNumberInventoryPendingError,
+        ),
     ],
 )
 async def test_error_map(status: int, detail: Any, expected: type[InkboxAPIError]) -> None:
@@ -223,18 +249,17 @@ async def test_unknown_fields_and_values_are_tolerated() -> None:
         "mailbox": None,
         "phone_number": None,
         "brand_new": {"x": 1},
-        "tunnel": {
+        "tunnel": {  # the summary the current service embeds: no org, state or cert fields
             "id": SUMMARY["id"],
-            "organization_id": "o",
             "tunnel_name": "t",
+            "agent_identity_id": SUMMARY["id"],
             "tls_mode": "quantum",
             "status": "hibernating",
             "public_host": "t.z",
             "zone": "z",
-            "currently_connected": None,
-            "metadata": {},
             "created_at": "2026-03-09T00:00:00Z",
             "updated_at": "2026-03-09T00:00:00Z",
+            "later": True,
         },
     }
     async with client(Recorder(httpx2.Response(200, json=body))) as inkbox:
@@ -242,7 +267,99 @@ async def test_unknown_fields_and_values_are_tolerated() -> None:
     assert identity.detail.extra == {"brand_new": {"x": 1}}
     assert identity.tunnel is not None
     assert (identity.tunnel.tls_mode, identity.tunnel.status) == ("quantum", "hibernating")
-    assert identity.tunnel.currently_connected is False
+    assert identity.tunnel.public_url == "https://t.z"
+    assert identity.tunnel.extra == {"later": True}
+    assert identity.detail.imessage_enabled is False  # absent: the service's default
+
+
+async def test_error_keeps_agent_support_and_retry_after() -> None:
+    body = {"detail": {"error": "x"}, "agent_support": "Escalate to support with id 7."}
+    answer = httpx2.Response(429, json=body, headers={"Retry-After": "3600", "X-Request-Id": "r"})
+    async with client(Recorder(answer)) as inkbox:
+        with pytest.raises(RateLimitError) as info:
+            await inkbox.list_identities()
+    assert info.value.agent_support == "Escalate to support with id 7."
+    assert info.value.retry_after == 3600.0
+    assert info.value.request_id == "r"
+    assert info.value.idempotency_key is None  # not a send
+    for support in ("", 7, None):
+        odd = httpx2.Response(400, json={"detail": "d", "agent_support": support})
+        async with client(Recorder(odd)) as inkbox:
+            with pytest.raises(InkboxAPIError) as plain:
+                await inkbox.whoami()
+        assert plain.value.agent_support is None
+
+
+MESSAGE = {
+    "id": "aaaa1111-0000-4000-8000-000000000000",
+    "mailbox_id": "bbbb1111-0000-4000-8000-000000000000",
+    "from_address": "a@inkbox.ai",
+    "direction": "outbound",
+    "status": "sent",
+    "created_at": "2026-03-09T00:00:00Z",
+}
+
+
+async def send(inkbox: AsyncInkbox, **kwargs: Any) -> Any:
+    return await inkbox.messages.send(
+        "a@inkbox.ai", to=["b@example.com"], subject="s", body_text="t", **kwargs
+    )
+
+
+def keys(server: Recorder) -> list[str]:
+    return [r.headers["idempotency-key"] for r in server.requests]
+
+
+async def test_keyed_send_retried_after_a_lost_answer_with_the_same_key() -> None:
+    server = Recorder(httpx2.ReadError("reset"), httpx2.Response(200, json=MESSAGE))
+    async with client(server) as inkbox:
+        sent = await send(inkbox)
+    assert str(sent.id) == MESSAGE["id"]
+    assert len(server.requests) == 2
+    first, second = keys(server)
+    assert first == second and len(first) == 36
+    assert all(r.headers["prefer"] == "idempotency-replay" for r in server.requests)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        error(409, {"error": "idempotency_in_progress"}, **{"Retry-After": "0"}),
+        error(503, "busy", **{"Retry-After": "0"}),
+    ],
+)
+async def test_keyed_send_retried_while_in_progress_or_unavailable(
+    first: httpx2.Response,
+) -> None:
+    server = Recorder(first, httpx2.Response(200, json=MESSAGE))
+    async with client(server) as inkbox:
+        await send(inkbox)
+    assert len(set(keys(server))) == 1 and len(server.requests) == 2
+
+
+async def test_keyed_send_errors_carry_the_key_and_are_not_retried() -> None:
+    server = Recorder(error(409, {"error": "idempotency_key_reused", "message": "m"}))
+    async with client(server) as inkbox:
+        with pytest.raises(IdempotencyKeyReusedError) as info:
+            await send(inkbox, idempotency_key="order-42")
+    assert info.value.idempotency_key == "order-42"
+    assert info.value.message == "m"
+    assert keys(server) == ["order-42"]
+    dropped = Recorder(httpx2.ReadError("reset"))
+    async with client(dropped, max_retries=1) as inkbox:
+        with pytest.raises(InkboxConnectionError) as lost:
+            await send(inkbox)
+    assert lost.value.idempotency_key == keys(dropped)[0] == keys(dropped)[1]
+
+
+async def test_every_send_call_gets_its_own_key() -> None:
+    server = Recorder(httpx2.Response(200, json=MESSAGE))
+    async with client(server) as inkbox:
+        await send(inkbox)
+        await send(inkbox)
+        await inkbox.messages.forward("a@inkbox.ai", MESSAGE["id"], to=["c@example.com"])
+        await inkbox.messages.reply_all("a@inkbox.ai", MESSAGE["id"], body_text="r")
+    assert len(set(keys(server))) == 4
 
 
 async def test_secrets_never_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:

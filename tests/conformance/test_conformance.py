@@ -65,9 +65,7 @@ def test_identity_lifecycle(emu: Emulator, portal: Any) -> None:
         fetched.update(description=None)
         fetched.update(display_name="Renamed", description="new")
         fetched.update()
-        fetched.update(status="paused")
-        fetched.update(new_handle="conf-bot-2")
-        assert fetched.agent_handle == "conf-bot-2"
+        # rename and status left the wire (see test_current_identity_mail.py)
         fetched.refresh()
         with_phone = client.get_identity("conf-full")
         with_phone.release_phone_number()
@@ -76,19 +74,9 @@ def test_identity_lifecycle(emu: Emulator, portal: Any) -> None:
     run(emu, portal, scenario)
 
 
-def test_visibility(emu: Emulator, portal: Any) -> None:
-    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
-        target = client.create_identity("conf-target")
-        viewer = client.create_identity("conf-viewer")
-        assert target.list_access() == []
-        row = target.grant_access(viewer.id)
-        assert str(row.viewer_identity_id) == str(viewer.id)
-        assert len(target.list_access()) == 1
-        target.revoke_access(viewer.id)
-        wildcard = target.grant_access(None)
-        assert wildcard.viewer_identity_id is None
-
-    run(emu, portal, scenario)
+# The identity visibility routes (list/grant/revoke_access) left the service in 0.5.13;
+# ours raise FeatureRemovedError before any I/O, so there is no request to compare
+# (test_current_identity_mail.py checks that nothing is sent).
 
 
 def test_signup(emu: Emulator, portal: Any) -> None:

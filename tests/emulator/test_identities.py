@@ -1,4 +1,8 @@
-"""Identities: create / list / get / update / delete, handles, atomicity, visibility."""
+"""Identities: create / list / get / update / delete, handles, atomicity, visibility.
+
+The current-wire additions (settings fields, filter modes, the removed routes)
+are in test_identities_current.py.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,26 @@ SUMMARY_KEYS = {
     "display_name",
     "description",
     "email_address",
+    "imessage_enabled",
+    "contact_sharing_enabled",
+    "imessage_filter_mode",
+    *(
+        f"{c}_{d}filter_mode"
+        for c in ("mail", "phone", "slack")
+        for d in ("", "inbound_", "outbound_")
+    ),
+    "created_at",
+    "updated_at",
+}
+TUNNEL_SUMMARY_KEYS = {
+    "id",
+    "organization_id",  # not in the service's summary; kept for the 0.4.4 peer (see _identities)
+    "tunnel_name",
+    "agent_identity_id",
+    "tls_mode",
+    "status",
+    "public_host",
+    "zone",
     "created_at",
     "updated_at",
 }
@@ -48,9 +72,8 @@ def test_create_returns_detail(admin: httpx2.Client, org: OrgCredentials) -> Non
     assert tunnel["status"] == "active"
     assert tunnel["public_host"] == f"{handle}.inkboxwire.com"
     assert tunnel["zone"] == "inkboxwire.com"
-    assert tunnel["metadata"] == {}
-    assert tunnel["currently_connected"] is False
-    assert tunnel["cert_pem"] is None
+    assert tunnel["agent_identity_id"] == body["id"]
+    assert set(tunnel) == TUNNEL_SUMMARY_KEYS  # a summary: no cert, metadata or live state
     assert body["phone_number"] is None
 
 
@@ -199,42 +222,19 @@ def test_failed_create_leaves_nothing_behind(emu: Emulator, admin: httpx2.Client
     create_identity(admin, handle)  # the handle is still free
 
 
-def test_update_three_state_and_rename(admin: httpx2.Client) -> None:
+def test_update_three_state(admin: httpx2.Client) -> None:
     handle = _handle()
-    created = create_identity(admin, handle, display_name="Name", description="Desc")
+    create_identity(admin, handle, display_name="Name", description="Desc")
     unchanged = admin.patch(f"/api/v1/identities/{handle}", json={})
     assert unchanged.status_code == 200
-    assert set(unchanged.json()) == SUMMARY_KEYS
+    assert set(unchanged.json()) == SUMMARY_KEYS | {"mailbox", "phone_number", "tunnel"}
     assert unchanged.json()["display_name"] == "Name"
     cleared = admin.patch(
         f"/api/v1/identities/{handle}", json={"display_name": None, "description": None}
     ).json()
     assert cleared["display_name"] is None
     assert cleared["description"] is None
-    new = _handle()
-    renamed = admin.patch(
-        f"/api/v1/identities/{handle}", json={"agent_handle": "@" + new, "status": "paused"}
-    )
-    assert renamed.status_code == 200
-    assert renamed.json()["agent_handle"] == new
-    assert renamed.json()["email_address"] == created["email_address"]
-    detail = admin.get(f"/api/v1/identities/{new}").json()
-    assert detail["tunnel"]["tunnel_name"] == new
-    assert detail["tunnel"]["public_host"] == f"{new}.inkboxwire.com"
-    assert admin.get(f"/api/v1/identities/{handle}").status_code == 404
-    # the mailbox keeps its address, so the old handle stays blocked by the mail namespace
-    blocked = admin.post("/api/v1/identities/", json={"agent_handle": handle})
-    assert blocked.status_code == 409
-    assert blocked.json()["detail"]["blocking_namespace"] == "mail"
-    other = create_identity(admin, _handle())
-    taken = admin.patch(f"/api/v1/identities/{new}", json={"agent_handle": other["agent_handle"]})
-    assert taken.status_code == 409
-    assert taken.json()["detail"]["blocking_namespace"] == "identities"
-    same = admin.patch(f"/api/v1/identities/{new}", json={"agent_handle": new})
-    assert same.status_code == 200
-    bad = admin.patch(f"/api/v1/identities/{new}", json={"status": "deleted"})
-    assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "status"]
+    assert cleared["tunnel"]["tunnel_name"] == handle
 
 
 def test_delete_cascades(emu: Emulator, admin: httpx2.Client) -> None:
@@ -266,85 +266,25 @@ def test_release_phone_number(admin: httpx2.Client) -> None:
     assert fresh["phone_number"]["number"] != number  # released numbers are never reused
 
 
-def test_access_grants(admin: httpx2.Client) -> None:
-    target = create_identity(admin, _handle())
-    viewer = create_identity(admin, _handle())
-    path = f"/api/v1/identities/{target['agent_handle']}/access"
-    assert admin.get(path).json() == []
-    granted = admin.post(path, json={"viewer_identity_id": viewer["id"]})
-    assert granted.status_code == 201
-    row = granted.json()
-    assert set(row) == {"id", "target_identity_id", "viewer_identity_id", "created_at"}
-    assert row["target_identity_id"] == target["id"]
-    assert row["viewer_identity_id"] == viewer["id"]
-    duplicate = admin.post(path, json={"viewer_identity_id": viewer["id"]})
-    assert duplicate.status_code == 409
-    assert duplicate.json() == {"detail": "Access already granted"}
-    assert admin.post(path, json={"viewer_identity_id": target["id"]}).status_code == 422
-    unknown = admin.post(path, json={"viewer_identity_id": str(uuid.uuid4())})
-    assert unknown.status_code == 404
-    assert admin.post(path, json={"viewer_identity_id": "nope"}).status_code == 422
-    wildcard = admin.post(path, json={})
-    assert wildcard.status_code == 201
-    assert wildcard.json()["viewer_identity_id"] is None
-    rows = admin.get(path).json()
-    assert [r["viewer_identity_id"] for r in rows] == [None]
-    redundant = admin.post(path, json={"viewer_identity_id": viewer["id"]})
-    assert redundant.status_code == 409
-    assert redundant.json()["detail"]["error"] == "redundant_grant"
-    assert isinstance(redundant.json()["detail"]["detail"], str)
-    admin.post(path, json={"viewer_identity_id": None})
-    assert len(admin.get(path).json()) == 1
-    assert admin.delete(f"{path}/{viewer['id']}").status_code == 404
-
-
-def test_revoke_access(admin: httpx2.Client) -> None:
-    target = create_identity(admin, _handle())
-    viewer = create_identity(admin, _handle())
-    path = f"/api/v1/identities/{target['agent_handle']}/access"
-    admin.post(path, json={"viewer_identity_id": viewer["id"]})
-    assert admin.delete(f"{path}/{viewer['id']}").status_code == 204
-    assert admin.get(path).json() == []
-    assert admin.delete(f"{path}/{viewer['id']}").status_code == 404
-
-
 def test_scoped_key_visibility(admin: httpx2.Client) -> None:
     me = create_identity(admin, _handle())
-    granted = create_identity(admin, _handle())
-    public = create_identity(admin, _handle())
-    hidden = create_identity(admin, _handle())
-    admin.post(
-        f"/api/v1/identities/{granted['agent_handle']}/access",
-        json={"viewer_identity_id": me["id"]},
-    )
-    admin.post(
-        f"/api/v1/identities/{public['agent_handle']}/access", json={"viewer_identity_id": None}
-    )
+    other = create_identity(admin, _handle())
     headers = {"X-API-Key": scoped_key(admin, me["id"])}
     listed = {i["id"] for i in admin.get("/api/v1/identities/", headers=headers).json()}
-    assert listed == {me["id"], granted["id"], public["id"]}
+    assert listed == {me["id"]}
     assert (
-        admin.get(f"/api/v1/identities/{hidden['agent_handle']}", headers=headers).status_code
-        == 404
-    )
-    assert (
-        admin.get(f"/api/v1/identities/{granted['agent_handle']}", headers=headers).status_code
-        == 200
+        admin.get(f"/api/v1/identities/{other['agent_handle']}", headers=headers).status_code == 404
     )
     own = admin.patch(
         f"/api/v1/identities/{me['agent_handle']}", json={"description": "mine"}, headers=headers
     )
     assert own.status_code == 200
-    other = admin.patch(f"/api/v1/identities/{granted['agent_handle']}", json={}, headers=headers)
-    assert other.status_code == 403
+    assert own.json()["description"] == "mine"
     assert (
         admin.delete(f"/api/v1/identities/{me['agent_handle']}", headers=headers).status_code == 403
     )
     create = admin.post("/api/v1/identities/", json={"agent_handle": _handle()}, headers=headers)
     assert create.status_code == 403
-    access = f"/api/v1/identities/{me['agent_handle']}/access"
-    assert admin.get(access, headers=headers).status_code == 403
-    assert admin.post(access, json={"viewer_identity_id": None}, headers=headers).status_code == 403
 
 
 def test_human_session_sees_everything(

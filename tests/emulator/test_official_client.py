@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from inkbox import Inkbox, verify_webhook  # type: ignore[import-untyped]
+from inkbox.exceptions import InkboxAPIError  # type: ignore[import-untyped]
 
 from inkbox_emulator import Emulator, OrgCredentials
 from inkbox_emulator._signing import signing_headers
@@ -21,10 +23,12 @@ def test_identity_lifecycle(emu: Emulator, org: OrgCredentials) -> None:
         fetched = client.get_identity("@Official-Peer")
         assert fetched.id == identity.id
         assert [i.agent_handle for i in client.list_identities()] == ["official-peer"]
-        identity.update(new_handle="official-peer-2", description="now described")
-        assert identity.agent_handle == "official-peer-2"
+        with pytest.raises(InkboxAPIError) as removed:  # renames are gone from the service
+            identity.update(new_handle="official-peer-2")
+        assert removed.value.status_code == 422
+        identity.update(description="now described")
         assert identity.description == "now described"
-        assert identity.tunnel.tunnel_name == "official-peer-2"
+        assert identity.tunnel.tunnel_name == "official-peer"
         identity.delete()
         assert client.list_identities() == []
 

@@ -29,6 +29,8 @@ TUNNEL_KEYS = {
     "status",
     "last_connected_at",
     "last_connected_ip_addr",
+    "last_disconnected_at",
+    "agent_identity_id",
     "currently_connected",
     "public_host",
     "zone",
