@@ -171,6 +171,9 @@ def identity_create(
     tunnel: TunnelOption | None,
     phone_number: PhoneOption | None,
     vault_secret_ids_: Any,
+    imessage_enabled: bool | None = None,
+    contact_sharing_enabled: bool | None = None,
+    claim_imessage_number: bool = False,
 ) -> dict[str, Any]:
     """Body of ``POST /api/v1/identities/``."""
     body: dict[str, Any] = {"agent_handle": check.handle("agent_handle", agent_handle)}
@@ -180,6 +183,16 @@ def identity_create(
         body["description"] = check.optional_text(
             "description", description, max_length=DESCRIPTION_MAX, allow_empty=True
         )
+    if imessage_enabled is not None:
+        body["imessage_enabled"] = check.boolean("imessage_enabled", imessage_enabled)
+    if contact_sharing_enabled is not None:
+        body["contact_sharing_enabled"] = check.boolean(
+            "contact_sharing_enabled", contact_sharing_enabled
+        )
+    if check.boolean("claim_imessage_number", claim_imessage_number):
+        if imessage_enabled is not True:
+            raise InvalidArgumentError("claim_imessage_number", "needs imessage_enabled=True")
+        body["claim_imessage_number"] = True
     mailbox: dict[str, Any] = {}
     if email_local_part is not None:
         mailbox["email_local_part"] = check.text(

@@ -249,13 +249,20 @@ class AsyncInkbox(AsyncSignup):
         tunnel: _bodies.TunnelOption | None = None,
         phone_number: _bodies.PhoneOption | None = None,
         vault_secret_ids: str | UUID | list[str | UUID] | None = None,
+        imessage_enabled: bool | None = None,
+        contact_sharing_enabled: bool | None = None,
+        claim_imessage_number: bool = False,
     ) -> AsyncAgentIdentity:
         """Create an agent identity with its mailbox and tunnel (atomically).
 
         ``sending_domain``: omit to use the organisation's default, ``None``
         for the platform domain, or a verified custom domain name.
         ``tunnel`` and ``phone_number`` take the options classes or plain
-        dicts. Raises :class:`HandleUnavailableError` when the handle is taken.
+        dicts. ``imessage_enabled`` and ``contact_sharing_enabled`` are sent
+        only when given (server defaults: False, True);
+        ``claim_imessage_number=True`` (with ``imessage_enabled=True``) also
+        claims a dedicated iMessage line. Raises
+        :class:`HandleUnavailableError` when the handle is taken.
         """
         body = _bodies.identity_create(
             agent_handle,
@@ -266,6 +273,9 @@ class AsyncInkbox(AsyncSignup):
             tunnel=tunnel,
             phone_number=phone_number,
             vault_secret_ids_=vault_secret_ids,
+            imessage_enabled=imessage_enabled,
+            contact_sharing_enabled=contact_sharing_enabled,
+            claim_imessage_number=claim_imessage_number,
         )
         try:
             data = await self._transport.request("POST", IDENTITIES + "/", json=body)

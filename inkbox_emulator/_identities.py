@@ -82,6 +82,8 @@ class CreateIdentity:
     phone: PhoneOptions | None = None
     vault_secret_ids: tuple[str, ...] | Literal["*"] | None = None
     """Secrets to grant the new identity: ids, ``"*"`` for every current secret, or none."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """``imessage_enabled`` / ``contact_sharing_enabled`` / ``claim_imessage_number`` as sent."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,43 @@ def _parse_phone(fields: Fields) -> PhoneOptions | None:
     return options
 
 
+def _parse_imessage(fields: Fields) -> dict[str, Any]:
+    """``imessage_enabled``, ``contact_sharing_enabled`` and ``claim_imessage_number``."""
+    settings: dict[str, Any] = {}
+    for name in ("imessage_enabled", "contact_sharing_enabled"):
+        value = fields.raw(name)
+        if value is MISSING:
+            continue
+        if isinstance(value, bool):
+            settings[name] = value
+        else:
+            fields.error(name, "bool_type", "Input should be a valid boolean", value)
+    claim = fields.raw("claim_imessage_number")
+    if claim is True:
+        settings["claim_imessage_number"] = True
+    elif claim is not MISSING:
+        fields.error(
+            "claim_imessage_number", "literal_error", "Input should be True", claim, expected="True"
+        )
+    return settings
+
+
+def _no_dedicated_numbers() -> ApiError:
+    """The emulator's plan includes no dedicated iMessage numbers."""
+    return ApiError(
+        402,
+        {
+            "error": "dedicated_imessage_number_quota_exceeded",
+            "message": "This organization's plan includes no dedicated iMessage numbers.",
+            "number_type": "dedicated",
+            "limit": 0,
+            "current": 0,
+            "upgrade_url": "https://inkbox.ai/console/billing",
+            "contact_email": "support@inkbox.ai",
+        },
+    )
+
+
 def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
     """Validate an identity-create body (every problem reported in one 422)."""
     fields = Fields(data)
@@ -211,7 +250,10 @@ def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
         mode = tunnel.literal("tls_mode", ("edge", "passthrough"))
         tls_mode = mode if isinstance(mode, str) else "edge"
     phone = _parse_phone(fields)
+    settings = _parse_imessage(fields)
     fields.raise_errors()
+    if settings.get("claim_imessage_number") and settings.get("imessage_enabled") is not True:
+        raise value_error(("body",), "claim_imessage_number requires imessage_enabled", data)
     vault_secret_ids = _parse_vault_ids(fields)
     return CreateIdentity(
         agent_handle=handle,
@@ -222,6 +264,7 @@ def parse_create_identity(data: dict[str, Any]) -> CreateIdentity:
         tls_mode=tls_mode,
         phone=phone,
         vault_secret_ids=vault_secret_ids,
+        settings=settings,
     )
 
 
@@ -247,27 +290,7 @@ def parse_update_identity(data: dict[str, Any]) -> UpdateIdentity:
             )
     display_name = fields.string("display_name", max_length=255)
     description = fields.string("description")
-    settings: dict[str, Any] = {}
-    for name in ("imessage_enabled", "contact_sharing_enabled"):
-        value = fields.raw(name)
-        if value is MISSING:
-            continue
-        if isinstance(value, bool):
-            settings[name] = value
-        else:
-            fields.error(name, "bool_type", "Input should be a valid boolean", value)
-    claim = fields.raw("claim_imessage_number")
-    if claim is not MISSING:
-        if claim is True:
-            settings["claim_imessage_number"] = True
-        else:
-            fields.error(
-                "claim_imessage_number",
-                "literal_error",
-                "Input should be True",
-                claim,
-                expected="True",
-            )
+    settings: dict[str, Any] = _parse_imessage(fields)
     number = fields.raw("imessage_number_id")
     if number is not MISSING:
         if number is None:
@@ -595,8 +618,11 @@ def provision_identity(db: Db, organization_id: str, request: CreateIdentity) ->
     """
     handle = request.agent_handle
     ensure_handle_free(db, handle)
+    if request.settings.get("claim_imessage_number"):
+        raise _no_dedicated_numbers()
     identity_id = str(uuid.uuid4())
     now = db.now
+    settings = {k: v for k, v in request.settings.items() if k != "claim_imessage_number"}
     db.insert(
         "identities",
         {
@@ -609,6 +635,7 @@ def provision_identity(db: Db, organization_id: str, request: CreateIdentity) ->
             "status": "active",
             "created_at": now,
             "updated_at": now,
+            "settings": json.dumps(settings, sort_keys=True),
         },
     )
     custom = _resolve_sending_domain(db, organization_id, request.sending_domain)
@@ -719,18 +746,7 @@ def update_identity(
     if changes.pop("claim_imessage_number", False):
         if idempotency_key is None:
             raise ApiError(422, "claim_imessage_number requires an Idempotency-Key header")
-        raise ApiError(
-            402,
-            {
-                "error": "dedicated_imessage_number_quota_exceeded",
-                "message": "This organization's plan includes no dedicated iMessage numbers.",
-                "number_type": "dedicated",
-                "limit": 0,
-                "current": 0,
-                "upgrade_url": "https://inkbox.ai/console/billing",
-                "contact_email": "support@inkbox.ai",
-            },
-        )
+        raise _no_dedicated_numbers()
     number = changes.pop("imessage_number_id", None)
     if number is not None:
         raise ApiError(404, "iMessage number not found")

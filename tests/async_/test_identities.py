@@ -140,6 +140,24 @@ async def test_update_new_fields_refresh_the_identity(
     assert fetched.detail.contact_sharing_enabled is False
 
 
+async def test_create_with_imessage_settings(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(
+        unique("imsg-create"), imessage_enabled=True, contact_sharing_enabled=False
+    )
+    assert identity.detail.imessage_enabled is True
+    assert identity.detail.contact_sharing_enabled is False
+    handle = unique("imsg-claim")
+    with pytest.raises(DedicatedIMessageNumberQuotaExceededError):
+        await inkbox.create_identity(handle, imessage_enabled=True, claim_imessage_number=True)
+    with pytest.raises(NotFoundError):  # the failed create left nothing behind
+        await inkbox.get_identity(handle)
+    emulator.clear_requests()
+    with pytest.raises(InvalidArgumentError) as bad:
+        await inkbox.create_identity(handle, claim_imessage_number=True)
+    assert bad.value.argument == "claim_imessage_number"
+    assert emulator.requests() == []
+
+
 async def test_claiming_an_imessage_number_is_keyed(
     inkbox: AsyncInkbox, emulator: Emulator
 ) -> None:

@@ -41,6 +41,27 @@ def test_settings_fields_round_trip(admin: httpx2.Client) -> None:
     assert _patch(admin, handle, {"imessage_enabled": "yes"}).status_code == 422
 
 
+def test_create_with_imessage_settings(admin: httpx2.Client) -> None:
+    body = create_identity(admin, _handle(), imessage_enabled=True, contact_sharing_enabled=False)
+    assert (body["imessage_enabled"], body["contact_sharing_enabled"]) == (True, False)
+    handle = _handle()
+    claim = admin.post(
+        "/api/v1/identities/",
+        json={"agent_handle": handle, "imessage_enabled": True, "claim_imessage_number": True},
+    )
+    assert claim.status_code == 402
+    assert claim.json()["detail"]["error"] == "dedicated_imessage_number_quota_exceeded"
+    assert admin.get(f"/api/v1/identities/{handle}").status_code == 404
+    unpaired = admin.post(
+        "/api/v1/identities/", json={"agent_handle": handle, "claim_imessage_number": True}
+    )
+    assert unpaired.status_code == 422
+    typed = admin.post(
+        "/api/v1/identities/", json={"agent_handle": handle, "imessage_enabled": "yes"}
+    )
+    assert typed.status_code == 422
+
+
 def test_filter_modes_shared_and_directional(admin: httpx2.Client) -> None:
     handle = _handle()
     created = create_identity(admin, handle, phone_number={"type": "local"})
