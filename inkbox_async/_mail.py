@@ -70,9 +70,22 @@ class AsyncMailboxes:
         *,
         webhook_url: str | Unset | None = UNSET,
         filter_mode: FilterMode | str | Unset = UNSET,
+        signature_html: str | Unset | None = UNSET,
+        signature_text: str | Unset | None = UNSET,
+        signature_enabled: bool | Unset = UNSET,
     ) -> Mailbox:
-        """Set or remove (``None``) the webhook URL, or change the filter mode (admin keys)."""
+        """Set or remove (``None``) the webhook URL, or change the filter mode (admin keys).
+
+        ``signature_html`` / ``signature_text`` (up to 16,384 characters;
+        ``None`` clears) and ``signature_enabled`` set the signature added to
+        outgoing mail; omitted ones stay unchanged.
+        """
         body = bodies.mailbox_update(webhook_url=webhook_url, filter_mode=filter_mode)
+        body.update(
+            bodies.mailbox_signature(
+                html=signature_html, text=signature_text, enabled=signature_enabled
+            )
+        )
         data = await self._transport.request("PATCH", mailbox_path(email_address), json=body)
         return structure(data, Mailbox)
 
@@ -113,7 +126,11 @@ class AsyncMessages:
         )
 
     async def get(self, email_address: str, message_id: UUID | str) -> MessageDetail:
-        """One message with its bodies (``message_id`` is the Inkbox id, ``Message.id``)."""
+        """One message with its bodies (``message_id`` is the Inkbox id, ``Message.id``).
+
+        Reading an unread inbound message this way with an API key marks it
+        read on the server (lists and threads do not).
+        """
         path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
         return structure(await self._transport.request("GET", path), MessageDetail)
 

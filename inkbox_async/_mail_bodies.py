@@ -282,6 +282,24 @@ def mailbox_update(
     return body
 
 
+SIGNATURE_MAX = 16384
+
+
+def mailbox_signature(
+    *, html: str | Unset | None, text: str | Unset | None, enabled: bool | Unset
+) -> dict[str, Any]:
+    """The signature fields of the mailbox PATCH (each only when given; ``None`` clears)."""
+    body: dict[str, Any] = {}
+    for name, value in (("signature_html", html), ("signature_text", text)):
+        if value is not UNSET:
+            body[name] = check.optional_text(
+                name, value, max_length=SIGNATURE_MAX, allow_empty=True
+            )
+    if enabled is not UNSET:
+        body["signature_enabled"] = check.boolean("signature_enabled", enabled)
+    return body
+
+
 def thread_folder(folder: ThreadFolder | str) -> str:
     """A folder a caller may move a thread to (not ``blocked``)."""
     value = check.choice("folder", folder, ThreadFolder)

@@ -146,7 +146,9 @@ def mail_routes(store: Store) -> list[BaseRoute]:
     async def get_message(request: Request) -> Response:
         principal = auth(request)
         message_id = path_uuid(request, "message_id")
-        return json_response(on_mailbox(request, principal, _messages.get_message, message_id))
+        api_key = principal.kind in ("admin", "scoped")
+        result = on_mailbox(request, principal, _messages.get_message, message_id, api_key)
+        return json_response(result)
 
     async def update_flags(request: Request) -> Response:
         principal = auth(request)

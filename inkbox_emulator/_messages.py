@@ -87,9 +87,19 @@ def find_message(db: Db, mailbox: Any, message_row_id: str) -> Any:
     return row
 
 
-def get_message(db: Db, mailbox: Any, message_row_id: str) -> dict[str, Any]:
-    """``GET …/messages/{message_id}``: MessageDetail."""
-    return message_detail(db, find_message(db, mailbox, message_row_id))
+def get_message(
+    db: Db, mailbox: Any, message_row_id: str, mark_read: bool = False
+) -> dict[str, Any]:
+    """``GET …/messages/{message_id}``: MessageDetail.
+
+    ``mark_read`` (API-key callers): an unread inbound message becomes read, as on the
+    current service; lists, threads and attachments never change it.
+    """
+    row = find_message(db, mailbox, message_row_id)
+    if mark_read and row["direction"] == "inbound" and not row["is_read"]:
+        db.exec("UPDATE mail_messages SET is_read = 1 WHERE id = ?", (row["id"],))
+        row = find_message(db, mailbox, message_row_id)
+    return message_detail(db, row)
 
 
 def update_flags(

@@ -551,3 +551,39 @@ async def test_send_options_checked_before_io(inkbox: AsyncInkbox, emulator: Emu
             await call()
         assert info.value.argument == argument
     assert emulator.requests() == []
+
+
+async def test_mailbox_signature_and_current_fields(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    bot = await inkbox.create_identity(unique("sig"))
+    emulator.clear_requests()
+    updated = await inkbox.mailboxes.update(
+        address(bot), signature_text="-- Bot", signature_html="<p>Bot</p>", signature_enabled=True
+    )
+    assert emulator.requests()[0].json() == {
+        "signature_html": "<p>Bot</p>",
+        "signature_text": "-- Bot",
+        "signature_enabled": True,
+    }
+    assert (updated.signature_text, updated.signature_enabled) == ("-- Bot", True)
+    cleared = await inkbox.mailboxes.update(address(bot), signature_html=None)
+    assert cleared.signature_html is None and cleared.signature_text == "-- Bot"
+    assert cleared.inbound_filter_mode == cleared.outbound_filter_mode == "blacklist"
+    emulator.clear_requests()
+    for bad in ({"signature_text": "x" * 16385}, {"signature_enabled": "yes"}):
+        with pytest.raises(InvalidArgumentError):
+            await inkbox.mailboxes.update(address(bot), **bad)  # type: ignore[arg-type]
+    assert emulator.requests() == []
+
+
+async def test_reading_one_inbound_message_marks_it_read(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    bot = await inkbox.create_identity(unique("reader"))
+    emulator.inject_email(to=address(bot), from_address="c@example.com", subject="New")
+    [listed] = [m async for m in bot.iter_unread_emails()]  # listing leaves it unread
+    assert listed.is_read is False
+    detail = await bot.get_message(listed.id)
+    assert detail.is_read is True
+    assert [m async for m in bot.iter_unread_emails()] == []

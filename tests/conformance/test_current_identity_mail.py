@@ -110,6 +110,21 @@ def test_mail_send_forward_reply_all(emu: Emulator, portal: Any) -> None:
     run(emu, portal, scenario, official=CURRENT)
 
 
+def test_mailbox_update_signature(emu: Emulator, portal: Any) -> None:
+    def scenario(client: Any, module: Any, emu: Emulator, org: Any) -> None:
+        identity = client.create_identity("conf-sig")
+        address = identity.email_address
+        box = client.mailboxes.update(
+            address, signature_html="<p>Bot</p>", signature_text="-- Bot", signature_enabled=True
+        )
+        assert box.signature_enabled is True
+        client.mailboxes.update(address, signature_html=None, filter_mode="whitelist")
+        client.mailboxes.update(address, signature_enabled=False)
+        assert client.mailboxes.get(address).signature_text == "-- Bot"
+
+    run(emu, portal, scenario, official=CURRENT)
+
+
 @pytest.mark.parametrize("call", ["list_access", "grant_access", "revoke_access"])
 def test_removed_visibility_calls_send_nothing(emu: Emulator, call: str) -> None:
     # 0.7.20 has no such calls (removed in 0.5.13); ours warn and raise before any I/O.
