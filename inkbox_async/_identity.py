@@ -77,10 +77,16 @@ def identity_path(handle: str, *rest: str | UUID) -> str:
 
 
 def handle_unavailable(error: ConflictError) -> HandleUnavailableError:
-    """Every 409 of identity create and rename means the handle is unavailable."""
+    """Every 409 of identity create means the handle is unavailable."""
     if isinstance(error, HandleUnavailableError):
         return error
-    return HandleUnavailableError(error.status_code, error.detail, request_id=error.request_id)
+    return HandleUnavailableError(
+        error.status_code,
+        error.detail,
+        request_id=error.request_id,
+        agent_support=error.agent_support,
+        retry_after=error.retry_after,
+    )
 
 
 class AsyncAgentIdentity:

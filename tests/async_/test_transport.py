@@ -148,10 +148,12 @@ async def test_every_create_conflict_is_handle_unavailable() -> None:
         with pytest.raises(HandleUnavailableError) as info:
             await inkbox.create_identity("sales-bot")
     assert info.value.blocking_namespace == "tunnels"
-    async with client(Recorder(error(409, "plain"))) as inkbox:
+    answer = httpx2.Response(409, json={"detail": "plain", "agent_support": "Pick another."})
+    async with client(Recorder(answer)) as inkbox:
         with pytest.raises(HandleUnavailableError) as plain:
             await inkbox.create_identity("sales-bot")
     assert plain.value.blocking_namespace is None
+    assert plain.value.agent_support == "Pick another."
 
 
 async def test_get_retried_on_503_honouring_retry_after() -> None:
