@@ -184,15 +184,14 @@ class IdentityDetail(IdentitySummary):
     phone_number: IdentityPhoneNumber | None = None
     tunnel: TunnelSummary | None = None
 
-    def with_summary(self, summary: IdentitySummary) -> IdentityDetail:
-        """This detail with the summary fields replaced (channels kept)."""
-        fields = attrs.fields(IdentitySummary)
-        return attrs.evolve(self, **{f.name: getattr(summary, f.name) for f in fields})
-
 
 @attrs.frozen(kw_only=True)
 class IdentityAccess:
-    """One visibility row; ``viewer_identity_id`` None is the org-wide wildcard."""
+    """A 0.4.4 visibility row (``viewer_identity_id`` None: the org-wide wildcard).
+
+    The service removed identity visibility (0.5.13); kept so code typed
+    against the 0.4.4 calls still type-checks.
+    """
 
     id: UUID
     target_identity_id: UUID
