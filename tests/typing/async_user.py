@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from inkbox_async import AsyncAgentIdentity, AsyncInkbox, CreatedApiKey, IdentityDetail
+from inkbox_async import (
+    AsyncAgentIdentity,
+    AsyncInkbox,
+    CreatedApiKey,
+    IdentityDetail,
+    InkboxConnectionError,
+    Message,
+    StorageLimitExceededError,
+)
 
 
 async def main(key: str, base_url: str) -> None:
@@ -15,7 +23,18 @@ async def main(key: str, base_url: str) -> None:
         detail: IdentityDetail = (await identity.refresh()).detail
         print(detail.tunnel.public_host if detail.tunnel else None)
         await identity.update(description=None)
-        await identity.grant_access(None)
+        await identity.update(imessage_enabled=True, mail_inbound_filter_mode="whitelist")
+        try:
+            sent: Message = await identity.send_email(
+                to=["a@example.com"], subject="s", body_html="<p/>", track_opens=True
+            )
+            reply: Message = await identity.reply_all(sent.id, body_text="again")
+            print(reply.subject)
+        except StorageLimitExceededError as full:
+            print(full.limit_bytes, full.upgrade_url, full.agent_support)
+        except InkboxConnectionError as lost:
+            retry_with: str | None = lost.idempotency_key
+            print(retry_with)
         key_: CreatedApiKey = await inkbox.api_keys.create(
             label="bot", scoped_identity_id=identity.id
         )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from inkbox_sync import (
     UNSET,
     HandleUnavailableError,
-    IdentityAccess,
     IdentitySummary,
     IdentityTunnelCreateOptions,
     Inkbox,
+    TunnelSummary,
     WhoamiApiKeyResponse,
     verify_webhook,
 )
@@ -33,8 +33,9 @@ def main(key: str, base_url: str) -> None:
         host: str | None = identity.tunnel.public_host if identity.tunnel else None
         print(identity.email_address, host)
         identity.update(description=None)
-        row: IdentityAccess = identity.grant_access(None)
-        print(row.is_wildcard)
+        identity.update(mail_filter_mode="whitelist", contact_sharing_enabled=False)
+        tunnel: TunnelSummary | None = identity.tunnel
+        print(tunnel.public_url if tunnel else None, identity.detail.mail_filter_mode)
         listed: list[IdentitySummary] = inkbox.list_identities()
         print(len(listed), inkbox.create_signing_key().created_at)
     ok: bool = verify_webhook(payload=b"{}", headers={}, secret="whsec_x")
