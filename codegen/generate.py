@@ -43,6 +43,8 @@ PACKAGE_MODULES = [
     "_identity.py",
     "_client.py",
     "_tunnels.py",
+    "_contacts.py",
+    "_notes.py",
 ]
 # Hand-written sync-only files that live beside the generated ones.
 HAND_WRITTEN = {"inkbox_sync/py.typed", "inkbox_sync/_tunnel_listener.py"}

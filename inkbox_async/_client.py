@@ -35,6 +35,8 @@ from ._transport import AsyncTransport
 if TYPE_CHECKING:
     import httpx2
 
+    from ._contacts import AsyncContacts
+
     # Resources load on first use, so a program pays only for what it calls.
     from ._mail import (
         AsyncDomains,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
         AsyncMessages,
         AsyncThreads,
     )
+    from ._notes import AsyncNotes
     from ._phone import (
         AsyncCalls,
         AsyncPhoneContactRules,
@@ -225,6 +228,20 @@ class AsyncInkbox(AsyncSignup):
         from ._tunnels import AsyncTunnels
 
         return AsyncTunnels(self._transport)
+
+    @functools.cached_property
+    def contacts(self) -> AsyncContacts:
+        """The organisation's address book (``.access``, ``.vcards``)."""
+        from ._contacts import AsyncContacts
+
+        return AsyncContacts(self._transport)
+
+    @functools.cached_property
+    def notes(self) -> AsyncNotes:
+        """The organisation's notes and who they are shared with (``.access``)."""
+        from ._notes import AsyncNotes
+
+        return AsyncNotes(self._transport)
 
     async def whoami(self) -> WhoamiResponse:
         """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""

@@ -46,6 +46,11 @@ def _uuid(value: Any, _: type) -> UUID:
     )
 
 
+def _optional_date(value: Any, _: type) -> date | None:
+    # Some services send "" for an unset date.
+    return None if value is None or value == "" else date.fromisoformat(str(value))
+
+
 def _optional_str(value: Any, _: type) -> str | None:
     return value if value is None or type(value) is str else str(value)
 
@@ -74,19 +79,29 @@ def _open_enum_hook(union: Any) -> Callable[[Any, Any], Any]:
     return structure
 
 
+WIRE_NAME = "inkbox_wire_name"
+
+
+def wire_name(name: str) -> dict[str, str]:
+    """Field metadata for an attribute whose JSON key differs: ``attrs.field(metadata=...)``."""
+    return {WIRE_NAME: name}
+
+
 def _model_hook(conv: cattrs.Converter, cls: type) -> Callable[[Any, Any], Any]:
-    from cattrs.gen import make_dict_structure_fn
+    from cattrs.gen import make_dict_structure_fn, override
 
     fields = attrs.fields(cls)
-    names = frozenset(f.name for f in fields)
+    renamed = {f.name: f.metadata[WIRE_NAME] for f in fields if WIRE_NAME in f.metadata}
+    names = frozenset(renamed.get(f.name, f.name) for f in fields)
     has_extra = "extra" in names
     hints = typing.get_type_hints(cls)
     null_means_default = frozenset(
-        f.name
+        renamed.get(f.name, f.name)
         for f in fields
         if f.default is not attrs.NOTHING and type(None) not in typing.get_args(hints[f.name])
     )
-    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv)
+    overrides: dict[str, Any] = {attr: override(rename=key) for attr, key in renamed.items()}
+    inner: Callable[[Any, Any], Any] = make_dict_structure_fn(cls, conv, **overrides)
 
     def structure(data: Any, _: Any) -> Any:
         if not isinstance(data, dict):
@@ -116,6 +131,7 @@ def converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     conv.register_structure_hook(datetime, _datetime)
     conv.register_structure_hook(date, lambda v, _: date.fromisoformat(str(v)))
+    conv.register_structure_hook(date | None, _optional_date)
     conv.register_structure_hook(UUID, _uuid)
     conv.register_structure_hook(str | None, _optional_str)
     conv.register_structure_hook_factory(

@@ -21,12 +21,13 @@ def segment(value: str | UUID) -> str:
 
 
 def query_string(params: Mapping[str, Any]) -> str:
-    """Form-style query: ``None`` values dropped, booleans lower-case."""
+    """Form-style query: ``None`` values dropped, booleans lower-case, a list repeats its key."""
     pairs: list[tuple[str, str]] = []
     for key, value in params.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            value = "true" if value else "false"
-        pairs.append((key, str(value)))
+        for item in value if isinstance(value, list) else [value]:
+            if item is None:
+                continue
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            pairs.append((key, str(item)))
     return urlencode(pairs)

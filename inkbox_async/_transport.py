@@ -49,14 +49,24 @@ class AsyncTransport:
         json: Any = NO_BODY,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> Any:
         """Send a request; return the decoded JSON body (None when empty).
 
         ``timeout`` overrides the client's timeout for this call only;
-        ``idempotency_key`` makes it a keyed send (see :meth:`send`).
+        ``idempotency_key`` makes it a keyed send and ``content`` a raw body
+        (see :meth:`send`).
         """
         response = await self.send(
-            method, path, params=params, json=json, timeout=timeout, idempotency_key=idempotency_key
+            method,
+            path,
+            params=params,
+            json=json,
+            timeout=timeout,
+            idempotency_key=idempotency_key,
+            content=content,
+            content_type=content_type,
         )
         if not response.content or response.status_code == 204:
             return None
@@ -71,6 +81,9 @@ class AsyncTransport:
         json: Any = NO_BODY,
         timeout: float | None = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        accept: str | None = None,
     ) -> EngineResponse:
         """Send a request with retries; raise the typed error for a status >= 400.
 
@@ -78,6 +91,8 @@ class AsyncTransport:
         (the server replays its first answer instead of acting twice), so the
         request is retried like an idempotent one, also after a lost answer;
         a raised error carries the key as ``idempotency_key``.
+        ``content`` is a raw body sent as ``content_type`` instead of ``json``;
+        ``accept`` replaces the JSON ``Accept`` header.
         """
         url = self.base_url + path
         if params:
@@ -85,8 +100,11 @@ class AsyncTransport:
             if query:
                 url = f"{url}?{query}"
         headers = self._headers
-        content = None
-        if json is not NO_BODY:
+        if accept is not None:
+            headers = {**headers, "Accept": accept}
+        if content is not None:
+            headers = {**headers, "Content-Type": content_type or "application/octet-stream"}
+        elif json is not NO_BODY:
             content = jsonlib.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {**headers, "Content-Type": "application/json"}
         if idempotency_key is not None:

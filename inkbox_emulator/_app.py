@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute
 
 from . import _accounts, _identities, _signup
 from ._accounts import Principal
+from ._contact_routes import contact_routes
 from ._control import control_routes
 from ._edge import TunnelEdge
 from ._edge_hub import EdgeSettings
@@ -23,6 +24,7 @@ from ._errors import ApiError
 from ._faults import FaultMiddleware, FaultRegistry
 from ._files import file_routes
 from ._mail_routes import mail_routes
+from ._note_routes import note_routes
 from ._phone_control import phone_control_routes
 from ._phone_routes import phone_routes
 from ._recording import RecordingMiddleware
@@ -208,6 +210,8 @@ def build_app(
             *phone_routes(store),
             *vault_routes(store),
             *file_routes(store),
+            *contact_routes(store),
+            *note_routes(store),
         ],
         exception_handlers={ApiError: _error_response, HTTPException: _error_response},
     )

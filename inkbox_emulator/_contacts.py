@@ -1,4 +1,4 @@
-"""Org address-book contacts (seeded through the control API) and webhook contact matching.
+"""Webhook contact matching over the address book, and the control API's ``add_contact``.
 
 Matching follows webhooks.md §3.4: inbound events resolve ``from`` and every
 ``cc``; outbound events resolve every ``to``, ``cc`` and ``bcc``. Entries keep
@@ -7,49 +7,28 @@ ordered ``from``, ``to``, ``cc``, ``bcc``, and the list is empty when more than
 50 distinct normalised addresses would have to be resolved. Text and call
 webhooks carry one ``contact`` (``{id, name}`` or ``None``): the oldest contact
 of the org listing the remote E.164 number among its ``phones``
-(webhooks.md §5). The emulator's contacts are visible to every identity of the
-org (wildcard access).
+(webhooks.md §5). Contacts come from the address book (``_address_book``:
+created through the API, imported from vCards, or seeded here); mail matches
+only see the contacts visible to the identity that owns the mailbox, and merged
+contacts never match.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 from typing import Any
 
 from ._accounts import require_org
+from ._address_book import contact_record, insert_contact, visible_contact_ids
 from ._errors import ApiError
 from ._mail_model import addresses, is_email
 from ._store import Db
-from ._times import iso
 
-__all__ = ["MAX_RESOLVED", "add_contact", "contact_record", "match_contacts", "match_phone_contact"]
+__all__ = ["MAX_RESOLVED", "add_contact", "match_contacts", "match_phone_contact"]
 
 MAX_RESOLVED = 50
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-
-def contact_record(row: Any) -> dict[str, Any]:
-    """A Contact (account.md §6.8) with the fields the emulator keeps."""
-    emails = json.loads(row["emails"])
-    phones = json.loads(row["phones"])
-    return {
-        "id": row["id"],
-        "organization_id": row["organization_id"],
-        "preferred_name": row["name"],
-        "emails": [
-            {"label": None, "value": value, "is_primary": index == 0}
-            for index, value in enumerate(emails)
-        ],
-        "phones": [
-            {"label": None, "value_e164": value, "is_primary": index == 0}
-            for index, value in enumerate(phones)
-        ],
-        "status": "active",
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
 
 
 def add_contact(
@@ -70,17 +49,16 @@ def add_contact(
     bad = [p for p in numbers if not _E164.fullmatch(p)]
     if bad:
         raise ApiError(422, f"not valid E.164 phone numbers: {', '.join(bad)}")
-    row = {
-        "id": str(uuid.uuid4()),
-        "organization_id": organization_id,
-        "name": name,
-        "emails": json.dumps([e.strip() for e in emails]),
-        "phones": json.dumps(numbers),
-        "created_at": db.now,
-        "updated_at": db.now,
-    }
-    db.insert("contacts", row)
-    return contact_record(row)
+    card: dict[str, Any] = {"preferred_name": name}
+    if emails:
+        card["emails"] = [
+            {"value": e.strip(), "label": None, "is_primary": i == 0} for i, e in enumerate(emails)
+        ]
+    if numbers:
+        card["phones"] = [
+            {"value_e164": p, "label": None, "is_primary": i == 0} for i, p in enumerate(numbers)
+        ]
+    return contact_record(db, insert_contact(db, organization_id, card, "wildcard"))
 
 
 def match_contacts(db: Db, organization_id: str, message: Any) -> list[dict[str, Any]]:
@@ -100,11 +78,17 @@ def match_contacts(db: Db, organization_id: str, message: Any) -> list[dict[str,
     if not wanted or len(wanted) > MAX_RESOLVED:
         return []
     index: dict[str, Any] = {}
+    owner = db.one("SELECT agent_identity_id FROM mailboxes WHERE id = ?", (message["mailbox_id"],))
+    visible = visible_contact_ids(
+        db, organization_id, owner["agent_identity_id"] if owner else None
+    )
     rows = db.all(
         "SELECT * FROM contacts WHERE organization_id = ? ORDER BY created_at, rowid",
         (organization_id,),
     )
     for row in rows:
+        if row["id"] not in visible:
+            continue
         for email in json.loads(row["emails"]):
             index.setdefault(str(email).lower(), row)
     result: list[dict[str, Any]] = []
@@ -122,14 +106,20 @@ def match_contacts(db: Db, organization_id: str, message: Any) -> list[dict[str,
     return result
 
 
-def match_phone_contact(db: Db, organization_id: str, number: str) -> dict[str, Any] | None:
-    """The ``WebhookContact`` (``{id, name}``) of the org's oldest contact listing ``number``."""
+def match_phone_contact(
+    db: Db, organization_id: str, number: str, identity_id: str | None = None
+) -> dict[str, Any] | None:
+    """The ``WebhookContact`` (``{id, name}``) of the org's oldest contact listing ``number``.
+
+    With ``identity_id``, only contacts visible to that identity are considered.
+    """
+    visible = visible_contact_ids(db, organization_id, identity_id)
     rows = db.all(
         "SELECT id, name, phones FROM contacts WHERE organization_id = ? "
         "ORDER BY created_at, rowid",
         (organization_id,),
     )
     for row in rows:
-        if number in json.loads(row["phones"]):
+        if row["id"] in visible and number in json.loads(row["phones"]):
             return {"id": row["id"], "name": row["name"]}
     return None

@@ -240,7 +240,34 @@ CREATE TABLE IF NOT EXISTS contacts (
     emails TEXT NOT NULL,
     phones TEXT NOT NULL DEFAULT '[]',
     created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    card TEXT NOT NULL DEFAULT '{}',
+    meta TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'active'
+);
+CREATE TABLE IF NOT EXISTS contact_access (
+    id TEXT PRIMARY KEY,
+    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    identity_id TEXT,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS contact_access_contact ON contact_access(contact_id);
+CREATE TABLE IF NOT EXISTS notes (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    created_by TEXT NOT NULL,
+    title TEXT,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
     updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS note_access (
+    id TEXT PRIMARY KEY,
+    note_id TEXT NOT NULL REFERENCES notes(id) ON DELETE CASCADE,
+    identity_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (note_id, identity_id)
 );
 CREATE TABLE IF NOT EXISTS signups (
     identity_id TEXT PRIMARY KEY REFERENCES identities(id),
@@ -407,6 +434,9 @@ TABLES = (
     "vault_secrets",
     "vault_keys",
     "vaults",
+    "note_access",
+    "notes",
+    "contact_access",
     "contacts",
     "delivery_outcomes",
     "mail_outbox",
@@ -536,6 +566,15 @@ class Store:
         columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(contacts)")}
         if "phones" not in columns:
             self._conn.execute("ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]'")
+        if "card" not in columns:
+            # Contacts seeded before the address book: visible to every identity.
+            for column in ("card TEXT NOT NULL DEFAULT '{}'", "meta TEXT NOT NULL DEFAULT '{}'"):
+                self._conn.execute(f"ALTER TABLE contacts ADD COLUMN {column}")
+            self._conn.execute("ALTER TABLE contacts ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+            self._conn.execute(
+                "INSERT INTO contact_access (id, contact_id, identity_id, created_at) "
+                "SELECT lower(hex(randomblob(16))), id, NULL, created_at FROM contacts"
+            )
         for table in ("identities", "mailboxes"):
             columns = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
             if "settings" not in columns:

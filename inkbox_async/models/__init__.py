@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from inkbox_async.models.account import *  # noqa: F403
+    from inkbox_async.models.contacts import *  # noqa: F403
     from inkbox_async.models.identities import *  # noqa: F403
     from inkbox_async.models.mail import *  # noqa: F403
+    from inkbox_async.models.notes import *  # noqa: F403
     from inkbox_async.models.phone import *  # noqa: F403
     from inkbox_async.models.vault import *  # noqa: F403
 
-_SUBMODULES = ("account", "identities", "mail", "phone", "vault")
+_SUBMODULES = ("account", "identities", "mail", "phone", "vault", "contacts", "notes")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,132 @@
+"""HTTP routes of notes under ``/api/v1/notes`` (account.md §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from . import _notes as notes
+from ._accounts import Principal, authenticate
+from ._routing import Handler, Query, json_response, method_route
+from ._store import Store
+from ._validation import Fields, Missing, parse_json_object, parse_uuid
+
+__all__ = ["NOTES_PREFIX", "note_routes"]
+
+NOTES_PREFIX = "/api/v1/notes"
+TITLE_MAX = 500
+BODY_MAX = 100_000
+QUERY_MAX = 200
+
+
+def note_routes(store: Store) -> list[BaseRoute]:
+    """The notes routes, bound to ``store``."""
+
+    def auth(request: Request) -> Principal:
+        return store.run(authenticate, request.headers.get("x-api-key"))
+
+    async def body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+        return parse_json_object(await request.body(), allow_empty=allow_empty)
+
+    def note_id(request: Request) -> str:
+        return parse_uuid(str(request.path_params["note_id"]), ("path", "note_id"))
+
+    async def list_notes(request: Request) -> Response:
+        principal = auth(request)
+        query = Query(request)
+        q = query.string("q")
+        if q is not None and len(q) > QUERY_MAX:
+            query.errors.append(
+                {
+                    "type": "string_too_long",
+                    "loc": ["query", "q"],
+                    "msg": f"String should have at most {QUERY_MAX} characters",
+                    "input": q,
+                }
+            )
+        raw_identity = request.query_params.get("identity_id")
+        identity = None
+        if raw_identity is not None:
+            identity = parse_uuid(raw_identity, ("query", "identity_id"))
+        limit = query.integer("limit", default=50, ge=1, le=200)
+        offset = query.integer("offset", default=0, ge=0)
+        order = query.literal("order", ("recent", "created")) or "recent"
+        query.raise_errors()
+        assert limit is not None and offset is not None
+        result = store.run(
+            notes.list_notes,
+            principal,
+            q=q,
+            identity_id=identity,
+            limit=limit,
+            offset=offset,
+            order=order,
+        )
+        return json_response(result)
+
+    async def create(request: Request) -> Response:
+        principal = auth(request)
+        fields = Fields(await body(request))
+        text = fields.string("body", required=True, min_length=1, max_length=BODY_MAX)
+        title = fields.string("title", max_length=TITLE_MAX)
+        fields.raise_errors()
+        created = store.run(
+            notes.create_note, principal, text, None if isinstance(title, Missing) else title
+        )
+        return json_response(created, 201)
+
+    async def get(request: Request) -> Response:
+        principal = auth(request)
+        return json_response(store.run(notes.get_note, principal, note_id(request)))
+
+    async def update(request: Request) -> Response:
+        principal = auth(request)
+        ident = note_id(request)
+        fields = Fields(await body(request, allow_empty=True))
+        patch: dict[str, Any] = {}
+        title = fields.string("title", max_length=TITLE_MAX)
+        if not isinstance(title, Missing):
+            patch["title"] = title
+        if "body" in fields.data:
+            patch["body"] = fields.string("body", required=True, min_length=1, max_length=BODY_MAX)
+        fields.raise_errors()
+        return json_response(store.run(notes.update_note, principal, ident, patch))
+
+    async def delete(request: Request) -> Response:
+        principal = auth(request)
+        store.run(notes.delete_note, principal, note_id(request))
+        return Response(status_code=204)
+
+    async def list_access(request: Request) -> Response:
+        principal = auth(request)
+        return json_response(store.run(notes.list_note_access, principal, note_id(request)))
+
+    async def grant(request: Request) -> Response:
+        principal = auth(request)
+        ident = note_id(request)
+        fields = Fields(await body(request))
+        identity = fields.uuid("identity_id")
+        if isinstance(identity, Missing) or (identity is None and not fields.errors):
+            fields.missing("identity_id")
+        fields.raise_errors()
+        assert isinstance(identity, str)
+        return json_response(store.run(notes.grant_note, principal, ident, identity), 201)
+
+    async def revoke(request: Request) -> Response:
+        principal = auth(request)
+        ident = note_id(request)
+        identity = parse_uuid(str(request.path_params["identity_id"]), ("path", "identity_id"))
+        store.run(notes.revoke_note, principal, ident, identity)
+        return Response(status_code=204)
+
+    base = NOTES_PREFIX
+    table: list[tuple[str, dict[str, Handler]]] = [
+        (base, {"GET": list_notes, "POST": create}),
+        (base + "/{note_id}", {"GET": get, "PATCH": update, "DELETE": delete}),
+        (base + "/{note_id}/access", {"GET": list_access, "POST": grant}),
+        (base + "/{note_id}/access/{identity_id}", {"DELETE": revoke}),
+    ]
+    return [method_route(path, handlers) for path, handlers in table]
