@@ -15,6 +15,7 @@ RUNS = [
     ["agent_signup.py"],
     ["agent_send_email.py"],
     ["read_agent_messages.py"],
+    ["address_book_agent.py"],
     ["create_agent_mailbox.py"],
     ["receive_agent_email_webhook.py"],
     ["create_agent_phone_number.py"],
