@@ -5,10 +5,13 @@ from __future__ import annotations
 from inkbox_async import (
     AsyncAgentIdentity,
     AsyncInkbox,
+    Contact,
+    ContactEmail,
     CreatedApiKey,
     IdentityDetail,
     InkboxConnectionError,
     Message,
+    Note,
     StorageLimitExceededError,
 )
 
@@ -41,3 +44,10 @@ async def main(key: str, base_url: str) -> None:
         print(key_.record.id)
         status = await AsyncInkbox.get_signup_status(key_.api_key, base_url=base_url)
         print(status.restrictions.max_sends_per_day)
+        known: list[Contact] = await inkbox.contacts.lookup(email="ada@example.com")
+        if not known:
+            known = [await inkbox.contacts.create(emails=[ContactEmail(value="ada@example.com")])]
+        note: Note = await inkbox.notes.create(body="met", title=known[0].display_name)
+        await inkbox.notes.update(note.id, title=None)
+        card: str = await inkbox.contacts.vcards.export_vcard(known[0].id)
+        print((await inkbox.contacts.vcards.import_vcards(card)).created_ids)

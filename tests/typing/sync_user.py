@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from inkbox_sync import (
     UNSET,
+    ContactImportResult,
+    ContactPhone,
     HandleUnavailableError,
     IdentitySummary,
     IdentityTunnelCreateOptions,
@@ -38,5 +40,9 @@ def main(key: str, base_url: str) -> None:
         print(tunnel.public_url if tunnel else None, identity.detail.mail_filter_mode)
         listed: list[IdentitySummary] = inkbox.list_identities()
         print(len(listed), inkbox.create_signing_key().created_at)
+        added = inkbox.contacts.create(phones=[ContactPhone(value="+15551234567")])
+        inkbox.contacts.update(added.id, notes=None, job_title=UNSET)
+        imported: ContactImportResult = inkbox.contacts.vcards.import_vcards(b"BEGIN:VCARD")
+        print([item.index for item in imported.errors], inkbox.notes.list(limit=10))
     ok: bool = verify_webhook(payload=b"{}", headers={}, secret="whsec_x")
     print(ok)
