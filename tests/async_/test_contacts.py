@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,7 @@ from inkbox_async import (
     InvalidArgumentTypeError,
     NotFoundError,
     PermissionDeniedError,
+    verify_webhook,
 )
 from inkbox_emulator import Emulator
 
@@ -359,3 +362,37 @@ async def test_bad_input_fails_before_io(inkbox: AsyncInkbox, emulator: Emulator
             )
         )
     assert emulator.requests() == []
+
+
+async def test_inbound_mail_from_a_known_contact_names_it_in_the_webhook(
+    inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
+) -> None:
+    key = await inkbox.create_signing_key()
+    bot = await inkbox.create_identity(unique("front-desk"))
+    address = bot.email_address
+    assert address is not None
+    await inkbox.mailboxes.update(address, webhook_url=receiver.url)
+    grace = await inkbox.contacts.create(
+        given_name="Grace",
+        family_name="Hopper",
+        emails=[ContactEmail(value="grace@navy.example")],
+    )
+    emulator.inject_email(
+        to=address,
+        from_address="Grace@Navy.example",
+        cc=["stranger@example.com"],
+        subject="COBOL",
+        body_text="Shall we?",
+    )
+    headers, body = receiver.wait("message.received")
+    assert verify_webhook(payload=body, headers=headers, secret=key.signing_key)
+    contacts = json.loads(body)["data"]["contacts"]
+    assert contacts == [
+        {
+            "bucket": "from",
+            "address": "Grace@Navy.example",
+            "id": str(grace.id),
+            "name": "Grace Hopper",
+        }
+    ]
+    assert (await inkbox.contacts.get(contacts[0]["id"])).emails[0].value == "grace@navy.example"
