@@ -20,8 +20,12 @@ synchronous incoming-call webhook, per-number call usage limits, and
 transcripts. The zero-knowledge
 vault stores only what the hosted service stores (wrapped keys, auth hashes,
 ciphertext, metadata, access rules) and enforces access rules for
-identity-scoped keys. It is written from the wire reference and never imports
-the SDK.
+identity-scoped keys. The address book keeps contacts (visible to an
+identity-scoped key only when shared with it), merges and bulk-deletes them,
+imports vCard 2.1/3.0/4.0 uploads card by card and exports vCard 4.0; webhook
+``contacts`` are matched against it. Notes are shared with identities by
+explicit grants. It is written from the wire reference and never imports the
+SDK.
 """
 
 from __future__ import annotations
