@@ -171,7 +171,7 @@ def _permissions_access(fields: Fields) -> book.Access:
             fields.missing("permissions")
         return []
     identity = permissions.uuid("identity_id")
-    if identity is MISSING:
+    if identity is MISSING or (identity is None and "identity_id" in permissions.data):
         permissions.missing("identity_id")
     for name in ("emails", "phones"):
         raw = permissions.raw(name)

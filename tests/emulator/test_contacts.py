@@ -260,3 +260,35 @@ def test_mail_webhook_contacts_come_from_the_address_book(
     assert payload["data"]["contacts"] == [
         {"bucket": "from", "address": "Jane@Example.com", "id": jane["id"], "name": "Jane Doe"}
     ]
+
+
+ODD_VALUES: list[Any] = [5, -1.5, True, "", "x", "2020-13-45", [], {}, [5], [{}], [None], None]
+ODD_VALUES += [[{"value": 5}], [{"value_e164": "+1"}], [{"url": ["x"]}], {"identity_id": None}]
+
+
+def test_odd_values_in_every_field_never_fail_the_server(admin: httpx2.Client) -> None:
+    fields = [
+        "preferred_name",
+        "birthday",
+        "notes",
+        "emails",
+        "phones",
+        "websites",
+        "dates",
+        "addresses",
+        "custom_fields",
+        "access_identity_ids",
+        "review_status",
+        "permissions",
+    ]
+    existing = created(admin, preferred_name="Target")
+    for field in fields:
+        for value in ODD_VALUES:
+            for method, path in (
+                ("POST", C),
+                ("POST", f"{C}/with-permissions"),
+                ("PATCH", f"{C}/{existing['id']}"),
+            ):
+                body = {"preferred_name": "n", field: value}
+                response = admin.request(method, path, json=body)
+                assert response.status_code < 500, (method, field, value, response.text)
