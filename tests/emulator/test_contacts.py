@@ -7,6 +7,11 @@ from typing import Any
 
 import httpx2
 import pytest
+from inkbox import Inkbox  # type: ignore[import-untyped]
+from inkbox.exceptions import (  # type: ignore[import-untyped]
+    InkboxAPIError,
+    RedundantContactAccessGrantError,
+)
 
 from inkbox_emulator import Emulator, OrgCredentials
 
@@ -292,3 +297,23 @@ def test_odd_values_in_every_field_never_fail_the_server(admin: httpx2.Client) -
                 body = {"preferred_name": "n", field: value}
                 response = admin.request(method, path, json=body)
                 assert response.status_code < 500, (method, field, value, response.text)
+
+
+def test_official_0_4_4_access_calls(emu: Emulator, org: OrgCredentials) -> None:
+    """The 0.4.4 client's grant/revoke (gone from our SDK) still work against the emulator."""
+    with Inkbox(org.api_key, base_url=emu.base_url) as client:
+        agent = client.create_identity(unique("legacy"))
+        contact = client.contacts.create(preferred_name="Legacy", access_identity_ids=[])
+        assert contact.access == []
+        row = client.contacts.access.grant(contact.id, identity_id=agent.id)
+        assert row.identity_id == agent.id
+        with pytest.raises(InkboxAPIError) as again:
+            client.contacts.access.grant(contact.id, identity_id=agent.id)
+        assert again.value.status_code == 409
+        assert client.contacts.access.grant(contact.id, wildcard=True).identity_id is None
+        with pytest.raises(RedundantContactAccessGrantError):
+            client.contacts.access.grant(contact.id, identity_id=agent.id)
+        client.contacts.access.revoke(contact.id, agent.id)
+        assert agent.id not in {r.identity_id for r in client.contacts.access.list(contact.id)}
+        wildcard = client.contacts.create(preferred_name="Everyone", access_identity_ids=None)
+        assert [a.identity_id for a in wildcard.access] == [None]
