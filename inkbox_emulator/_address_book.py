@@ -460,6 +460,7 @@ def list_contacts(
             continue
         chosen.append((row, card, meta))
     if order == "recent":
+        chosen.reverse()  # among equal timestamps, the newest contact first
         chosen.sort(key=lambda c: -float(c[0]["updated_at"]))
     else:
         chosen.sort(key=lambda c: (display_name(c[1]) or "").casefold())
