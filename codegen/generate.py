@@ -45,6 +45,7 @@ PACKAGE_MODULES = [
     "_tunnels.py",
     "_contacts.py",
     "_notes.py",
+    "_webhook_subscriptions.py",
 ]
 # Hand-written sync-only files that live beside the generated ones.
 HAND_WRITTEN = {"inkbox_sync/py.typed", "inkbox_sync/_tunnel_listener.py"}

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         RedundantContactAccessGrantError,
         SenderRateLimitedError,
         SenderSmsPendingError,
+        SigningKeyPerIdentityError,
         StorageLimitExceededError,
         TotpNotConfiguredError,
         TunnelAuthError,
@@ -199,6 +200,18 @@ if TYPE_CHECKING:
         NoteAccess,
         NoteOrder,
     )
+    from inkbox_async.models.webhooks import (
+        CALL_EVENT_TYPES,
+        MAIL_EVENT_TYPES,
+        TEXT_EVENT_TYPES,
+        SigningKeyStatus,
+        WebhookContextConfig,
+        WebhookContextCount,
+        WebhookContextWindow,
+        WebhookDelivery,
+        WebhookSubscription,
+        WebhookSubscriptionCreated,
+    )
     from inkbox_async.webhook_types import (
         CallDirectionWire,
         CallStatusWire,
@@ -216,12 +229,15 @@ if TYPE_CHECKING:
         TextDirectionWire,
         TextMediaItemWire,
         TextMessageOriginWire,
+        TextMessageRecipientWire,
         TextTypeWire,
         TextWebhookData,
         TextWebhookEventType,
         TextWebhookMessage,
         TextWebhookPayload,
+        WebhookAgentIdentity,
         WebhookContact,
+        WebhookMailAgentIdentity,
         WebhookMailContact,
     )
 
@@ -250,6 +266,11 @@ if TYPE_CHECKING:
         AsyncUnlockedVault,
         AsyncVault,
         UnreadableSecret,
+    )
+    from ._webhook_subscriptions import (
+        AsyncWebhookDeliveries,
+        AsyncWebhooks,
+        AsyncWebhookSubscriptions,
     )
 
 _EXPORTS = {
@@ -454,6 +475,23 @@ _EXPORTS = {
     "AsyncUnlockedVault": "._vault",
     "AsyncVault": "._vault",
     "UnreadableSecret": "._vault",
+    "AsyncWebhookDeliveries": "._webhook_subscriptions",
+    "AsyncWebhooks": "._webhook_subscriptions",
+    "AsyncWebhookSubscriptions": "._webhook_subscriptions",
+    "SigningKeyPerIdentityError": "inkbox_async._errors",
+    "CALL_EVENT_TYPES": "inkbox_async.models.webhooks",
+    "MAIL_EVENT_TYPES": "inkbox_async.models.webhooks",
+    "TEXT_EVENT_TYPES": "inkbox_async.models.webhooks",
+    "SigningKeyStatus": "inkbox_async.models.webhooks",
+    "WebhookContextConfig": "inkbox_async.models.webhooks",
+    "WebhookContextCount": "inkbox_async.models.webhooks",
+    "WebhookContextWindow": "inkbox_async.models.webhooks",
+    "WebhookDelivery": "inkbox_async.models.webhooks",
+    "WebhookSubscription": "inkbox_async.models.webhooks",
+    "WebhookSubscriptionCreated": "inkbox_async.models.webhooks",
+    "WebhookAgentIdentity": "inkbox_async.webhook_types",
+    "WebhookMailAgentIdentity": "inkbox_async.webhook_types",
+    "TextMessageRecipientWire": "inkbox_async.webhook_types",
 }
 
 
@@ -674,4 +712,21 @@ __all__ = [
     "generate_vault_key_material",
     "parse_totp_uri",
     "verify_webhook",
+    "AsyncWebhookDeliveries",
+    "AsyncWebhooks",
+    "AsyncWebhookSubscriptions",
+    "SigningKeyPerIdentityError",
+    "CALL_EVENT_TYPES",
+    "MAIL_EVENT_TYPES",
+    "TEXT_EVENT_TYPES",
+    "SigningKeyStatus",
+    "WebhookContextConfig",
+    "WebhookContextCount",
+    "WebhookContextWindow",
+    "WebhookDelivery",
+    "WebhookSubscription",
+    "WebhookSubscriptionCreated",
+    "WebhookAgentIdentity",
+    "WebhookMailAgentIdentity",
+    "TextMessageRecipientWire",
 ]

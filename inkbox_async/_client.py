@@ -18,7 +18,8 @@ from inkbox_async._config import (
     resolve_base_url,
 )
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._errors import ConflictError
+from inkbox_async._deprecation import deprecated
+from inkbox_async._errors import ConflictError, InkboxAPIError, SigningKeyPerIdentityError
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.account import (
     SigningKey,
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     )
     from ._tunnels import AsyncTunnels
     from ._vault import AsyncVault
+    from ._webhook_subscriptions import AsyncWebhooks
 
 
 class AsyncInkbox(AsyncSignup):
@@ -237,6 +239,13 @@ class AsyncInkbox(AsyncSignup):
         return AsyncContacts(self._transport)
 
     @functools.cached_property
+    def webhooks(self) -> AsyncWebhooks:
+        """Webhook ``.subscriptions`` (where mail and text events go) and ``.deliveries``."""
+        from ._webhook_subscriptions import AsyncWebhooks
+
+        return AsyncWebhooks(self._transport)
+
+    @functools.cached_property
     def notes(self) -> AsyncNotes:
         """The organisation's notes and who they are shared with (``.access``)."""
         from ._notes import AsyncNotes
@@ -251,8 +260,31 @@ class AsyncInkbox(AsyncSignup):
         return structure(data, WhoamiJwtResponse)
 
     async def create_signing_key(self) -> SigningKey:
-        """Create, or rotate, the organisation's webhook signing key (shown once)."""
-        data = await self._transport.request("POST", "/api/v1/signing-keys", json={})
+        """Deprecated: signing keys belong to identities; use ``identity.create_signing_key()``.
+
+        Still sends the organisation-level ``POST /signing-keys``: with an
+        identity-scoped key the service rotates that identity's key (shown
+        once). With an admin key it answers 409, and after its 2026-08-31
+        sunset it answers 410 to everyone: both raise
+        :class:`SigningKeyPerIdentityError`.
+        """
+        deprecated(
+            "inkbox.create_signing_key() is deprecated: webhook signing keys belong to "
+            "identities now; use identity.create_signing_key() (and "
+            "identity.signing_key_status())"
+        )
+        try:
+            data = await self._transport.request("POST", "/api/v1/signing-keys", json={})
+        except InkboxAPIError as exc:
+            if exc.status_code not in (409, 410):
+                raise
+            raise SigningKeyPerIdentityError(
+                exc.status_code,
+                exc.detail,
+                request_id=exc.request_id,
+                agent_support=exc.agent_support,
+                retry_after=exc.retry_after,
+            ) from exc
         return structure(data, SigningKey)
 
     async def create_identity(

@@ -372,6 +372,29 @@ class DedicatedIMessageNumberInventoryPendingError(InternalServerError):
     error_code = "dedicated_imessage_number_inventory_pending"
 
 
+class ConcurrentCallsLimitError(RateLimitError):
+    """The organisation has as many live calls as its plan allows (see ``retry_after``)."""
+
+    error_code = "concurrent_calls_limit"
+
+
+class CallCapacityBusyError(InternalServerError):
+    """HTTP 503: no call capacity is free right now; retry after ``retry_after`` seconds."""
+
+    status = 503
+    error_code = "call_capacity_busy"
+
+
+class SigningKeyPerIdentityError(ConflictError):
+    """The organisation-wide signing key is gone: signing keys belong to identities now.
+
+    ``inkbox.create_signing_key()`` raises it when ``POST /signing-keys``
+    answers 409 (an admin key: the service points at the per-identity route)
+    or 410 (the route was retired after 2026-08-31); ``status_code`` tells
+    which. Use ``identity.create_signing_key()`` instead.
+    """
+
+
 class InkboxVaultKeyError(InvalidArgumentError):
     """A vault key to be registered failed the strength rules.
 

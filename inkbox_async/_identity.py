@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -22,6 +22,7 @@ from inkbox_async._errors import (
 from inkbox_async._idempotency import send_key
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.account import SigningKey
 from inkbox_async.models.identities import (
     IdentityAccess,
     IdentityDetail,
@@ -37,6 +38,7 @@ from inkbox_async.models.mail import (
     MessageDirection,
     ThreadDetail,
 )
+from inkbox_async.models.webhooks import SigningKeyStatus
 
 from ._transport import AsyncTransport
 
@@ -56,11 +58,17 @@ if TYPE_CHECKING:
         TextMessage,
     )
     from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
+    from inkbox_async.models.webhooks import (
+        WebhookContextConfig,
+        WebhookSubscription,
+        WebhookSubscriptionCreated,
+    )
 
     from ._mail import AsyncMessages, AsyncThreads
     from ._pagination import AsyncCursorPager
     from ._phone import AsyncCalls, AsyncPhoneNumbers, AsyncTexts, AsyncTranscripts
     from ._vault import AsyncUnlockedVault, AsyncVault
+    from ._webhook_subscriptions import AsyncWebhookSubscriptions
 
 IDENTITIES = "/api/v1/identities"
 _ACCESS_REMOVED = (
@@ -595,6 +603,68 @@ class AsyncAgentIdentity:
     async def get_totp_code(self, secret_id: UUID | str) -> TOTPCode:
         """The current TOTP code of a login, computed locally."""
         return await self._unlocked().get_totp_code(secret_id)
+
+    # -- webhooks -----------------------------------------------------------------
+
+    async def subscribe_webhook(
+        self,
+        url: str,
+        *,
+        events: Sequence[str] | None = None,
+        context_config: WebhookContextConfig | None = None,
+        auth_token: str | None = None,
+    ) -> WebhookSubscriptionCreated:
+        """POST this identity's ``events`` to ``url`` (default: every mail and text event).
+
+        ``events`` takes names such as ``"message.received"`` or the tuples
+        ``MAIL_EVENT_TYPES`` / ``TEXT_EVENT_TYPES``. Deliveries are signed
+        with this identity's key: the first subscription mints it and returns
+        it once as ``signing_key`` (``create_signing_key()`` rotates it).
+        ``auth_token`` is sent as ``Authorization: Bearer ...``.
+        """
+        from inkbox_async.models.webhooks import MAIL_EVENT_TYPES, TEXT_EVENT_TYPES
+
+        chosen = [*MAIL_EVENT_TYPES, *TEXT_EVENT_TYPES] if events is None else events
+        return await self._subscriptions().create(
+            url,
+            chosen,
+            agent_identity_id=self.id,
+            context_config=context_config,
+            auth_token=auth_token,
+        )
+
+    async def list_webhook_subscriptions(
+        self, *, event_type: str | None = None
+    ) -> list[WebhookSubscription]:
+        """Every live subscription of this identity (mixed-family ones included)."""
+        return await self._subscriptions().list(
+            agent_identity_id=self.id, event_type=event_type, scope="identity"
+        )
+
+    async def unsubscribe_webhook(self, subscription_id: UUID | str) -> None:
+        """Delete one of this identity's subscriptions."""
+        await self._subscriptions().delete(subscription_id, scope="identity")
+
+    async def create_signing_key(self) -> SigningKey:
+        """Create, or rotate, this identity's webhook signing key (shown once: store it).
+
+        Every delivery of this identity's events is signed with it; verify
+        them with ``verify_webhook(..., secret=key.signing_key)``.
+        """
+        path = identity_path(self.agent_handle, "signing-key")
+        return structure(await self._transport.request("POST", path, json={}), SigningKey)
+
+    async def signing_key_status(self) -> SigningKeyStatus:
+        """Whether this identity has a signing key, and when it was made (never the key)."""
+        path = identity_path(self.agent_handle, "signing-key")
+        return structure(await self._transport.request("GET", path), SigningKeyStatus)
+
+    get_signing_key_status = signing_key_status
+
+    def _subscriptions(self) -> AsyncWebhookSubscriptions:
+        from ._webhook_subscriptions import AsyncWebhookSubscriptions
+
+        return AsyncWebhookSubscriptions(self._transport)
 
 
 def _listed(values: Iterable[UUID | str]) -> list[UUID | str]:

@@ -2,13 +2,21 @@
 
 ``cast(MailWebhookPayload, json.loads(raw_body))`` needs no transformation:
 keys are snake_case as on the wire, datetimes stay strings, and enum-like
-fields are ``Literal`` unions that narrow under mypy and pyright. Every key is
-always present; ``| None`` marks a value that may be JSON null.
+fields are ``Literal`` unions that narrow under mypy and pyright. ``| None``
+marks a value that may be JSON null.
+
+The shapes follow the current service: the envelope's stable ``id``
+(``evt_…``, the same on a replay), ``contacts`` plus ``agent_identities``
+on every event, the text message's ``conversation_id`` / ``sender_phone_number``
+/ ``recipients``. Keys that only some deliveries carry (``companion``,
+``context``, the optional mail body fields) are ``NotRequired``, and so are
+the keys of the 0.4.4 shapes the service replaced (text and call
+``contact``), so payloads recorded from older servers still type-check.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "CallDirectionWire",
@@ -31,8 +39,11 @@ __all__ = [
     "TextWebhookData",
     "TextWebhookEventType",
     "TextWebhookMessage",
+    "TextMessageRecipientWire",
     "TextWebhookPayload",
+    "WebhookAgentIdentity",
     "WebhookContact",
+    "WebhookMailAgentIdentity",
     "WebhookMailContact",
 ]
 
@@ -86,11 +97,38 @@ class RateLimitInfoWire(TypedDict):
     minutes_limit: int
 
 
+class TextMessageRecipientWire(TypedDict):
+    """Delivery state of one recipient of a group text."""
+
+    recipient_phone_number: str
+    delivery_status: SmsDeliveryStatusWire | None
+    carrier: str | None
+    line_type: str | None
+    error_code: str | None
+    error_detail: str | None
+    sent_at: str | None
+    delivered_at: str | None
+    failed_at: str | None
+
+
 class WebhookContact(TypedDict):
-    """The address-book contact matching the remote party of a text or call."""
+    """An address-book contact matching the remote party of a text or call.
+
+    ``name`` is None when the contact has none on file; ``memories`` (newest
+    first) is absent from older payloads.
+    """
 
     id: str
-    name: str
+    name: str | None
+    memories: NotRequired[list[str]]
+
+
+class WebhookAgentIdentity(TypedDict):
+    """Another identity of the organisation that is the remote party of a text or call."""
+
+    id: str
+    agent_handle: str
+    display_name: str | None
 
 
 class WebhookMailContact(TypedDict):
@@ -99,7 +137,18 @@ class WebhookMailContact(TypedDict):
     bucket: MailContactBucket
     address: str
     id: str
-    name: str
+    name: str | None
+    memories: NotRequired[list[str]]
+
+
+class WebhookMailAgentIdentity(TypedDict):
+    """An identity of the organisation matching one address of one bucket of a message."""
+
+    bucket: MailContactBucket
+    address: str
+    id: str
+    agent_handle: str
+    display_name: str | None
 
 
 class MailWebhookMessage(TypedDict):
@@ -119,18 +168,28 @@ class MailWebhookMessage(TypedDict):
     status: MessageStatusWire
     has_attachments: bool
     created_at: str | None
+    email_address: NotRequired[str | None]
+    body: NotRequired[str | None]
+    body_state: NotRequired[Literal["complete", "truncated", "unavailable"] | None]
+    body_truncated: NotRequired[bool | None]
+    body_total_chars: NotRequired[int | None]
+    body_included_chars: NotRequired[int | None]
 
 
 class MailWebhookData(TypedDict):
-    """``data`` of a mail event."""
+    """``data`` of a mail event (``context`` only when the subscription asked for it)."""
 
     message: MailWebhookMessage
     contacts: list[WebhookMailContact]
+    agent_identities: NotRequired[list[WebhookMailAgentIdentity]]
+    context: NotRequired[dict[str, Any]]
 
 
 class MailWebhookPayload(TypedDict):
-    """A mail webhook delivery."""
+    """A mail webhook delivery; ``id`` is the event's id, stable across replays."""
 
+    id: NotRequired[str]
+    companion: NotRequired[dict[str, Any]]
     event_type: MailWebhookEventType
     timestamp: str
     data: MailWebhookData
@@ -142,7 +201,7 @@ class TextWebhookMessage(TypedDict):
     id: str
     direction: TextDirectionWire
     local_phone_number: str
-    remote_phone_number: str
+    remote_phone_number: str | None
     text: str | None
     type: TextTypeWire
     media: list[TextMediaItemWire] | None
@@ -154,20 +213,32 @@ class TextWebhookMessage(TypedDict):
     sent_at: str | None
     delivered_at: str | None
     failed_at: str | None
+    conversation_id: NotRequired[str | None]
+    sender_phone_number: NotRequired[str | None]
+    recipients: NotRequired[list[TextMessageRecipientWire] | None]
     created_at: str
     updated_at: str
 
 
 class TextWebhookData(TypedDict):
-    """``data`` of a text event."""
+    """``data`` of a text event: the message and who the remote party is.
+
+    ``contacts`` / ``agent_identities`` replaced 0.4.4's single ``contact``.
+    """
 
     text_message: TextWebhookMessage
-    contact: WebhookContact | None
+    contacts: NotRequired[list[WebhookContact]]
+    agent_identities: NotRequired[list[WebhookAgentIdentity]]
+    recipient_phone_number: NotRequired[str | None]
+    context: NotRequired[dict[str, Any]]
+    contact: NotRequired[WebhookContact | None]
 
 
 class TextWebhookPayload(TypedDict):
-    """A text webhook delivery."""
+    """A text webhook delivery; ``id`` is the event's id, stable across replays."""
 
+    id: NotRequired[str]
+    companion: NotRequired[dict[str, Any]]
     event_type: TextWebhookEventType
     timestamp: str
     data: TextWebhookData
@@ -190,4 +261,6 @@ class PhoneIncomingCallWebhookPayload(TypedDict):
     created_at: str
     updated_at: str
     rate_limit: RateLimitInfoWire | None
-    contact: WebhookContact | None
+    contacts: NotRequired[list[WebhookContact]]
+    agent_identities: NotRequired[list[WebhookAgentIdentity]]
+    contact: NotRequired[WebhookContact | None]

@@ -30,6 +30,7 @@ from ._phone_routes import phone_routes
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
+from ._subscription_routes import webhook_routes
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object
 from ._vault_routes import vault_routes
@@ -73,11 +74,6 @@ def public_routes(store: Store) -> list[BaseRoute]:
     async def whoami(request: Request) -> Response:
         principal = auth(request)
         return _json(store.run(_accounts.whoami, principal))
-
-    async def signing_keys(request: Request) -> Response:
-        principal = auth(request)
-        await body(request, allow_empty=True)
-        return _json(store.run(_accounts.create_signing_key, principal), 201)
 
     async def api_keys(request: Request) -> Response:
         principal = auth(request)
@@ -176,7 +172,6 @@ def public_routes(store: Store) -> list[BaseRoute]:
     ident = "/api/v1/identities/{agent_handle}"
     table: list[tuple[str, dict[str, Handler]]] = [
         ("/api/whoami", {"GET": whoami}),
-        ("/api/v1/signing-keys", {"POST": signing_keys}),
         ("/api/v1/api-keys", {"POST": api_keys}),
         ("/api/v1/identities/", {"GET": list_identities, "POST": create_identity}),
         (ident, {"GET": get_identity, "PATCH": update_identity, "DELETE": delete_identity}),
@@ -212,6 +207,7 @@ def build_app(
             *file_routes(store),
             *contact_routes(store),
             *note_routes(store),
+            *webhook_routes(store, dispatcher),
         ],
         exception_handlers={ApiError: _error_response, HTTPException: _error_response},
     )

@@ -38,9 +38,9 @@ from functools import partial
 from typing import Any
 
 from ._accounts import Principal
-from ._contacts import match_phone_contact
 from ._errors import ApiError, value_error
 from ._events import Later, WebhookEvent
+from ._fanout import phone_parties
 from ._phone_model import (
     CALLS_LIMIT,
     MINUTES_LIMIT,
@@ -289,8 +289,10 @@ def create_inbound_call(db: Db, to_number: str, from_number: str) -> InboundPlan
     payload = {
         **{k: v for k, v in call_record(_load(db, call_id)).items() if k != "is_blocked"},
         "rate_limit": rate_limit(db, str(number["id"])),
-        "contact": match_phone_contact(db, str(number["organization_id"]), from_number),
     }
+    payload["contacts"], payload["agent_identities"] = phone_parties(
+        db, str(number["organization_id"]), from_number, number["agent_identity_id"]
+    )
     _route(db, call_id, {"action": action, "outcome": "pending"})
     event = WebhookEvent(
         organization_id=str(number["organization_id"]),
@@ -298,6 +300,7 @@ def create_inbound_call(db: Db, to_number: str, from_number: str) -> InboundPlan
         event_type=CALL_EVENT_TYPE,
         body=json.dumps(payload, separators=(",", ":")).encode(),
         phone_number_id=str(number["id"]),
+        signer_identity_id=number["agent_identity_id"],
     )
     return call_id, event
 

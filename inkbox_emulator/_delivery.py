@@ -26,7 +26,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._errors import ApiError
-from ._events import DeliveryDue, emit_mail_event
+from ._events import DeliveryDue
+from ._fanout import emit_mail_event
 from ._mail_model import addresses, dumps_list, is_email, message_detail, snippet_of
 from ._mail_parse import InjectRequest, NewAttachment
 from ._mail_rules import verdict

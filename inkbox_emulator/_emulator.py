@@ -31,6 +31,7 @@ from ._mail_parse import parse_inject
 from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
+from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
 from ._webhooks import Dispatcher
 
 __all__ = ["Emulator", "OrgCredentials"]
@@ -72,6 +73,13 @@ class Emulator:
     ``text_status_delay`` / ``call_status_delay`` seconds; an incoming-call webhook
     gets ``call_webhook_timeout`` seconds to reply.
 
+    Webhooks: mail and text events reach the webhook subscriptions of the owning
+    identity, signed with that identity's key (:meth:`identity_signing_key`). The
+    deprecated org-level ``POST /signing-keys`` answers 410 from
+    ``org_signing_keys_sunset`` (emulator-clock epoch; default: after 2026-08-31,
+    as the service; ``None`` keeps it answering 409 to admin keys and rotating the
+    identity key of identity-scoped keys).
+
     Tunnels: a real HTTP/2 edge runs beside the API. Agents dial :attr:`tunnel_edge`
     (TLS with SNI = the zone, certificate from the test CA at :attr:`tunnel_ca_file`;
     ``edge_port``, default any free port); third parties call :attr:`tunnel_public_url`
@@ -98,6 +106,7 @@ class Emulator:
         text_status_delay: float = 0.05,
         call_status_delay: float = 0.05,
         call_webhook_timeout: float = 5.0,
+        org_signing_keys_sunset: float | None = ORG_SIGNING_KEYS_SUNSET,
         edge_port: int = 0,
         public_port: int = 0,
         tunnel_pool_size: int = 2,
@@ -116,6 +125,7 @@ class Emulator:
             text_status_delay=text_status_delay,
             call_status_delay=call_status_delay,
             call_webhook_timeout=call_webhook_timeout,
+            org_signing_keys_sunset=org_signing_keys_sunset,
             connected_tunnels=lambda: self._edge.connected_ids(),
         )
         self._store = Store(db, settings)
@@ -245,6 +255,10 @@ class Emulator:
     def signing_key(self, organization_id: str) -> str | None:
         """The org's current webhook signing key (``whsec_…``), or ``None`` before one exists."""
         return self._store.run(_accounts.current_signing_key, organization_id)
+
+    def identity_signing_key(self, agent_identity_id: str) -> str | None:
+        """An identity's current webhook signing key (``whsec_…``), or ``None`` before one."""
+        return self._store.run(identity_signing_key, agent_identity_id)
 
     def reset(self) -> None:
         """Wipe all state: every row (vaults, keys, secrets and access rules included), the

@@ -9,17 +9,12 @@ operation after a delay (text and call status transitions).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from ._contacts import match_contacts
-from ._mail_model import webhook_message
 from ._store import Db
-from ._times import iso
 
-__all__ = ["MAIL_EVENT_TYPES", "DeliveryDue", "Later", "WebhookEvent", "emit_mail_event"]
+__all__ = ["MAIL_EVENT_TYPES", "DeliveryDue", "Later", "WebhookEvent"]
 
 MAIL_EVENT_TYPES = (
     "message.received",
@@ -41,6 +36,15 @@ class WebhookEvent:
     body: bytes
     mailbox_id: str | None = None
     phone_number_id: str | None = None
+    subscription_id: str | None = None
+    """The webhook subscription delivering it (``None``: the incoming-call webhook)."""
+    event_id: str | None = None
+    """The envelope's ``evt_…`` id (the same on every replay)."""
+    signer_identity_id: str | None = None
+    """The identity whose signing key signs the delivery."""
+    auth_token: str | None = None
+    """Sent as ``Authorization: Bearer …`` when set."""
+    is_replay: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,28 +60,3 @@ class Later:
 
     delay: float
     op: Callable[[Db], None]
-
-
-def emit_mail_event(db: Db, mailbox: Any, message: Any, event_type: str) -> None:
-    """Queue a mail webhook for ``message`` when its mailbox has a ``webhook_url``."""
-    url = mailbox["webhook_url"]
-    if not url:
-        return
-    envelope = {
-        "event_type": event_type,
-        "timestamp": iso(db.now),
-        "data": {
-            "message": webhook_message(message),
-            "contacts": match_contacts(db, mailbox["organization_id"], message),
-        },
-    }
-    body = json.dumps(envelope, separators=(",", ":")).encode()
-    db.emit(
-        WebhookEvent(
-            organization_id=str(mailbox["organization_id"]),
-            mailbox_id=str(mailbox["id"]),
-            url=str(url),
-            event_type=event_type,
-            body=body,
-        )
-    )

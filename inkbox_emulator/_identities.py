@@ -24,6 +24,7 @@ from ._errors import ApiError, handle_unavailable, value_error
 from ._handles import handle_problem, normalize_handle
 from ._phone_model import number_record
 from ._phones import AREA_CODES, insert_number
+from ._removed_fields import forbid_removed_field
 from ._store import Db
 from ._times import iso, iso_or_none
 from ._validation import MISSING, Fields, Missing
@@ -142,7 +143,7 @@ def _parse_phone(fields: Fields) -> PhoneOptions | None:
     state = nested.string("state", max_length=2)
     ws = nested.string("client_websocket_url")
     call_hook = nested.string("incoming_call_webhook_url")
-    text_hook = nested.string("incoming_text_webhook_url")
+    text_hook = forbid_removed_field(nested, "incoming_text_webhook_url")
     options = PhoneOptions(
         type=type_ if isinstance(type_, str) else "toll_free",
         incoming_call_action=action if isinstance(action, str) else "auto_reject",

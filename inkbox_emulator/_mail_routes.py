@@ -2,8 +2,8 @@
 
 Cursor pages take ``limit`` 1-100 (default 50; 422 outside) and an opaque
 ``cursor``; UUID path segments that do not parse answer 422 like FastAPI.
-A mailbox ``webhook_url`` must be an ``http`` or ``https`` URL (the hosted
-service wants https; the emulator also takes http so local receivers work).
+A mailbox ``webhook_url`` answers 422 like the service (webhook subscriptions
+replaced it).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from ._files import signed_url
 from ._idempotency import idempotent
 from ._mail_parse import parse_forward, parse_reply_all, parse_send
 from ._messages import FOLDERS
+from ._removed_fields import forbid_removed_field
 from ._routing import Handler, Query, json_response, method_route
 from ._store import Db, Store
 from ._validation import MISSING, Fields, Missing, parse_json_object, parse_uuid
@@ -31,24 +32,12 @@ __all__ = ["mail_routes"]
 M = "/api/v1/mail"
 SIGNATURE_MAX = 16384
 
-
-def _webhook_url(fields: Fields) -> str | Missing | None:
-    value = fields.string("webhook_url", max_length=2048)
-    if isinstance(value, str):
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme.lower() not in ("http", "https") or not rest.strip("/"):
-            fields.error(
-                "webhook_url",
-                "url_parsing",
-                "Input should be a valid URL with an http or https scheme",
-                value,
-            )
-    return value
+IDENTITY_RULES = "/api/v1/identities/{handle}/mail-contact-rules"
 
 
 def _parse_mailbox_patch(data: dict[str, Any]) -> _mailboxes.MailboxPatch:
     fields = Fields(data)
-    url = _webhook_url(fields)
+    url = forbid_removed_field(fields, "webhook_url")
     mode = fields.literal("filter_mode", ("whitelist", "blacklist"), nullable=False)
     if "display_name" in data:
         fields.error(

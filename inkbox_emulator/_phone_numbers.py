@@ -26,6 +26,7 @@ from ._errors import ApiError, value_error
 from ._handles import normalize_handle
 from ._phone_model import number_record, settle_sms
 from ._phones import AREA_CODES, insert_number
+from ._removed_fields import forbid_removed_field
 from ._store import Db
 from ._validation import MISSING, Fields, Missing
 
@@ -93,7 +94,7 @@ def _call_fields(fields: Fields) -> dict[str, Any]:
         ),
         "client_websocket_url": _url(fields, "client_websocket_url", ("wss", "ws")),
         "incoming_call_webhook_url": _url(fields, "incoming_call_webhook_url", ("https", "http")),
-        "incoming_text_webhook_url": _url(fields, "incoming_text_webhook_url", ("https", "http")),
+        "incoming_text_webhook_url": forbid_removed_field(fields, "incoming_text_webhook_url"),
         "filter_mode": fields.literal("filter_mode", FILTER_MODES, nullable=False),
     }
 

@@ -418,9 +418,52 @@ CREATE TABLE IF NOT EXISTS sms_campaigns (
     organization_id TEXT PRIMARY KEY REFERENCES orgs(id),
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identity_signing_keys (
+    agent_identity_id TEXT PRIMARY KEY REFERENCES identities(id),
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    secret TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_subscriptions (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    agent_identity_id TEXT,
+    mailbox_id TEXT,
+    phone_number_id TEXT,
+    owner_identity_id TEXT,
+    url TEXT NOT NULL,
+    event_types TEXT NOT NULL,
+    context_config TEXT,
+    auth_token TEXT,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS webhook_delivery_log (
+    id TEXT PRIMARY KEY,
+    organization_id TEXT NOT NULL REFERENCES orgs(id),
+    webhook_subscription_id TEXT,
+    phone_number_id TEXT,
+    owner_identity_id TEXT,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    url TEXT NOT NULL,
+    request_payload TEXT NOT NULL,
+    response_status INTEGER,
+    response_body TEXT,
+    error_detail TEXT,
+    duration_ms INTEGER,
+    is_replay INTEGER NOT NULL,
+    replayable INTEGER NOT NULL,
+    replay_unavailable_reason TEXT,
+    created_at REAL NOT NULL
+);
 """
 
 TABLES = (
+    "webhook_delivery_log",
+    "webhook_subscriptions",
+    "identity_signing_keys",
     "idempotency_keys",
     "sms_campaigns",
     "sms_opt_ins",
@@ -474,6 +517,9 @@ class Settings:
     """Wall-clock seconds between two status transitions of a call."""
     call_webhook_timeout: float = 5.0
     """Seconds the emulator waits for the reply to an incoming-call webhook."""
+    org_signing_keys_sunset: float | None = 1788220800.0
+    """Emulator-clock epoch from which ``POST /api/v1/signing-keys`` answers 410 (the service
+    retired it after 2026-08-31); ``None`` keeps the deprecated route answering."""
     files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Per-emulator HMAC key of the signed attachment URLs."""
     connected_tunnels: Callable[[], frozenset[str]] = field(default=frozenset, repr=False)

@@ -23,9 +23,9 @@ An accepted text is ``queued``; every ``text_status_delay`` seconds it moves on:
 default ``delivered``): ``delivered``, ``delivery_failed`` (``error_code``
 ``30007`` / ``Message filtered by carrier`` unless given) or
 ``delivery_unconfirmed`` (``failed_at`` set, as in the fixture). Each
-transition POSTs ``text.<status>`` to the sender's ``incoming_text_webhook_url``
-(webhooks.md §4: the record minus ``is_blocked``, plus the org contact whose
-``phones`` list the remote number). Outbound texts always leave the emulator:
+transition is delivered as ``text.<status>`` to the webhook subscriptions of the
+number's identity (``_fanout``: the record minus ``is_blocked``, plus the
+contacts and identities matching the remote number). Outbound texts always leave the emulator:
 :func:`list_sent_texts` shows what the outside world received.
 
 Inbound texts (:func:`inject_text`) are stored unread; START/STOP keywords
@@ -54,9 +54,9 @@ from functools import partial
 from typing import Any
 
 from ._accounts import Principal
-from ._contacts import match_phone_contact
 from ._errors import ApiError, value_error
-from ._events import Later, WebhookEvent
+from ._events import Later
+from ._fanout import emit_text_event
 from ._files import signed_url
 from ._phone_model import is_e164, phone_error, text_record
 from ._phone_numbers import find_number, find_number_by_e164
@@ -135,29 +135,11 @@ def _load(db: Db, text_id: str) -> Any:
 
 def _emit(db: Db, row: Any, event_type: str) -> None:
     number = db.one("SELECT * FROM phone_numbers WHERE id = ?", (row["phone_number_id"],))
-    if number is None or number["status"] == "released" or not number["incoming_text_webhook_url"]:
+    if number is None or number["status"] == "released":
         return
     message = _record(db, row)
     del message["is_blocked"]
-    envelope = {
-        "event_type": event_type,
-        "timestamp": iso(db.now),
-        "data": {
-            "text_message": message,
-            "contact": match_phone_contact(
-                db, str(row["organization_id"]), str(row["remote_phone_number"])
-            ),
-        },
-    }
-    db.emit(
-        WebhookEvent(
-            organization_id=str(row["organization_id"]),
-            url=str(number["incoming_text_webhook_url"]),
-            event_type=event_type,
-            body=json.dumps(envelope, separators=(",", ":")).encode(),
-            phone_number_id=str(number["id"]),
-        )
-    )
+    emit_text_event(db, number, message, event_type)
 
 
 # -- sending ----------------------------------------------------------------------------

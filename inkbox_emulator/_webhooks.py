@@ -37,6 +37,7 @@ from ._delivery import complete_delivery
 from ._events import DeliveryDue, Later, WebhookEvent
 from ._signing import signing_headers
 from ._store import Store
+from ._subscriptions import identity_signing_key, log_delivery
 from ._times import iso
 
 __all__ = ["Dispatcher"]
@@ -50,6 +51,11 @@ class _Delivery:
     event: WebhookEvent
     delivery_id: str
     generation: int
+
+
+def _text(content: bytes) -> str:
+    """A receiver's answer as kept in the delivery log (at most 4 KiB)."""
+    return content[:4096].decode("utf-8", errors="replace")
 
 
 class Dispatcher:
@@ -160,9 +166,19 @@ class Dispatcher:
         if self._current(generation):
             self._store.run(event.op)
 
+    def _secret(self, event: WebhookEvent) -> str | None:
+        """The owning identity's key; the legacy org key when there is no identity key."""
+        if event.signer_identity_id is not None:
+            secret = self._store.run(identity_signing_key, event.signer_identity_id)
+            if secret:
+                return secret
+        return self._store.run(current_signing_key, event.organization_id)
+
     def _headers(self, event: WebhookEvent, request_id: str) -> dict[str, str]:
-        secret = self._store.run(current_signing_key, event.organization_id)
+        secret = self._secret(event)
         headers = {"Content-Type": "application/json", "User-Agent": "Inkbox-Webhooks/emulator"}
+        if event.auth_token:
+            headers["Authorization"] = f"Bearer {event.auth_token}"
         if secret:
             headers.update(
                 signing_headers(
@@ -179,15 +195,21 @@ class Dispatcher:
         status: int | None,
         error: str | None,
         started: float,
-    ) -> bool:
-        """Append one attempt to the log (False when a reset made it stale)."""
+        response_body: str | None = None,
+    ) -> str | None:
+        """Append one attempt to the logs; its delivery-log row id (None when a reset made
+        it stale)."""
         event = delivery.event
+        duration = time.monotonic() - started
         record = {
             "id": str(uuid.uuid4()),
             "delivery_id": delivery.delivery_id,
             "organization_id": event.organization_id,
             "mailbox_id": event.mailbox_id,
             "phone_number_id": event.phone_number_id,
+            "subscription_id": event.subscription_id,
+            "event_id": event.event_id,
+            "is_replay": event.is_replay,
             "url": event.url,
             "event_type": event.event_type,
             "attempt": attempt,
@@ -196,20 +218,36 @@ class Dispatcher:
             "headers": headers,
             "body": event.body,
             "delivered": error is None,
-            "duration_seconds": round(time.monotonic() - started, 4),
+            "duration_seconds": round(duration, 4),
             "attempted_at": iso(self._store.now()),
         }
         with self._cond:
             if delivery.generation != self._generation:
-                return False
+                return None
+        row_id = self._store.run(
+            log_delivery, event, status, response_body, error, round(duration * 1000)
+        )
+        with self._cond:
+            if delivery.generation != self._generation:
+                return None
             self._attempts.append(record)
             self._cond.notify_all()
-        return True
+        return row_id
 
     def post_now(self, event: WebhookEvent, timeout: float) -> tuple[int | None, bytes, str | None]:
         """POST ``event`` synchronously in the calling thread (no retries), record the attempt
         and return ``(status, response body, error)``; ``status`` is ``None`` on a transport
         error or a timeout. Used for the synchronous incoming-call webhook."""
+        status, content, error, _ = self._post_once(event, timeout)
+        return status, content, error
+
+    def replay_now(self, event: WebhookEvent) -> str | None:
+        """POST a replayed delivery synchronously (no retries); its delivery-log row id."""
+        return self._post_once(event, self.timeout)[3]
+
+    def _post_once(
+        self, event: WebhookEvent, timeout: float
+    ) -> tuple[int | None, bytes, str | None, str | None]:
         with self._cond:
             delivery = _Delivery(event, str(uuid.uuid4()), self._generation)
         headers = self._headers(event, delivery.delivery_id)
@@ -229,8 +267,10 @@ class Dispatcher:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except Exception as exc:  # e.g. an unsupported URL scheme
             error = f"{type(exc).__name__}: {exc}"
-        self._record(delivery, 1, headers, status, error, started)
-        return status, content, error
+        row_id = self._record(
+            delivery, 1, headers, status, error, started, _text(content) if status else None
+        )
+        return status, content, error, row_id
 
     def _attempt(self, delivery: _Delivery, attempt: int) -> None:
         if not self._current(delivery.generation) or self._client is None:
@@ -240,16 +280,18 @@ class Dispatcher:
         status: int | None = None
         error: str | None = None
         started = time.monotonic()
+        body: str | None = None
         try:
             response = self._client.post(event.url, content=event.body, headers=headers)
             status = response.status_code
+            body = _text(response.content)
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except httpx2.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         except Exception as exc:  # e.g. an unsupported URL scheme
             error = f"{type(exc).__name__}: {exc}"
-        if not self._record(delivery, attempt, headers, status, error, started):
+        if self._record(delivery, attempt, headers, status, error, started, body) is None:
             return
         if error is not None and attempt <= len(self.retry_delays):
             self._schedule(

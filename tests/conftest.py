@@ -88,6 +88,24 @@ class Receiver:
         assert result is not None, f"no {event_type} delivery within {timeout}s"
         return result
 
+    def wait_count(
+        self, event_type: str, count: int, timeout: float = 10.0
+    ) -> list[tuple[dict[str, str], bytes]]:
+        """The first ``count`` deliveries of ``event_type`` (waits for them)."""
+
+        def found() -> list[tuple[dict[str, str], bytes]]:
+            return [
+                (headers, body)
+                for headers, body in self.deliveries
+                if json.loads(body).get("event_type") == event_type
+            ]
+
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(found()) >= count, timeout)
+            result = found()
+        assert len(result) >= count, f"{len(result)} of {count} {event_type} within {timeout}s"
+        return result[:count]
+
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()

@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from inkbox_async.models.notes import *  # noqa: F403
     from inkbox_async.models.phone import *  # noqa: F403
     from inkbox_async.models.vault import *  # noqa: F403
+    from inkbox_async.models.webhooks import *  # noqa: F403
 
-_SUBMODULES = ("account", "identities", "mail", "phone", "vault", "contacts", "notes")
+_SUBMODULES = ("account", "identities", "mail", "phone", "vault", "contacts", "notes", "webhooks")
 
 
 def __getattr__(name: str) -> Any:

@@ -76,7 +76,7 @@ WhoamiResponse = WhoamiApiKeyResponse | WhoamiJwtResponse
 
 @attrs.frozen(kw_only=True)
 class SigningKey:
-    """The organisation's webhook signing key, shown once."""
+    """A webhook signing key (an identity's; 0.4.4: the organisation's), shown once."""
 
     signing_key: str = attrs.field(repr=redacted)
     created_at: datetime

@@ -40,13 +40,12 @@ async def test_whoami_jwt(emulator: Emulator, org: OrgCredentials) -> None:
     assert (me.email, me.organization_id) == ("owner@example.com", org.organization_id)
 
 
-async def test_signing_key_rotates(
-    inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials
-) -> None:
-    first = await inkbox.create_signing_key()
-    second = await inkbox.create_signing_key()
+async def test_signing_key_rotates(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(f"signer-{uuid.uuid4().hex[:8]}")
+    first = await identity.create_signing_key()
+    second = await identity.create_signing_key()
     assert first.signing_key != second.signing_key
-    assert emulator.signing_key(org.organization_id) == second.signing_key
+    assert emulator.identity_signing_key(str(identity.id)) == second.signing_key
     assert second.signing_key not in repr(second)
 
 

@@ -61,21 +61,24 @@ def test_whoami_scoped_and_human(emu: Emulator, admin: httpx2.Client, org: OrgCr
     assert human["user_id"].startswith("user_")
 
 
-def test_signing_key_rotates(emu: Emulator, admin: httpx2.Client, org: OrgCredentials) -> None:
-    assert emu.signing_key(org.organization_id) is None
-    first = admin.post("/api/v1/signing-keys", json={})
+def test_signing_keys_belong_to_identities(
+    emu: Emulator, admin: httpx2.Client, org: OrgCredentials
+) -> None:
+    identity = create_identity(admin, f"sk-{uuid.uuid4().hex[:8]}")
+    route = f"/api/v1/identities/{identity['agent_handle']}/signing-key"
+    assert admin.get(route).json() == {"configured": False, "created_at": None}
+    first = admin.post(route, json={})
     assert first.status_code == 201
     assert set(first.json()) == {"signing_key", "created_at"}
     assert first.json()["signing_key"].startswith("whsec_")
-    assert first.json()["created_at"].endswith("Z")
-    second = admin.post("/api/v1/signing-keys", json={}).json()
+    second = admin.post(route, json={}).json()
     assert second["signing_key"] != first.json()["signing_key"]
-    assert emu.signing_key(org.organization_id) == second["signing_key"]
-    identity = create_identity(admin, f"sk-{uuid.uuid4().hex[:8]}")
-    key = scoped_key(admin, identity["id"])
-    assert (
-        admin.post("/api/v1/signing-keys", json={}, headers={"X-API-Key": key}).status_code == 403
-    )
+    assert emu.identity_signing_key(identity["id"]) == second["signing_key"]
+    assert admin.get(route).json() == {"configured": True, "created_at": second["created_at"]}
+    # The org-level route is past its 2026-08-31 sunset on the emulator clock.
+    gone = admin.post("/api/v1/signing-keys", json={})
+    assert gone.status_code == 410 and gone.json()["detail"]["error"] == "endpoint_sunset"
+    assert emu.signing_key(org.organization_id) is None
 
 
 def test_api_key_rules(emu: Emulator, admin: httpx2.Client, org: OrgCredentials) -> None:

@@ -34,17 +34,38 @@ MESSAGE_KEYS = {
 }
 
 
+MAIL_EVENTS = [
+    "message.received",
+    "message.sent",
+    "message.forwarded",
+    "message.delivered",
+    "message.bounced",
+    "message.failed",
+]
+
+
+def subscribe(client: httpx2.Client, identity: dict[str, Any], url: str) -> str:
+    """Subscribe the identity to every mail event; returns the signing key it minted."""
+    created = client.post(
+        "/api/v1/webhooks/subscriptions",
+        json={"url": url, "event_types": MAIL_EVENTS, "agent_identity_id": identity["id"]},
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["signing_key"])
+
+
 def hooked_mailbox(admin: httpx2.Client, url: str) -> str:
-    box = str(new_mailbox(admin, "hook")["email_address"])
-    assert admin.patch(f"{M}/{box}", json={"webhook_url": url}).status_code == 200
-    return box
+    identity = new_mailbox(admin, "hook")
+    subscribe(admin, identity, url)
+    return str(identity["email_address"])
 
 
 def test_every_event_type_is_signed_and_shaped(
     emu: Emulator, admin: httpx2.Client, org: OrgCredentials, hooks: HookServer, fixtures_dir: Path
 ) -> None:
-    secret = admin.post("/api/v1/signing-keys", json={}).json()["signing_key"]
-    box = hooked_mailbox(admin, hooks.url)
+    identity = new_mailbox(admin, "hook")
+    secret = subscribe(admin, identity, hooks.url)
+    box = str(identity["email_address"])
     bouncy, broken = f"{unique('b')}.example", f"{unique('f')}.example"
     emu.set_delivery_outcome(f"@{bouncy}", "bounced")
     emu.set_delivery_outcome(f"@{broken}", "failed")
@@ -97,8 +118,9 @@ def test_every_event_type_is_signed_and_shaped(
         assert abs(int(lowered["x-inkbox-timestamp"]) - time.time()) < 60
         assert lowered["content-type"] == "application/json"
         payload = json.loads(body)
-        assert set(payload) == {"event_type", "timestamp", "data"}
-        assert set(payload["data"]) == {"message", "contacts"}
+        assert set(payload) == {"id", "event_type", "timestamp", "data"}
+        assert payload["id"].startswith("evt_")
+        assert set(payload["data"]) == {"message", "contacts", "agent_identities"}
         assert set(payload["data"]["message"]) == MESSAGE_KEYS
         assert payload["timestamp"].endswith("Z")
 
@@ -113,8 +135,20 @@ def test_every_event_type_is_signed_and_shaped(
     assert received["message"]["bcc_addresses"] is None
     assert received["message"]["direction"] == "inbound"
     assert received["contacts"] == [
-        {"bucket": "from", "address": "Jane@Example.com", "id": jane["id"], "name": "Jane Doe"},
-        {"bucket": "cc", "address": "legal@example.com", "id": legal["id"], "name": "Legal"},
+        {
+            "bucket": "from",
+            "address": "Jane@Example.com",
+            "id": jane["id"],
+            "name": "Jane Doe",
+            "memories": [],
+        },
+        {
+            "bucket": "cc",
+            "address": "legal@example.com",
+            "id": legal["id"],
+            "name": "Legal",
+            "memories": [],
+        },
     ]
     sent_payload = payloads["message.sent"]["data"]
     assert sent_payload["message"]["id"] == sent["id"]
@@ -131,19 +165,21 @@ def test_every_event_type_is_signed_and_shaped(
     assert payloads["message.delivered"]["data"]["message"]["status"] == "delivered"
 
 
-def test_unsigned_without_key_and_blocked_mail_is_silent(
+def test_blocked_mail_is_silent(
     emu: Emulator, admin: httpx2.Client, org: OrgCredentials, hooks: HookServer
 ) -> None:
-    box = hooked_mailbox(admin, hooks.url)
+    identity = new_mailbox(admin, "hook")
+    subscribe(admin, identity, hooks.url)
+    box = str(identity["email_address"])
     admin.post(
-        f"{M}/{box}/contact-rules",
+        f"/api/v1/identities/{identity['agent_handle']}/mail-contact-rules",
         json={"action": "block", "match_type": "exact_email", "match_target": "spam@example.com"},
     )
     emu.inject_email(to=box, from_address="spam@example.com", subject="buy now")
     emu.inject_email(to=box, from_address="friend@example.com", subject="hi")
     (delivery,) = emu.wait_for_webhooks(1, organization_id=org.organization_id)
     assert json.loads(delivery["body"])["data"]["message"]["subject"] == "hi"
-    assert not any(h.lower().startswith("x-inkbox") for h in delivery["headers"])
+    assert any(h.lower() == "x-inkbox-signature" for h in delivery["headers"])
     time.sleep(0.1)
     assert [p["data"]["message"]["subject"] for p in hooks.payloads()] == ["hi"]
 
@@ -185,8 +221,9 @@ def test_unreachable_receiver_gives_up_after_all_retries(
         with httpx2.Client(
             base_url=fast.base_url, headers={"X-API-Key": creds.api_key}, timeout=10
         ) as client:
-            box = new_mailbox(client)["email_address"]
-            client.patch(f"{M}/{box}", json={"webhook_url": "http://127.0.0.1:9/nothing"})
+            identity = new_mailbox(client)
+            box = identity["email_address"]
+            subscribe(client, identity, "http://127.0.0.1:9/nothing")
             fast.inject_email(to=box, from_address="a@example.com", subject="lost")
             wait_until(lambda: len(fast.webhook_deliveries()) == 3)
             time.sleep(0.05)

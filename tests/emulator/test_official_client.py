@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 
+import httpx2
 import pytest
 from inkbox import Inkbox, verify_webhook  # type: ignore[import-untyped]
 from inkbox.exceptions import InkboxAPIError  # type: ignore[import-untyped]
@@ -42,6 +44,15 @@ def test_signup_and_signing_key(emu: Emulator, org: OrgCredentials) -> None:
     verified = Inkbox.verify_signup(signup.api_key, code, base_url=emu.base_url)
     assert verified.claim_status == "agent_claimed"
     with Inkbox(org.api_key, base_url=emu.base_url) as client:
-        secret = client.create_signing_key().signing_key
+        # The org-level signing key route is past its sunset: keys belong to identities.
+        with pytest.raises(InkboxAPIError) as gone:
+            client.create_signing_key()
+        assert gone.value.status_code == 410
+        handle = client.create_identity(f"signer-{uuid.uuid4().hex[:8]}").agent_handle
+    secret = httpx2.post(
+        f"{emu.base_url}/api/v1/identities/{handle}/signing-key",
+        json={},
+        headers={"X-API-Key": org.api_key},
+    ).json()["signing_key"]
     body = json.dumps({"event_type": "message.received", "data": {}}).encode()
     assert verify_webhook(payload=body, headers=signing_headers(secret, body), secret=secret)
