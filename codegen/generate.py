@@ -36,6 +36,7 @@ PACKAGE_MODULES = [
     "_engine.py",
     "_transport.py",
     "_pagination.py",
+    "_contact_rules.py",
     "_mail.py",
     "_phone.py",
     "_vault.py",

@@ -29,6 +29,8 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncThreads": "Threads",
     "AsyncDomains": "Domains",
     "AsyncMailContactRules": "MailContactRules",
+    "AsyncIdentityMailContactRules": "IdentityMailContactRules",
+    "AsyncIdentityPhoneContactRules": "IdentityPhoneContactRules",
     "AsyncTunnels": "Tunnels",
     "AsyncTunnelListener": "TunnelListener",
     "AsyncContacts": "Contacts",

@@ -22,6 +22,15 @@ def main() -> None:
                 client_websocket_url="wss://my-agent.example.com/voice",
             )
             print("calls now auto-accepted to the agent's WebSocket")
+            inkbox.phone_numbers.update(
+                number.id,
+                incoming_call_action="forward",
+                forwarding_target_type="phone",
+                forwarding_phone_number="+15557654321",
+            )
+            print("calls now forwarded to +15557654321")
+            identity.phone_contact_rules.create(action="block", match_target="+15550009999")
+            print("calls and texts with +15550009999 blocked")
             identity.release_phone_number()
             print("released", number.number)
         finally:

@@ -13,9 +13,9 @@ def main() -> None:
     with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
         created = []
         if _runtime.EMULATOR is not None:  # give the fresh emulator something to list
-            for kind in ("toll_free", "local"):
+            for state in ("NY", "CA"):
                 identity = inkbox.create_identity(f"lister-{uuid.uuid4().hex[:6]}")
-                identity.provision_phone_number(type=kind, state="CA" if kind == "local" else None)
+                identity.provision_phone_number(state=state)
                 created.append(identity)
         for number in inkbox.phone_numbers.list():
             print(number.number, number.type, number.status, "sms:", number.sms_status)

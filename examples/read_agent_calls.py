@@ -1,4 +1,4 @@
-"""List an agent's calls and print their transcripts."""
+"""Place a call, list an agent's calls with their transcripts, hang up from outside."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def main() -> None:
     with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
         identity = inkbox.create_identity(f"caller-{uuid.uuid4().hex[:6]}")
         try:
-            identity.provision_phone_number(type="toll_free")
+            identity.provision_phone_number()  # local: the only kind offered
             call = identity.place_call(
                 to_number="+15551234567", client_websocket_url="wss://my-agent.example.com/voice"
             )
@@ -37,6 +37,9 @@ def main() -> None:
                 print(f"--- call {c.id} ({c.direction}, {c.status}) ---")
                 for t in segments:
                     print(f"  [{t.party:6}] {t.text}")
+            if call.status not in ("completed", "failed", "canceled"):
+                ended = identity.hangup_call(call.id)
+                print("hung up", ended.id, ended.hangup_reason)
         finally:
             identity.delete()
 

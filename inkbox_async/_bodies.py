@@ -17,7 +17,6 @@ from inkbox_async.models.identities import (
     IdentityPhoneNumberCreateOptions,
     IdentityTunnelCreateOptions,
     IncomingCallAction,
-    PhoneNumberType,
     TlsMode,
 )
 from inkbox_async.models.mail import FilterMode
@@ -107,20 +106,21 @@ def tunnel_options(value: TunnelOption) -> dict[str, Any]:
 
 
 def phone_options(value: PhoneOption) -> dict[str, Any]:
-    """The nested ``phone_number`` object, checked like the official client does."""
+    """The nested ``phone_number`` object, checked like the official client does.
+
+    ``type="toll_free"`` warns and is sent as ``local`` (the only type offered).
+    """
+    from inkbox_async._phone_bodies import forwarding, number_type, us_state
+
     options = _options("phone_number", value, IdentityPhoneNumberCreateOptions)
-    kind = check.choice("phone_number.type", options.type, PhoneNumberType)
+    # Warning frames: number_type, here, identity_create, create_identity, the user's line.
+    kind = number_type("phone_number.type", options.type, stacklevel=4)
     action = check.choice(
         "phone_number.incoming_call_action", options.incoming_call_action, IncomingCallAction
     )
     body: dict[str, Any] = {"type": kind, "incoming_call_action": action}
     if options.state is not None:
-        state = check.text("phone_number.state", options.state)
-        if kind == PhoneNumberType.TOLL_FREE:
-            raise InvalidArgumentError("phone_number.state", "only local numbers take a state")
-        if state.upper() not in US_STATES:
-            raise InvalidArgumentError("phone_number.state", f"{state!r} is not a US state code")
-        body["state"] = state
+        body["state"] = us_state("phone_number.state", options.state)
     if options.client_websocket_url is not None:
         body["client_websocket_url"] = check.url(
             "phone_number.client_websocket_url", options.client_websocket_url, schemes=("wss", "ws")
@@ -141,6 +141,31 @@ def phone_options(value: PhoneOption) -> dict[str, Any]:
             "phone_number.incoming_call_webhook_url",
             "is required with incoming_call_action='webhook'",
         )
+    body.update(
+        forwarding(
+            "phone_number.",
+            options.forwarding_target_type,
+            options.forwarding_phone_number,
+            options.forwarding_sip_uri,
+        )
+    )
+    target = body.get("forwarding_target_type")
+    if target is None and (
+        body.get("forwarding_phone_number") is not None
+        or body.get("forwarding_sip_uri") is not None
+    ):
+        raise InvalidArgumentError(
+            "phone_number.forwarding_target_type", "is required when a forwarding target is set"
+        )
+    if action == IncomingCallAction.FORWARD and target is None:
+        raise InvalidArgumentError(
+            "phone_number.forwarding_target_type", "is required with incoming_call_action='forward'"
+        )
+    wanted = {"phone": "forwarding_phone_number", "sip": "forwarding_sip_uri"}.get(str(target))
+    if wanted is not None and body.get(wanted) is None:
+        raise InvalidArgumentError(f"phone_number.{wanted}", f"is required for {target} forwarding")
+    for key in [k for k, v in body.items() if k.startswith("forwarding_") and v is None]:
+        del body[key]
     if options.incoming_text_webhook_url is not None:
         body["incoming_text_webhook_url"] = check.url(
             "phone_number.incoming_text_webhook_url",

@@ -507,6 +507,8 @@ _BY_CODE: dict[tuple[int, str], type[InkboxAPIError]] = {
         IdempotencyInProgressError,
         MailImportQuotaExceededError,
         DedicatedIMessageNumberInventoryPendingError,
+        ConcurrentCallsLimitError,
+        CallCapacityBusyError,
     )
     if cls.status is not None and cls.error_code is not None
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -50,12 +50,17 @@ if TYPE_CHECKING:
     from inkbox_async.models.identities import PhoneNumberType
     from inkbox_async.models.mail import ForwardMode
     from inkbox_async.models.phone import (
+        CallMode,
+        CallOrigin,
         ConversationReadState,
+        HostedAgentAuthorityMode,
+        OnVoicemail,
         PhoneCall,
         PhoneCallWithRateLimit,
         PhoneTranscript,
         TextConversationSummary,
         TextMessage,
+        VoicemailDetection,
     )
     from inkbox_async.models.vault import DecryptedVaultSecret, SecretPayload, VaultSecret
     from inkbox_async.models.webhooks import (
@@ -64,6 +69,7 @@ if TYPE_CHECKING:
         WebhookSubscriptionCreated,
     )
 
+    from ._contact_rules import AsyncIdentityMailContactRules, AsyncIdentityPhoneContactRules
     from ._mail import AsyncMessages, AsyncThreads
     from ._pagination import AsyncCursorPager
     from ._phone import AsyncCalls, AsyncPhoneNumbers, AsyncTexts, AsyncTranscripts
@@ -138,7 +144,8 @@ class AsyncAgentIdentity:
     def _numbers(self) -> AsyncPhoneNumbers:
         from ._phone import AsyncPhoneNumbers
 
-        return AsyncPhoneNumbers(self._transport)
+        # One frame more than a direct call, for the toll-free warning.
+        return AsyncPhoneNumbers(self._transport, _stacklevel=4)
 
     def _calls(self) -> AsyncCalls:
         from ._phone import AsyncCalls
@@ -459,6 +466,22 @@ class AsyncAgentIdentity:
         """One thread of this identity's mailbox, messages oldest first."""
         return await self._threads().get(self._mailbox_address(), thread_id)
 
+    # -- contact rules ----------------------------------------------------------------
+
+    @property
+    def mail_contact_rules(self) -> AsyncIdentityMailContactRules:
+        """This identity's mail allow/block rules (list, get, create, update, delete)."""
+        from ._contact_rules import AsyncIdentityMailContactRules
+
+        return AsyncIdentityMailContactRules(self._transport, self.agent_handle)
+
+    @property
+    def phone_contact_rules(self) -> AsyncIdentityPhoneContactRules:
+        """This identity's call and text allow/block rules (list, get, create, update, delete)."""
+        from ._contact_rules import AsyncIdentityPhoneContactRules
+
+        return AsyncIdentityPhoneContactRules(self._transport, self.agent_handle)
+
     # -- phone --------------------------------------------------------------------
 
     def _phone(self) -> IdentityPhoneNumber:
@@ -470,38 +493,97 @@ class AsyncAgentIdentity:
         return self._detail.phone_number
 
     async def provision_phone_number(
-        self, *, type: PhoneNumberType | str = "toll_free", state: str | None = None
+        self, *, type: PhoneNumberType | str = "local", state: str | None = None
     ) -> IdentityPhoneNumber | None:
-        """Provision a number for this identity, reload it, and return the number."""
+        """Provision a local number for this identity, reload it, and return the number.
+
+        ``type="toll_free"`` is no longer offered: it warns and provisions a
+        local number.
+        """
         await self._numbers().provision(agent_handle=self.agent_handle, type=type, state=state)
         await self.refresh()
         return self._detail.phone_number
 
     async def place_call(
-        self, *, to_number: str, client_websocket_url: str | None = None
+        self,
+        *,
+        to_number: str,
+        client_websocket_url: str | None = None,
+        origination: CallOrigin | str = "dedicated_number",
+        mode: CallMode | str = "client_websocket",
+        reason: str | None = None,
+        hosted_agent_authority_mode: HostedAgentAuthorityMode | str | None = None,
+        on_voicemail: OnVoicemail | str | None = None,
+        voicemail_message: str | None = None,
+        voicemail_detection: VoicemailDetection | str | None = None,
     ) -> PhoneCallWithRateLimit:
-        """Call a number from this identity's number (audio bridged over the WebSocket)."""
+        """Call a number as this identity.
+
+        By default from its own number, audio bridged over the WebSocket;
+        ``mode="hosted_agent"`` with a ``reason`` lets Inkbox Voice AI run the
+        call. iMessage-line ``origination`` values need no phone number. See
+        :meth:`AsyncCalls.place` for the voicemail options.
+        """
+        dedicated = str(origination) == "dedicated_number"
         return await self._calls().place(
-            from_number=self._phone().number,
             to_number=to_number,
+            from_number=self._phone().number if dedicated else None,
+            agent_identity_id=None if dedicated else self.id,
             client_websocket_url=client_websocket_url,
+            origination=origination,
+            mode=mode,
+            reason=reason,
+            hosted_agent_authority_mode=hosted_agent_authority_mode,
+            on_voicemail=on_voicemail,
+            voicemail_message=voicemail_message,
+            voicemail_detection=voicemail_detection,
         )
 
     async def list_calls(
-        self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        is_blocked: bool | None = None,
+        start_datetime: str | date | datetime | None = None,
+        end_datetime: str | date | datetime | None = None,
+        tz: str | None = None,
     ) -> list[PhoneCall]:
-        """This identity's calls, newest first."""
+        """This identity's calls, newest first (optionally between two moments)."""
         return await self._calls().list(
-            self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
+            agent_identity_id=self.id,
+            limit=limit,
+            offset=offset,
+            is_blocked=is_blocked,
+            start_datetime=start_datetime,
+            end_datetime=end_datetime,
+            tz=tz,
         )
 
     async def list_transcripts(self, call_id: UUID | str) -> list[PhoneTranscript]:
         """The transcript segments of one of this identity's calls."""
-        return await self._transcripts().list(self._phone().id, call_id)
+        return await self._transcripts().list(call_id)
 
-    async def send_text(self, *, to: str, text: str) -> TextMessage:
-        """Send an SMS from this identity's (local) number."""
-        return await self._texts().send(self._phone().id, to=to, text=text)
+    async def hangup_call(self, call_id: UUID | str) -> PhoneCall:
+        """Hang up one of this identity's live calls from outside it (409 once it ended)."""
+        return await self._calls().hangup(call_id)
+
+    async def send_text(
+        self,
+        *,
+        to: str | Sequence[str] | None = None,
+        text: str | None = None,
+        conversation_id: UUID | str | None = None,
+        media_urls: Sequence[str] | None = None,
+    ) -> TextMessage:
+        """Send an SMS/MMS from this identity's number (see :meth:`AsyncTexts.send`)."""
+        return await self._texts().send(
+            self._phone().id,
+            to=to,
+            text=text,
+            conversation_id=conversation_id,
+            media_urls=media_urls,
+        )
 
     async def list_texts(
         self,
@@ -521,17 +603,26 @@ class AsyncAgentIdentity:
         return await self._texts().get(self._phone().id, text_id)
 
     async def list_text_conversations(
-        self, *, limit: int = 50, offset: int = 0, is_blocked: bool | None = None
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        is_blocked: bool | None = None,
+        include_groups: bool = False,
     ) -> list[TextConversationSummary]:
-        """One row per remote number."""
+        """One row per conversation (group texts too with ``include_groups``)."""
         return await self._texts().list_conversations(
-            self._phone().id, limit=limit, offset=offset, is_blocked=is_blocked
+            self._phone().id,
+            limit=limit,
+            offset=offset,
+            is_blocked=is_blocked,
+            include_groups=include_groups,
         )
 
     async def get_text_conversation(
-        self, remote_number: str, *, limit: int = 50, offset: int = 0
+        self, remote_number: UUID | str, *, limit: int = 50, offset: int = 0
     ) -> list[TextMessage]:
-        """The texts exchanged with one remote number."""
+        """A conversation's texts: by remote E.164 number or conversation id."""
         return await self._texts().get_conversation(
             self._phone().id, remote_number, limit=limit, offset=offset
         )
@@ -540,8 +631,8 @@ class AsyncAgentIdentity:
         """Mark one text read."""
         return await self._texts().update(self._phone().id, text_id, is_read=True)
 
-    async def mark_text_conversation_read(self, remote_number: str) -> ConversationReadState:
-        """Mark every text of a conversation read."""
+    async def mark_text_conversation_read(self, remote_number: UUID | str) -> ConversationReadState:
+        """Mark every text of a conversation (remote number or conversation id) read."""
         return await self._texts().update_conversation(
             self._phone().id, remote_number, is_read=True
         )

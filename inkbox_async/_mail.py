@@ -9,15 +9,19 @@ from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
+import attrs
+
 from inkbox_async import _mail_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._errors import InkboxError
+from inkbox_async._deprecation import deprecated, removed
+from inkbox_async._errors import InkboxError, InvalidArgumentError
 from inkbox_async._idempotency import send_key
 from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
     AttachmentLink,
+    ContactRuleDirection,
     ContactRuleStatus,
     Domain,
     FilterMode,
@@ -35,6 +39,14 @@ from inkbox_async.models.mail import (
     ThreadFolder,
 )
 
+from ._contact_rules import (
+    RULE_STATUS_REMOVED,
+    AsyncIdentityMailContactRules,
+    mail_rule_body,
+    mailbox_owner,
+    mailbox_owner_by_id,
+)
+from ._contact_rules import filters as rule_filters
 from ._pagination import AsyncCursorPager
 from ._transport import AsyncTransport
 
@@ -403,10 +415,32 @@ class AsyncDomains:
 
 
 class AsyncMailContactRules:
-    """``inkbox.mail_contact_rules``: per-mailbox allow and block rules."""
+    """``inkbox.mail_contact_rules``: mail allow/block rules, which belong to identities.
+
+    ``for_identity(handle)`` (or ``identity.mail_contact_rules``) manages one
+    identity's rules; ``list_all`` lists the organisation's. The 0.4.4 calls
+    keyed by mailbox address still work, with a ``DeprecationWarning``: they
+    look up the mailbox's identity first.
+    """
 
     def __init__(self, transport: AsyncTransport) -> None:
         self._transport = transport
+
+    def for_identity(self, agent_handle: str) -> AsyncIdentityMailContactRules:
+        """The rules of one identity, by handle (no request is made)."""
+        return AsyncIdentityMailContactRules(self._transport, agent_handle)
+
+    async def _owned(
+        self, email_address: str, call: str
+    ) -> tuple[AsyncIdentityMailContactRules, str]:
+        deprecated(
+            f"inkbox.mail_contact_rules.{call}(email_address, ...) is deprecated: contact rules "
+            f"belong to the identity now; use identity.mail_contact_rules.{call}(...) or "
+            f"inkbox.mail_contact_rules.for_identity(handle).{call}(...)",
+            stacklevel=4,
+        )
+        handle, _, mailbox_id = await mailbox_owner(self._transport, email_address)
+        return self.for_identity(handle), mailbox_id
 
     async def list(
         self,
@@ -417,21 +451,19 @@ class AsyncMailContactRules:
         limit: int | None = None,
         offset: int | None = None,
     ) -> builtins.list[MailContactRule]:
-        """A mailbox's rules."""
-        params = {
-            "action": bodies.optional_choice("action", action, MailRuleAction),
-            "match_type": bodies.optional_choice("match_type", match_type, MailRuleMatchType),
-            **bodies.offset_limit(limit, offset),
-        }
-        data = await self._transport.request(
-            "GET", mailbox_path(email_address, "contact-rules"), params=params
-        )
-        return structure_list(data, MailContactRule)
+        """Deprecated: the rules of the identity owning a mailbox."""
+        bodies.optional_choice("action", action, MailRuleAction)
+        bodies.optional_choice("match_type", match_type, MailRuleMatchType)
+        bodies.offset_limit(limit, offset)
+        rules, mailbox_id = await self._owned(email_address, "list")
+        found = await rules.list(action=action, match_type=match_type, limit=limit, offset=offset)
+        return [attrs.evolve(r, mailbox_id=UUID(mailbox_id)) for r in found]
 
     async def get(self, email_address: str, rule_id: UUID | str) -> MailContactRule:
-        """One rule."""
-        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
-        return structure(await self._transport.request("GET", path), MailContactRule)
+        """Deprecated: one rule of the identity owning a mailbox."""
+        check.uuid("rule_id", rule_id)
+        rules, mailbox_id = await self._owned(email_address, "get")
+        return attrs.evolve(await rules.get(rule_id), mailbox_id=UUID(mailbox_id))
 
     async def create(
         self,
@@ -441,12 +473,11 @@ class AsyncMailContactRules:
         match_type: MailRuleMatchType | str,
         match_target: str,
     ) -> MailContactRule:
-        """Add a rule; a duplicate raises :class:`DuplicateContactRuleError`."""
-        body = bodies.rule_create(action=action, match_type=match_type, match_target=match_target)
-        data = await self._transport.request(
-            "POST", mailbox_path(email_address, "contact-rules"), json=body
-        )
-        return structure(data, MailContactRule)
+        """Deprecated: add a rule to the identity owning a mailbox."""
+        mail_rule_body(action, match_type, match_target)
+        rules, mailbox_id = await self._owned(email_address, "create")
+        rule = await rules.create(action=action, match_type=match_type, match_target=match_target)
+        return attrs.evolve(rule, mailbox_id=UUID(mailbox_id))
 
     async def update(
         self,
@@ -456,32 +487,60 @@ class AsyncMailContactRules:
         action: MailRuleAction | str | Unset = UNSET,
         status: ContactRuleStatus | str | Unset = UNSET,
     ) -> MailContactRule:
-        """Change a rule's action or pause it (admin keys)."""
-        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
-        body = bodies.rule_update(action=action, status=status)
-        return structure(await self._transport.request("PATCH", path, json=body), MailContactRule)
+        """Deprecated: change a rule's action (rules can no longer be paused)."""
+        if status is not UNSET:
+            raise removed(RULE_STATUS_REMOVED.format(channel="mail"))
+        check.uuid("rule_id", rule_id)
+        if action is UNSET:
+            raise InvalidArgumentError("action", "give the rule's new action")
+        check.choice("action", action, MailRuleAction)
+        rules, mailbox_id = await self._owned(email_address, "update")
+        rule = await rules.update(rule_id, action=action)
+        return attrs.evolve(rule, mailbox_id=UUID(mailbox_id))
 
     async def delete(self, email_address: str, rule_id: UUID | str) -> None:
-        """Remove a rule (admin keys)."""
-        path = mailbox_path(email_address, "contact-rules", check.uuid("rule_id", rule_id))
-        await self._transport.request("DELETE", path)
+        """Deprecated: remove a rule of the identity owning a mailbox (admin keys)."""
+        check.uuid("rule_id", rule_id)
+        rules, _ = await self._owned(email_address, "delete")
+        await rules.delete(rule_id)
 
     async def list_all(
         self,
         *,
-        mailbox_id: UUID | str | None = None,
+        agent_identity_id: UUID | str | None = None,
         action: MailRuleAction | str | None = None,
         match_type: MailRuleMatchType | str | None = None,
+        direction: ContactRuleDirection | str | None = None,
         limit: int | None = None,
         offset: int | None = None,
+        mailbox_id: UUID | str | None = None,
     ) -> builtins.list[MailContactRule]:
-        """Every mail rule of the organisation (admin keys)."""
+        """Every mail rule of the organisation, or of one identity (admin keys).
+
+        ``mailbox_id`` (0.4.4) is deprecated: it is looked up and sent as its
+        identity's ``agent_identity_id``.
+        """
         params = {
-            "mailbox_id": check.optional_uuid("mailbox_id", mailbox_id),
-            "action": bodies.optional_choice("action", action, MailRuleAction),
-            "match_type": bodies.optional_choice("match_type", match_type, MailRuleMatchType),
-            **bodies.offset_limit(limit, offset),
+            "agent_identity_id": check.optional_uuid("agent_identity_id", agent_identity_id),
+            **rule_filters(
+                actions=MailRuleAction,
+                match_types=MailRuleMatchType,
+                action=action,
+                match_type=match_type,
+                direction_=direction,
+                limit=limit,
+                offset=offset,
+            ),
         }
+        if mailbox_id is not None:
+            if agent_identity_id is not None:
+                raise InvalidArgumentError("mailbox_id", "give agent_identity_id or mailbox_id")
+            check.uuid("mailbox_id", mailbox_id)
+            deprecated(
+                "inkbox.mail_contact_rules.list_all(mailbox_id=...) is deprecated: rules belong "
+                "to identities; pass agent_identity_id=identity.id"
+            )
+            params["agent_identity_id"] = await mailbox_owner_by_id(self._transport, mailbox_id)
         data = await self._transport.request("GET", f"{MAIL}/contact-rules", params=params)
         return structure_list(data, MailContactRule)
 

@@ -18,6 +18,20 @@ used up, C3 answers **429** ``{"error": "call_rate_limited", "message",
 "calls_limit", "minutes_limit", "retry_after_seconds"}`` with ``Retry-After``
 and ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` headers.
 
+The current routes: ``GET /phone/calls`` lists one identity's calls (every
+number it held; admin keys and humans must pass ``agent_identity_id``, 422
+otherwise; identity-scoped keys get their own, 403 for another's), filtered by
+``start_datetime``/``end_datetime`` (a bare date is a whole day, zone-less
+values are in ``tz``, default UTC); ``GET /phone/calls/{id}`` and
+``…/transcripts`` read one call; ``POST …/hangup`` ends a live call
+(``hangup_reason=local``; ``completed`` once answered, ``canceled`` before)
+and answers **409** ``call_not_active`` once it ended. Placing also checks the
+organisation's live calls: at :data:`CONCURRENT_CALLS_LIMIT` it answers **429**
+``concurrent_calls_limit`` with ``Retry-After``. ``mode=hosted_agent`` calls
+(Inkbox Voice AI, with a ``reason``) run the same lifecycle without a
+WebSocket; the emulator has no iMessage lines, so only ``dedicated_number``
+origination is accepted (the route checks the body's shape).
+
 Inbound calls are created by :func:`create_inbound_call` and decided by
 ``_call_routing``: ``auto_accept`` answers at once, ``auto_reject`` ends
 ``canceled`` with ``hangup_reason=rejected``, ``webhook`` leaves the call
@@ -34,8 +48,10 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._accounts import Principal
 from ._errors import ApiError, value_error
@@ -61,17 +77,26 @@ __all__ = [
     "advance_call",
     "append_transcript",
     "create_inbound_call",
+    "find_call",
     "finish_inbound_call",
     "get_call",
+    "get_call_by_id",
+    "hangup_call",
     "inbound_call_result",
     "list_calls",
+    "list_identity_calls",
     "list_transcripts",
     "place_call",
     "rate_limit",
     "search_transcripts",
+    "transcripts_by_id",
 ]
 
 WINDOW_SECONDS = 24 * 3600
+LIVE_STATUSES = ("initiated", "ringing", "answered")
+CONCURRENT_CALLS_LIMIT = 10
+"""Live calls an organization may have at once (429 ``concurrent_calls_limit`` beyond)."""
+CONCURRENT_RETRY_AFTER = 5
 PARTIES = ("local", "remote", "system")
 CALL_EVENT_TYPE = "phone.incoming_call"
 """The ``event_type`` under which incoming-call POSTs appear in ``webhook_deliveries()``
@@ -196,15 +221,36 @@ def advance_call(db: Db, call_id: str) -> None:
     _later(db, call_id)
 
 
+def _check_concurrency(db: Db, organization_id: str) -> None:
+    live = db.one(
+        "SELECT COUNT(*) FROM phone_calls WHERE organization_id = ? AND status IN "
+        f"({', '.join('?' * len(LIVE_STATUSES))})",
+        (organization_id, *LIVE_STATUSES),
+    )
+    if live is not None and int(live[0]) >= CONCURRENT_CALLS_LIMIT:
+        raise ApiError(
+            429,
+            {
+                "error": "concurrent_calls_limit",
+                "message": f"The organization already has {CONCURRENT_CALLS_LIMIT} live calls",
+                "limit": CONCURRENT_CALLS_LIMIT,
+            },
+            headers={"Retry-After": str(CONCURRENT_RETRY_AFTER)},
+        )
+
+
 def place_call(
     db: Db,
     principal: Principal,
-    from_number: str,
+    from_number: str | None,
     to_number: str,
     client_websocket_url: str | None,
+    mode: str = "client_websocket",
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """``POST /api/v1/phone/place-call``: PhoneCallWithRateLimit."""
-    number = find_number_by_e164(db, from_number)
+    """``POST /api/v1/phone/place-call``: PhoneCallWithRateLimit (dedicated-number origination;
+    the route checks the body's shape)."""
+    number = find_number_by_e164(db, from_number) if from_number else None
     if (
         number is None
         or number["organization_id"] != principal.organization_id
@@ -213,14 +259,17 @@ def place_call(
         raise ApiError(403, f"{from_number} is not an active phone number you may call from")
     check_outbound(db, number, to_number)
     _check_rate(db, number)
+    _check_concurrency(db, str(number["organization_id"]))
     call_id = _insert(
         db,
         number,
         to_number,
         "outbound",
         status="initiated",
-        client_websocket_url=client_websocket_url or number["client_websocket_url"],
-        routing=json.dumps({"action": "outbound"}),
+        client_websocket_url=None
+        if mode == "hosted_agent"
+        else client_websocket_url or number["client_websocket_url"],
+        routing=json.dumps({"action": "outbound", "mode": mode, "reason": reason}),
     )
     _later(db, call_id)
     return {**call_record(_load(db, call_id)), "rate_limit": rate_limit(db, str(number["id"]))}
@@ -441,3 +490,127 @@ def append_transcript(db: Db, call_id: str, party: str, text: str) -> dict[str, 
     }
     db.insert("phone_transcripts", row)
     return transcript_record(row)
+
+
+# -- the current routes: /phone/calls ----------------------------------------------------------
+
+
+def _moment(value: str | None, zone: Any, name: str, *, end: bool) -> float | None:
+    """A ``start_datetime``/``end_datetime`` bound: a bare date is the whole day in ``zone``."""
+    if value is None:
+        return None
+    try:
+        if len(value) == 10:
+            day = datetime.fromisoformat(value).replace(tzinfo=zone)
+            return (day + timedelta(days=1 if end else 0)).timestamp()
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        message = f"{name} must be an ISO 8601 date or datetime"
+        raise value_error(("query", name), message, value) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.timestamp()
+
+
+def list_identity_calls(
+    db: Db,
+    principal: Principal,
+    agent_identity_id: str | None,
+    limit: int,
+    offset: int,
+    is_blocked: bool | None,
+    window: tuple[str | None, str | None, str | None],
+) -> list[dict[str, Any]]:
+    """``GET /api/v1/phone/calls``: one identity's calls (every number it held), newest first.
+
+    Identity-scoped keys list their own identity; admin keys and humans must
+    name one (``agent_identity_id``, 422 otherwise).
+    """
+    if principal.kind == "scoped":
+        if agent_identity_id not in (None, principal.identity_id):
+            raise ApiError(403, "Agent-scoped API keys may only list their own calls")
+        agent_identity_id = principal.identity_id
+    elif agent_identity_id is None:
+        raise ApiError(
+            422,
+            [
+                {
+                    "type": "missing",
+                    "loc": ["query", "agent_identity_id"],
+                    "msg": "agent_identity_id is required for admin and human callers",
+                    "input": None,
+                }
+            ],
+        )
+    identity = db.one(
+        "SELECT id FROM identities WHERE id = ? AND organization_id = ? AND status != 'deleted'",
+        (agent_identity_id, principal.organization_id),
+    )
+    if identity is None:
+        raise ApiError(404, "Agent identity not found")
+    start, end, tz = window
+    try:
+        zone: Any = ZoneInfo(tz) if tz else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        raise value_error(("query", "tz"), "tz must be an IANA time zone name", tz) from None
+    extra, params = _visible(principal, is_blocked)
+    low = _moment(start, zone, "start_datetime", end=False)
+    high = _moment(end, zone, "end_datetime", end=True)
+    if low is not None:
+        extra += " AND c.created_at >= ?"
+        params.append(low)
+    if high is not None:
+        whole_day = end is not None and len(end) == 10
+        extra += " AND c.created_at < ?" if whole_day else " AND c.created_at <= ?"
+        params.append(high)
+    rows = db.all(
+        "SELECT c.* FROM phone_calls c JOIN phone_numbers n ON n.id = c.phone_number_id "
+        f"WHERE n.agent_identity_id = ?{extra} "
+        "ORDER BY c.created_at DESC, c.rowid DESC LIMIT ? OFFSET ?",
+        [agent_identity_id, *params, limit, offset],
+    )
+    return [call_record(r) for r in rows]
+
+
+def find_call(db: Db, principal: Principal, call_id: str) -> Any:
+    """A call of the caller's organisation (a scoped key: its identity's, never blocked)."""
+    row = db.one(
+        "SELECT c.*, n.agent_identity_id AS owner FROM phone_calls c "
+        "JOIN phone_numbers n ON n.id = c.phone_number_id "
+        "WHERE c.id = ? AND c.organization_id = ?",
+        (call_id, principal.organization_id),
+    )
+    if row is None or (
+        principal.kind == "scoped" and (row["owner"] != principal.identity_id or row["is_blocked"])
+    ):
+        raise ApiError(404, "Call not found")
+    return row
+
+
+def get_call_by_id(db: Db, principal: Principal, call_id: str) -> dict[str, Any]:
+    """``GET /api/v1/phone/calls/{id}``."""
+    return call_record(find_call(db, principal, call_id))
+
+
+def transcripts_by_id(db: Db, principal: Principal, call_id: str) -> list[dict[str, Any]]:
+    """``GET /api/v1/phone/calls/{id}/transcripts``: sorted by ``seq``."""
+    call = find_call(db, principal, call_id)
+    rows = db.all("SELECT * FROM phone_transcripts WHERE call_id = ? ORDER BY seq", (call["id"],))
+    return [transcript_record(r) for r in rows]
+
+
+def hangup_call(db: Db, principal: Principal, call_id: str) -> dict[str, Any]:
+    """``POST /api/v1/phone/calls/{id}/hangup``: end a live call (409 once it ended)."""
+    row = find_call(db, principal, call_id)
+    if row["status"] not in LIVE_STATUSES:
+        raise ApiError(
+            409,
+            {"error": "call_not_active", "message": f"The call already ended ({row['status']})"},
+        )
+    answered = row["status"] == "answered"
+    db.exec(
+        "UPDATE phone_calls SET status = ?, hangup_reason = 'local', ended_at = ?, updated_at = ? "
+        "WHERE id = ?",
+        ("completed" if answered else "canceled", db.now, db.now, call_id),
+    )
+    return call_record(_load(db, call_id))

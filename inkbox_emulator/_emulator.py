@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -88,6 +89,10 @@ class Emulator:
     waits ``tunnel_connect_wait`` seconds for a parked intake (then 503) and the
     deadline plus ``tunnel_reply_grace`` for its reply (then 504); request bodies above
     ``tunnel_offload_threshold`` bytes are fetched by the agent from a one-time URL.
+
+    Contact rules: the per-mailbox and per-number rule routes answer until
+    ``legacy_rules_until`` (emulator clock; default 2026-08-31T00:00:00Z, their
+    sunset), then 410 like removed routes.
     """
 
     def __init__(
@@ -114,6 +119,7 @@ class Emulator:
         tunnel_reply_grace: float = 5.0,
         tunnel_connect_wait: float = 5.0,
         tunnel_offload_threshold: int = 1 << 20,
+        legacy_rules_until: float | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -128,6 +134,8 @@ class Emulator:
             org_signing_keys_sunset=org_signing_keys_sunset,
             connected_tunnels=lambda: self._edge.connected_ids(),
         )
+        if legacy_rules_until is not None:
+            settings = dataclasses.replace(settings, legacy_rules_until=legacy_rules_until)
         self._store = Store(db, settings)
         self._faults = FaultRegistry()
         self._dispatcher = Dispatcher(

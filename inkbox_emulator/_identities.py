@@ -23,6 +23,7 @@ from ._accounts import Principal
 from ._errors import ApiError, handle_unavailable, value_error
 from ._handles import handle_problem, normalize_handle
 from ._phone_model import number_record
+from ._phone_numbers import CALL_ACTIONS, FORWARDING, forwarding_fields, forwarding_problem
 from ._phones import AREA_CODES, insert_number
 from ._removed_fields import forbid_removed_field
 from ._store import Db
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 _LOCAL_PART = re.compile(r"[a-z0-9](?:[a-z0-9._+-]{0,62}[a-z0-9])?")
-_CALL_ACTIONS = ("auto_reject", "auto_accept", "webhook")
+_CALL_ACTIONS = CALL_ACTIONS
 
 
 # -- request parsing -------------------------------------------------------------
@@ -62,12 +63,14 @@ _CALL_ACTIONS = ("auto_reject", "auto_accept", "webhook")
 class PhoneOptions:
     """The nested ``phone_number`` object of identity create."""
 
-    type: str = "toll_free"
+    type: str = "local"
     incoming_call_action: str = "auto_reject"
     state: str | None = None
     client_websocket_url: str | None = None
     incoming_call_webhook_url: str | None = None
     incoming_text_webhook_url: str | None = None
+    forwarding: dict[str, str | None] = field(default_factory=dict)
+    """``forwarding_target_type`` / ``forwarding_phone_number`` / ``forwarding_sip_uri``."""
 
 
 @dataclass(frozen=True)
@@ -138,37 +141,32 @@ def _parse_phone(fields: Fields) -> PhoneOptions | None:
     nested = fields.obj("phone_number")
     if not isinstance(nested, Fields):
         return None
-    type_ = nested.literal("type", ("toll_free", "local"), nullable=False)
+    # Only local numbers are offered: "toll_free" is a 422 like any unknown type.
+    nested.literal("type", ("local",), nullable=False)
     action = nested.literal("incoming_call_action", _CALL_ACTIONS, nullable=False)
+    forwarding = forwarding_fields(nested)
     state = nested.string("state", max_length=2)
     ws = nested.string("client_websocket_url")
     call_hook = nested.string("incoming_call_webhook_url")
     text_hook = forbid_removed_field(nested, "incoming_text_webhook_url")
     options = PhoneOptions(
-        type=type_ if isinstance(type_, str) else "toll_free",
+        type="local",
         incoming_call_action=action if isinstance(action, str) else "auto_reject",
         state=state.upper() if isinstance(state, str) and state else None,
         client_websocket_url=_opt(ws),
         incoming_call_webhook_url=_opt(call_hook),
         incoming_text_webhook_url=_opt(text_hook),
+        forwarding={k: _opt(v) for k, v in forwarding.items() if not isinstance(v, Missing)},
     )
     if nested.errors:
         return options
-    if options.state is not None:
-        if options.type == "toll_free":
-            nested.error(
-                "state",
-                "value_error",
-                "Value error, state is only valid for local numbers",
-                options.state,
-            )
-        elif options.state not in AREA_CODES:
-            nested.error(
-                "state",
-                "value_error",
-                "Value error, state must be a two-letter US state code",
-                options.state,
-            )
+    if options.state is not None and options.state not in AREA_CODES:
+        nested.error(
+            "state",
+            "value_error",
+            "Value error, state must be a two-letter US state code",
+            options.state,
+        )
     if options.incoming_call_action == "auto_accept" and not options.client_websocket_url:
         nested.error(
             "client_websocket_url",
@@ -183,6 +181,11 @@ def _parse_phone(fields: Fields) -> PhoneOptions | None:
             "Value error, incoming_call_webhook_url is required when incoming_call_action is webhook",
             None,
         )
+    problem = forwarding_problem(
+        options.incoming_call_action, *(options.forwarding.get(name) for name in FORWARDING)
+    )
+    if problem is not None:
+        nested.error("forwarding_target_type", "value_error", f"Value error, {problem}", None)
     return options
 
 
@@ -693,6 +696,7 @@ def provision_identity(db: Db, organization_id: str, request: CreateIdentity) ->
             client_websocket_url=phone.client_websocket_url,
             incoming_call_webhook_url=phone.incoming_call_webhook_url,
             incoming_text_webhook_url=phone.incoming_text_webhook_url,
+            forwarding=phone.forwarding,
         )
     if request.vault_secret_ids is not None:
         grant_on_identity_create(db, organization_id, identity_id, request.vault_secret_ids)

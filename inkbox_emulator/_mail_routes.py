@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute
 
 from . import _domains, _mail_rules, _mailboxes, _messages, _sending
 from ._accounts import Principal, authenticate
+from ._contact_rules import DIRECTIONS, check_legacy, parse_rule_patch
 from ._errors import ApiError
 from ._files import signed_url
 from ._idempotency import idempotent
@@ -245,84 +246,86 @@ def mail_routes(store: Store) -> list[BaseRoute]:
         on_mailbox(request, principal, _messages.delete_thread, thread_id)
         return Response(status_code=204)
 
-    # -- contact rules -------------------------------------------------------------
+    # -- contact rules: identity-keyed, legacy per mailbox ----------------------------
 
-    def rule_filters(query: Query) -> tuple[str | None, str | None, int | None, int | None]:
+    def rule_filters(query: Query) -> tuple[str | None, str | None, str | None, int, int]:
         action = query.literal("action", _mail_rules.ACTIONS)
         match_type = query.literal("match_type", _mail_rules.MATCH_TYPES)
+        direction = query.literal("direction", DIRECTIONS)
         limit = query.integer("limit", ge=1, le=1000)
         offset = query.integer("offset", ge=0)
-        return action, match_type, limit, offset
+        return action, match_type, direction, -1 if limit is None else limit, offset or 0
+
+    def rule_owner(request: Request, principal: Principal) -> tuple[str | None, Any]:
+        """``(handle, None)`` on the identity routes, ``(None, mailbox row)`` on legacy ones."""
+        if "handle" in request.path_params:
+            return str(request.path_params["handle"]), None
+        key = str(request.path_params["email"])
+        store.run(check_legacy, _mail_rules.NEW_ROUTE)  # 410 before anything else
+        return None, store.run(_mailboxes.find_mailbox, principal, key)
 
     async def list_rules(request: Request) -> Response:
         principal = auth(request)
+        handle, mailbox = rule_owner(request, principal)
         query = page_query(request)
         filters = rule_filters(query)
         query.raise_errors()
-        return json_response(on_mailbox(request, principal, _mail_rules.list_rules, *filters))
+        return json_response(store.run(_mail_rules.list_rules, principal, handle, mailbox, filters))
 
     async def create_rule(request: Request) -> Response:
         principal = auth(request)
+        handle, mailbox = rule_owner(request, principal)
         fields = Fields(await body(request))
         action = fields.literal("action", _mail_rules.ACTIONS, nullable=False)
         match_type = fields.literal("match_type", _mail_rules.MATCH_TYPES, nullable=False)
         target = fields.string("match_target", required=True, min_length=1, max_length=320)
+        direction = fields.literal("direction", DIRECTIONS, nullable=False)
         for name, value in (("action", action), ("match_type", match_type)):
             if value is MISSING:
                 fields.missing(name)
         fields.raise_errors()
         assert isinstance(action, str) and isinstance(match_type, str)
-
-        def create(db: Db, mailbox: Any) -> dict[str, Any]:
-            return _mail_rules.create_rule(db, principal, mailbox, action, match_type, target)
-
-        return json_response(on_mailbox(request, principal, create), 201)
+        side = direction if isinstance(direction, str) else "both"
+        rule = (action, match_type, target, side)
+        result = store.run(_mail_rules.create_rule, principal, handle, mailbox, rule)
+        return json_response(result, 201)
 
     async def get_rule(request: Request) -> Response:
         principal = auth(request)
+        handle, mailbox = rule_owner(request, principal)
         rule_id = path_uuid(request, "rule_id")
-        return json_response(on_mailbox(request, principal, _mail_rules.get_rule, rule_id))
+        return json_response(store.run(_mail_rules.get_rule, principal, handle, mailbox, rule_id))
 
     async def update_rule(request: Request) -> Response:
         principal = auth(request)
+        handle, mailbox = rule_owner(request, principal)
         rule_id = path_uuid(request, "rule_id")
         fields = Fields(await body(request, allow_empty=True))
-        action = fields.literal("action", _mail_rules.ACTIONS, nullable=False)
-        status = fields.literal("status", _mail_rules.STATUSES, nullable=False)
-        fields.raise_errors()
-
-        def update(db: Db, mailbox: Any) -> dict[str, Any]:
-            return _mail_rules.update_rule(
-                db,
-                principal,
-                mailbox,
-                rule_id,
-                action if isinstance(action, str) else None,
-                status if isinstance(status, str) else None,
-            )
-
-        return json_response(on_mailbox(request, principal, update))
+        change = parse_rule_patch(fields, _mail_rules.ACTIONS)
+        result = store.run(_mail_rules.update_rule, principal, handle, mailbox, rule_id, change)
+        return json_response(result)
 
     async def delete_rule(request: Request) -> Response:
         principal = auth(request)
+        handle, mailbox = rule_owner(request, principal)
         rule_id = path_uuid(request, "rule_id")
-
-        def delete(db: Db, mailbox: Any) -> None:
-            _mail_rules.delete_rule(db, principal, mailbox, rule_id)
-
-        on_mailbox(request, principal, delete)
+        store.run(_mail_rules.delete_rule, principal, handle, mailbox, rule_id)
         return Response(status_code=204)
 
     async def list_all_rules(request: Request) -> Response:
         principal = auth(request)
         query = page_query(request)
+        raw_identity = query.string("agent_identity_id")
         raw_mailbox = query.string("mailbox_id")
         filters = rule_filters(query)
         query.raise_errors()
-        mailbox_id = None
+        identity_id = mailbox_id = None
+        if raw_identity is not None:
+            identity_id = parse_uuid(raw_identity, ("query", "agent_identity_id"))
         if raw_mailbox is not None:
             mailbox_id = parse_uuid(raw_mailbox, ("query", "mailbox_id"))
-        return json_response(store.run(_mail_rules.list_all_rules, principal, mailbox_id, *filters))
+        result = store.run(_mail_rules.list_all_rules, principal, identity_id, mailbox_id, filters)
+        return json_response(result)
 
     # -- domains -------------------------------------------------------------------
 
@@ -365,6 +368,11 @@ def mail_routes(store: Store) -> list[BaseRoute]:
         (box + "/contact-rules", {"GET": list_rules, "POST": create_rule}),
         (rule, {"GET": get_rule, "PATCH": update_rule, "DELETE": delete_rule}),
         (M + "/contact-rules", {"GET": list_all_rules}),
+        (IDENTITY_RULES, {"GET": list_rules, "POST": create_rule}),
+        (
+            IDENTITY_RULES + "/{rule_id}",
+            {"GET": get_rule, "PATCH": update_rule, "DELETE": delete_rule},
+        ),
         ("/api/v1/domains/", {"GET": list_domains}),
         ("/api/v1/domains/{domain_name:path}/set-default", {"POST": set_default}),
     ]

@@ -1,10 +1,17 @@
-"""Mail contact rules (mail.md §6) and the verdict they give on an address.
+"""Mail contact rules (mail.md §6, wire changes §5/§6.1) and the verdict they give on an address.
 
-Verdict: among the mailbox's *active* rules matching an address, an
-``exact_email`` match beats a ``domain`` match (the domain must equal the
-address's domain, or be a parent of it); on a tie ``block`` wins. With no
-matching rule the mailbox's ``filter_mode`` decides: ``blacklist`` allows,
-``whitelist`` blocks.
+Rules belong to the agent identity (see ``_contact_rules`` for the shared
+semantics) and live under ``/identities/{handle}/mail-contact-rules``, with the
+org-wide list ``GET /mail/contact-rules`` (``agent_identity_id`` or the older
+``mailbox_id`` filter). The per-mailbox routes of 0.4.4 reach the rules of the
+mailbox's identity and show the mailbox's ``mailbox_id``, until the legacy
+cutoff. Mail lists are oldest first.
+
+Verdict for one side: among the identity's rules covering that side and
+matching an address, an ``exact_email`` match beats a ``domain`` match (the
+domain must equal the address's domain, or be a parent of it); on a tie
+``block`` wins. With no matching rule the mailbox's ``filter_mode`` decides:
+``blacklist`` allows, ``whitelist`` blocks.
 
 Inbound mail that is blocked is stored in a thread in the ``blocked`` folder
 and fires no webhook. Outbound, the emulator enforces explicit ``block`` rules
@@ -15,52 +22,34 @@ comes from a matching ``block`` rule makes the send fail with **403**
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from . import _contact_rules as rules
 from ._accounts import Principal
 from ._errors import ApiError
 from ._mail_model import is_email
 from ._store import Db
-from ._times import iso
 
 __all__ = [
     "ACTIONS",
     "MATCH_TYPES",
-    "STATUSES",
     "create_rule",
     "delete_rule",
     "get_rule",
     "list_all_rules",
     "list_rules",
     "outbound_block",
-    "rule_record",
     "update_rule",
     "verdict",
 ]
 
 ACTIONS = ("allow", "block")
 MATCH_TYPES = ("exact_email", "domain")
-STATUSES = ("active", "paused")
+TABLE = "mail_rules"
+NEW_ROUTE = "/api/v1/identities/{handle}/mail-contact-rules"
 
-
-def rule_record(row: Any) -> dict[str, Any]:
-    """MailContactRule (mail.md §7.7)."""
-    return {
-        "id": row["id"],
-        "mailbox_id": row["mailbox_id"],
-        "action": row["action"],
-        "match_type": row["match_type"],
-        "match_target": row["match_target"],
-        "status": row["status"],
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
-
-
-def _require_admin(principal: Principal, what: str) -> None:
-    if not principal.is_org_admin:
-        raise ApiError(403, f"{what} requires an admin-scoped API key")
+Filters = tuple[str | None, str | None, str | None, int, int]
+"""``(action, match_type, direction, limit, offset)`` (``limit`` -1 = all)."""
 
 
 def normalize_target(match_type: str, target: str) -> str:
@@ -98,154 +87,130 @@ def normalize_target(match_type: str, target: str) -> str:
     return value
 
 
+def _identity(db: Db, principal: Principal, handle: str | None, mailbox: Any) -> Any:
+    """The identity of the path: by handle, or (legacy, 410 after the cutoff) the mailbox's."""
+    if handle is not None:
+        from ._identities import find_identity
+
+        return find_identity(db, principal, handle)
+    rules.check_legacy(db, NEW_ROUTE)
+    row = db.one("SELECT * FROM identities WHERE id = ?", (mailbox["agent_identity_id"],))
+    if row is None:
+        raise ApiError(404, "This mailbox belongs to no agent identity")
+    return row
+
+
+def _legacy(mailbox: Any) -> dict[str, Any]:
+    return {} if mailbox is None else {"mailbox_id": mailbox["id"]}
+
+
 def create_rule(
-    db: Db, principal: Principal, mailbox: Any, action: str, match_type: str, target: str
-) -> dict[str, Any]:
-    """``POST …/contact-rules`` (409 with ``existing_rule_id`` on a duplicate)."""
-    value = normalize_target(match_type, target)
-    existing = db.one(
-        "SELECT id FROM mail_rules WHERE mailbox_id = ? AND match_type = ? AND match_target = ? "
-        "AND deleted_at IS NULL",
-        (mailbox["id"], match_type, value),
-    )
-    if existing is not None:
-        raise ApiError(
-            409,
-            {
-                "existing_rule_id": existing["id"],
-                "message": f"A {match_type} rule for '{value}' already exists on this mailbox",
-            },
-        )
-    row = {
-        "id": str(uuid.uuid4()),
-        "organization_id": principal.organization_id,
-        "mailbox_id": mailbox["id"],
-        "action": action,
-        "match_type": match_type,
-        "match_target": value,
-        "status": "active",
-        "created_at": db.now,
-        "updated_at": db.now,
-    }
-    db.insert("mail_rules", row)
-    return rule_record(row)
-
-
-def _filtered(
     db: Db,
-    where: str,
-    params: list[Any],
-    action: str | None,
-    match_type: str | None,
-    limit: int | None,
-    offset: int | None,
-) -> list[dict[str, Any]]:
-    if action is not None:
-        where += " AND action = ?"
-        params.append(action)
-    if match_type is not None:
-        where += " AND match_type = ?"
-        params.append(match_type)
-    sql = f"SELECT * FROM mail_rules WHERE {where} ORDER BY created_at, rowid"
-    sql += " LIMIT ? OFFSET ?"
-    params += [-1 if limit is None else limit, offset or 0]
-    return [rule_record(r) for r in db.all(sql, params)]
+    principal: Principal,
+    handle: str | None,
+    mailbox: Any,
+    body: tuple[str, str, str, str],
+) -> dict[str, Any]:
+    """Create on an identity (``handle``) or, legacy, on a mailbox's identity."""
+    action, match_type, target, direction = body
+    identity = _identity(db, principal, handle, mailbox)
+    value = normalize_target(match_type, target)
+    row = rules.create_rule(db, principal, TABLE, identity, action, match_type, value, direction)
+    return rules.rule_record(row, **_legacy(mailbox))
 
 
 def list_rules(
-    db: Db,
-    mailbox: Any,
-    action: str | None = None,
-    match_type: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
+    db: Db, principal: Principal, handle: str | None, mailbox: Any, filters: Filters
 ) -> list[dict[str, Any]]:
-    """``GET …/contact-rules``: the mailbox's live rules, oldest first."""
-    return _filtered(
-        db,
-        "mailbox_id = ? AND deleted_at IS NULL",
-        [mailbox["id"]],
-        action,
-        match_type,
-        limit,
-        offset,
+    """An identity's (or, legacy, a mailbox's identity's) live rules, oldest first."""
+    identity = _identity(db, principal, handle, mailbox)
+    rules.require_own(principal, identity)
+    rows = rules.list_rules(
+        db, TABLE, "agent_identity_id = ?", [identity["id"]], filters, newest_first=False
     )
+    return [rules.rule_record(r, **_legacy(mailbox)) for r in rows]
 
 
 def list_all_rules(
     db: Db,
     principal: Principal,
-    mailbox_id: str | None = None,
-    action: str | None = None,
-    match_type: str | None = None,
-    limit: int | None = None,
-    offset: int | None = None,
+    agent_identity_id: str | None,
+    mailbox_id: str | None,
+    filters: Filters,
 ) -> list[dict[str, Any]]:
     """``GET /api/v1/mail/contact-rules``: org-wide (admin only)."""
-    _require_admin(principal, "Listing every mail contact rule")
-    where, params = "organization_id = ? AND deleted_at IS NULL", [principal.organization_id]
+    rules.require_admin(principal, "Listing every mail contact rule")
+    where, params = "organization_id = ?", list[Any]([principal.organization_id])
+    if agent_identity_id is not None:
+        where += " AND agent_identity_id = ?"
+        params.append(agent_identity_id)
     if mailbox_id is not None:
-        where += " AND mailbox_id = ?"
+        where += " AND agent_identity_id = (SELECT agent_identity_id FROM mailboxes WHERE id = ?)"
         params.append(mailbox_id)
-    return _filtered(db, where, params, action, match_type, limit, offset)
+    rows = rules.list_rules(db, TABLE, where, params, filters, newest_first=False)
+    out = []
+    for row in rows:
+        # Org-list rows also name the identity's mailbox (for 0.4.4 readers).
+        box = db.one(
+            "SELECT id FROM mailboxes WHERE agent_identity_id = ? AND status != 'deleted'",
+            (row["agent_identity_id"],),
+        )
+        out.append(rules.rule_record(row, **_legacy(box)))
+    return out
 
 
-def _find(db: Db, mailbox: Any, rule_id: str) -> Any:
-    row = db.one(
-        "SELECT * FROM mail_rules WHERE id = ? AND mailbox_id = ? AND deleted_at IS NULL",
-        (rule_id, mailbox["id"]),
-    )
-    if row is None:
-        raise ApiError(404, "Contact rule not found")
-    return row
-
-
-def get_rule(db: Db, mailbox: Any, rule_id: str) -> dict[str, Any]:
-    """``GET …/contact-rules/{rule_id}``."""
-    return rule_record(_find(db, mailbox, rule_id))
+def get_rule(
+    db: Db, principal: Principal, handle: str | None, mailbox: Any, rule_id: str
+) -> dict[str, Any]:
+    """One rule."""
+    identity = _identity(db, principal, handle, mailbox)
+    rules.require_own(principal, identity)
+    return rules.rule_record(rules.find_rule(db, TABLE, identity, rule_id), **_legacy(mailbox))
 
 
 def update_rule(
     db: Db,
     principal: Principal,
+    handle: str | None,
     mailbox: Any,
     rule_id: str,
-    action: str | None,
-    status: str | None,
+    change: tuple[str | None, str | None, str | None],
 ) -> dict[str, Any]:
-    """``PATCH …/contact-rules/{rule_id}`` (admin only; ``None`` = unchanged)."""
-    _require_admin(principal, "Updating a mail contact rule")
-    row = _find(db, mailbox, rule_id)
-    db.exec(
-        "UPDATE mail_rules SET action = ?, status = ?, updated_at = ? WHERE id = ?",
-        (action or row["action"], status or row["status"], db.now, row["id"]),
-    )
-    return rule_record(db.one("SELECT * FROM mail_rules WHERE id = ?", (row["id"],)))
-
-
-def delete_rule(db: Db, principal: Principal, mailbox: Any, rule_id: str) -> None:
-    """``DELETE …/contact-rules/{rule_id}`` (admin only; soft delete)."""
-    _require_admin(principal, "Deleting a mail contact rule")
-    row = _find(db, mailbox, rule_id)
-    db.exec(
-        "UPDATE mail_rules SET deleted_at = ?, updated_at = ? WHERE id = ?",
-        (db.now, db.now, row["id"]),
+    """PATCH ``(action, direction, apply_to)`` (admin only)."""
+    identity = _identity(db, principal, handle, mailbox)
+    row = rules.find_rule(db, TABLE, identity, rule_id)
+    return rules.rule_record(
+        rules.update_rule(db, principal, TABLE, row, *change), **_legacy(mailbox)
     )
 
 
-def _matching_rule(db: Db, mailbox: Any, address: str) -> Any:
+def delete_rule(
+    db: Db, principal: Principal, handle: str | None, mailbox: Any, rule_id: str
+) -> None:
+    """Soft delete (admin only)."""
+    identity = _identity(db, principal, handle, mailbox)
+    rules.delete_rule(db, principal, TABLE, rules.find_rule(db, TABLE, identity, rule_id))
+
+
+def _matching_rule(db: Db, mailbox: Any, address: str, side: str) -> Any:
     """The deciding active rule for ``address`` (see module docstring), or ``None``."""
     address = address.strip().lower()
     domain = address.rpartition("@")[2]
-    rules = db.all(
-        "SELECT * FROM mail_rules WHERE mailbox_id = ? AND status = 'active' "
-        "AND deleted_at IS NULL ORDER BY created_at, rowid",
-        (mailbox["id"],),
-    )
-    exact = [r for r in rules if r["match_type"] == "exact_email" and r["match_target"] == address]
+    covering = [
+        r
+        for r in db.all(
+            "SELECT * FROM mail_rules WHERE agent_identity_id = ? AND status = 'active' "
+            "AND deleted_at IS NULL ORDER BY created_at, rowid",
+            (mailbox["agent_identity_id"],),
+        )
+        if rules.covers(r["direction"], side)
+    ]
+    exact = [
+        r for r in covering if r["match_type"] == "exact_email" and r["match_target"] == address
+    ]
     by_domain = [
         r
-        for r in rules
+        for r in covering
         if r["match_type"] == "domain"
         and (domain == r["match_target"] or domain.endswith("." + r["match_target"]))
     ]
@@ -258,7 +223,7 @@ def _matching_rule(db: Db, mailbox: Any, address: str) -> Any:
 
 def verdict(db: Db, mailbox: Any, address: str) -> bool:
     """Whether inbound mail from ``address`` is delivered (True) or blocked (False)."""
-    rule = _matching_rule(db, mailbox, address)
+    rule = _matching_rule(db, mailbox, address, "inbound")
     if rule is not None:
         return bool(rule["action"] == "allow")
     return bool(mailbox["filter_mode"] != "whitelist")
@@ -267,7 +232,7 @@ def verdict(db: Db, mailbox: Any, address: str) -> bool:
 def outbound_block(db: Db, mailbox: Any, recipients: list[str]) -> None:
     """403 ``recipient_blocked`` when a ``block`` rule decides one of ``recipients``."""
     for address in recipients:
-        rule = _matching_rule(db, mailbox, address)
+        rule = _matching_rule(db, mailbox, address, "outbound")
         if rule is not None and rule["action"] == "block":
             raise ApiError(
                 403,

@@ -85,9 +85,9 @@ def update_mailbox(db: Db, principal: Principal, key: str, patch: MailboxPatch) 
             sets["filter_mode"] = patch.filter_mode
             redundant = "block" if patch.filter_mode == "whitelist" else "allow"
             count = db.one(
-                "SELECT COUNT(*) FROM mail_rules WHERE mailbox_id = ? AND action = ? "
+                "SELECT COUNT(*) FROM mail_rules WHERE agent_identity_id = ? AND action = ? "
                 "AND status = 'active' AND deleted_at IS NULL",
-                (row["id"], redundant),
+                (row["agent_identity_id"], redundant),
             )
             notice = {
                 "new_filter_mode": patch.filter_mode,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 from ._errors import ApiError
@@ -22,6 +23,8 @@ __all__ = [
     "E164",
     "MINUTES_LIMIT",
     "call_record",
+    "conversation_id",
+    "participants",
     "is_e164",
     "number_record",
     "opt_in_record",
@@ -84,6 +87,9 @@ def number_record(row: Any, now: float) -> dict[str, Any]:
         "client_websocket_url": row["client_websocket_url"],
         "incoming_call_webhook_url": row["incoming_call_webhook_url"],
         "incoming_text_webhook_url": row["incoming_text_webhook_url"],
+        "forwarding_target_type": row["forwarding_target_type"],
+        "forwarding_phone_number": row["forwarding_phone_number"],
+        "forwarding_sip_uri": row["forwarding_sip_uri"],
         "filter_mode": row["filter_mode"],
         "state": row["state"],
         "agent_identity_id": row["agent_identity_id"],
@@ -94,7 +100,8 @@ def number_record(row: Any, now: float) -> dict[str, Any]:
 
 
 def call_record(row: Any) -> dict[str, Any]:
-    """PhoneCall (phone.md §3.3)."""
+    """PhoneCall (phone.md §3.3, plus ``origin``/``mode``/``reason`` of the current wire)."""
+    routing = routing_of(row)
     return {
         "id": row["id"],
         "local_phone_number": row["local_phone_number"],
@@ -108,6 +115,9 @@ def call_record(row: Any) -> dict[str, Any]:
         "started_at": iso_or_none(row["started_at"]),
         "ended_at": iso_or_none(row["ended_at"]),
         "is_blocked": bool(row["is_blocked"]),
+        "origin": "dedicated_number",
+        "mode": routing.get("mode") or "client_websocket",
+        "reason": routing.get("reason"),
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
@@ -126,13 +136,51 @@ def transcript_record(row: Any) -> dict[str, Any]:
     }
 
 
+CONVERSATIONS = uuid.UUID("5b0c8f1e-3f0a-4c8e-9a51-2f4d6b7c8e90")
+"""Namespace of the emulator's conversation ids (uuid5 of number id and conversation key)."""
+
+
+def participants(key: str) -> list[str]:
+    """The remote numbers of a conversation key (one, or a group's comma-joined numbers)."""
+    return key.split(",")
+
+
+def conversation_id(phone_number_id: str, key: str) -> str:
+    """The stable id of the conversation ``key`` on a number."""
+    return str(uuid.uuid5(CONVERSATIONS, f"{phone_number_id}/{key}"))
+
+
 def text_record(row: Any, media: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """TextMessage (phone.md §3.6); ``media`` are ``TextMediaItem``s (``None`` for SMS)."""
+    """TextMessage (phone.md §3.6 and the current wire's group fields).
+
+    ``media`` are ``TextMediaItem``s (``None`` for SMS). A group text's
+    ``remote_phone_number`` column holds its conversation key, the
+    comma-joined participants: the record shows ``null`` and ``recipients``.
+    """
+    key = str(row["remote_phone_number"])
+    group = participants(key) if "," in key else None
+    outbound = row["direction"] == "outbound"
     return {
         "id": row["id"],
         "direction": row["direction"],
         "local_phone_number": row["local_phone_number"],
-        "remote_phone_number": row["remote_phone_number"],
+        "remote_phone_number": None if group else key,
+        "conversation_id": conversation_id(str(row["phone_number_id"]), key),
+        "sender_phone_number": row["local_phone_number"] if outbound else key,
+        "recipients": None
+        if group is None or not outbound
+        else [
+            {
+                "recipient_phone_number": number,
+                "delivery_status": row["delivery_status"],
+                "error_code": row["error_code"],
+                "error_detail": row["error_detail"],
+                "sent_at": iso_or_none(row["sent_at"]),
+                "delivered_at": iso_or_none(row["delivered_at"]),
+                "failed_at": iso_or_none(row["failed_at"]),
+            }
+            for number in group
+        ],
         "text": row["text"],
         "type": row["type"],
         "media": media or None,

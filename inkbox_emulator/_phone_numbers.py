@@ -8,11 +8,17 @@ identity's number for a scoped key) answers **404**, as N2 documents.
 Provision (N3) binds a new number to an identity by ``agent_handle`` (a
 leading ``@`` is stripped; 404 when no such identity is visible); an identity
 that already holds an active number answers **409**. A scoped key may only
-provision for its own identity (403 otherwise). Update (N4) applies only the
-keys sent; afterwards ``auto_accept`` needs a ``client_websocket_url`` and
-``webhook`` an ``incoming_call_webhook_url`` (**422** otherwise, also when a
-PATCH clears the URL the current action needs); ``filter_mode`` is admin-only
-(403 for scoped keys) and a real change adds ``filter_mode_change_notice``.
+provision for its own identity (403 otherwise). Only ``local`` numbers are
+offered (the default); ``type: "toll_free"`` answers **422**, as the service
+does since toll-free provisioning ended. Update (N4) applies only the keys
+sent; afterwards ``auto_accept`` needs a ``client_websocket_url``,
+``webhook`` an ``incoming_call_webhook_url`` and ``forward`` a
+``forwarding_target_type`` with its one target (``phone`` →
+``forwarding_phone_number``, ``sip`` → ``forwarding_sip_uri``) (**422**
+otherwise, also when a PATCH clears what the current action needs);
+``hosted_agent`` needs nothing. ``filter_mode`` is admin-only (403 for scoped
+keys) and a real change adds ``filter_mode_change_notice`` (counting the
+identity's now-redundant rules).
 Release (N5, and the identity's ``DELETE …/phone_number``) is irreversible.
 """
 
@@ -24,7 +30,7 @@ from typing import Any
 from ._accounts import Principal
 from ._errors import ApiError, value_error
 from ._handles import normalize_handle
-from ._phone_model import number_record, settle_sms
+from ._phone_model import is_e164, number_record, settle_sms
 from ._phones import AREA_CODES, insert_number
 from ._removed_fields import forbid_removed_field
 from ._store import Db
@@ -39,6 +45,9 @@ __all__ = [
     "get_number",
     "list_numbers",
     "mark_sms_ready",
+    "check_forwarding",
+    "forwarding_fields",
+    "forwarding_problem",
     "parse_number_patch",
     "parse_provision",
     "provision_number",
@@ -46,8 +55,10 @@ __all__ = [
     "update_number",
 ]
 
-CALL_ACTIONS = ("auto_accept", "auto_reject", "webhook")
+CALL_ACTIONS = ("auto_accept", "auto_reject", "webhook", "hosted_agent", "forward")
 FILTER_MODES = ("whitelist", "blacklist")
+FORWARDING_TYPES = ("phone", "sip")
+FORWARDING = ("forwarding_target_type", "forwarding_phone_number", "forwarding_sip_uri")
 
 
 @dataclass(frozen=True)
@@ -55,7 +66,7 @@ class ProvisionRequest:
     """A parsed N3 body."""
 
     agent_handle: str
-    type: str = "toll_free"
+    type: str = "local"
     state: str | None = None
     incoming_call_action: str = "auto_reject"
     client_websocket_url: str | None = None
@@ -73,6 +84,9 @@ class NumberPatch:
     incoming_call_webhook_url: str | Missing | None = MISSING
     incoming_text_webhook_url: str | Missing | None = MISSING
     filter_mode: str | Missing = MISSING
+    forwarding_target_type: str | Missing | None = MISSING
+    forwarding_phone_number: str | Missing | None = MISSING
+    forwarding_sip_uri: str | Missing | None = MISSING
 
 
 def _url(fields: Fields, name: str, schemes: tuple[str, ...]) -> str | Missing | None:
@@ -96,7 +110,59 @@ def _call_fields(fields: Fields) -> dict[str, Any]:
         "incoming_call_webhook_url": _url(fields, "incoming_call_webhook_url", ("https", "http")),
         "incoming_text_webhook_url": forbid_removed_field(fields, "incoming_text_webhook_url"),
         "filter_mode": fields.literal("filter_mode", FILTER_MODES, nullable=False),
+        **forwarding_fields(fields),
     }
+
+
+def forwarding_fields(fields: Fields) -> dict[str, Any]:
+    """The three ``forwarding_*`` fields as sent (MISSING when absent, ``None`` clears)."""
+    number = fields.string("forwarding_phone_number", max_length=16)
+    if isinstance(number, str) and not is_e164(number):
+        fields.error(
+            "forwarding_phone_number",
+            "value_error",
+            "Value error, forwarding_phone_number must be a complete E.164 number",
+            number,
+            error="invalid E.164 number",
+        )
+    sip = fields.string("forwarding_sip_uri", max_length=2048)
+    if isinstance(sip, str) and (
+        sip.partition(":")[0].lower() not in ("sip", "sips") or "@" not in sip
+    ):
+        fields.error(
+            "forwarding_sip_uri",
+            "value_error",
+            "Value error, forwarding_sip_uri must be a SIP URI such as sip:desk@pbx.example.com",
+            sip,
+            error="invalid SIP URI",
+        )
+    return {
+        "forwarding_target_type": fields.literal("forwarding_target_type", FORWARDING_TYPES),
+        "forwarding_phone_number": number,
+        "forwarding_sip_uri": sip,
+    }
+
+
+def forwarding_problem(
+    action: str, kind: str | None, number: str | None, sip: str | None
+) -> str | None:
+    """Why the forwarding fields disagree with each other or with ``action`` (None if fine)."""
+    if action == "forward" and kind is None:
+        return "forwarding_target_type is required when incoming_call_action is forward"
+    if kind == "phone" and (not number or sip):
+        return "phone forwarding takes only forwarding_phone_number"
+    if kind == "sip" and (not sip or number):
+        return "SIP forwarding takes only forwarding_sip_uri"
+    if kind is None and (number or sip):
+        return "forwarding_target_type is required with a forwarding target"
+    return None
+
+
+def check_forwarding(action: str, kind: str | None, number: str | None, sip: str | None) -> None:
+    """422 with :func:`forwarding_problem`'s reason, if any."""
+    problem = forwarding_problem(action, kind, number, sip)
+    if problem is not None:
+        raise value_error(("body", "forwarding_target_type"), problem, kind)
 
 
 def _check_call_urls(action: str, websocket: str | None, call_hook: str | None) -> None:
@@ -122,14 +188,12 @@ def parse_provision(data: dict[str, Any]) -> ProvisionRequest:
     """Validate an N3 body (422 listing every problem)."""
     fields = Fields(data)
     handle = fields.string("agent_handle", required=True, min_length=1)
-    type_ = fields.literal("type", ("toll_free", "local"), nullable=False)
+    fields.literal("type", ("local",), nullable=False)
     state = fields.string("state")
     extra = _call_fields(fields)
     fields.raise_errors()
-    kind = type_ if isinstance(type_, str) else "toll_free"
+    kind = "local"
     st = state.upper() if isinstance(state, str) and state else None
-    if st is not None and kind == "toll_free":
-        raise value_error(("body", "state"), "state is only valid for local numbers", state)
     if st is not None and st not in AREA_CODES:
         raise value_error(("body", "state"), "state must be a two-letter US state code", state)
     action = extra["incoming_call_action"]
@@ -253,6 +317,7 @@ def update_number(
             "incoming_call_webhook_url",
             "incoming_text_webhook_url",
             "filter_mode",
+            *FORWARDING,
         )
         if not isinstance(getattr(patch, name), Missing)
     }
@@ -262,6 +327,10 @@ def update_number(
         merged["client_websocket_url"],
         merged["incoming_call_webhook_url"],
     )
+    check_forwarding(
+        merged["incoming_call_action"],
+        *(merged[name] for name in FORWARDING),
+    )
     sets["updated_at"] = db.now
     assignments = ", ".join(f"{col} = ?" for col in sets)
     db.exec(f"UPDATE phone_numbers SET {assignments} WHERE id = ?", (*sets.values(), row["id"]))
@@ -270,9 +339,9 @@ def update_number(
     if mode is not None and mode != row["filter_mode"]:
         redundant = "block" if mode == "whitelist" else "allow"
         count = db.one(
-            "SELECT COUNT(*) FROM phone_rules WHERE phone_number_id = ? AND action = ? "
+            "SELECT COUNT(*) FROM phone_rules WHERE agent_identity_id = ? AND action = ? "
             "AND status = 'active' AND deleted_at IS NULL",
-            (row["id"], redundant),
+            (row["agent_identity_id"], redundant),
         )
         record["filter_mode_change_notice"] = {
             "new_filter_mode": mode,

@@ -1,36 +1,36 @@
-"""Phone contact rules (phone.md §4.6, R1-R6) and the verdict they give on a remote number.
+"""Phone contact rules (phone.md §4.6, wire changes §5/§6.1) and the verdict they give.
 
-Verdict for a remote E.164 number on one of our numbers: among the number's
-*active* ``exact_number`` rules for it, ``block`` wins over ``allow``; with no
-matching rule, ``filter_mode`` decides (``blacklist`` lets it through,
-``whitelist`` blocks it). The same verdict governs inbound texts and calls
-(blocked ones are stored with ``is_blocked=true`` and fire no webhook) and
-outbound texts and calls, which answer **403** ``{"error": "recipient_blocked",
+Rules belong to the agent identity (see ``_contact_rules`` for the shared
+semantics) and live under ``/identities/{handle}/phone-contact-rules``, with
+the org-wide list ``GET /phone/contact-rules`` (``agent_identity_id`` or the
+older ``phone_number_id`` filter). The per-number routes of 0.4.4
+(``/phone/numbers/{id}/contact-rules``) reach the rules of the number's
+identity and show the number's ``phone_number_id``, until the legacy cutoff.
+
+Verdict for a remote E.164 number on one of our numbers, for one side
+(``inbound`` calls and texts, ``outbound`` sends and calls): among the
+identity's rules covering that side for that number, ``block`` wins over
+``allow``; with no matching rule, the number's ``filter_mode`` decides
+(``blacklist`` lets it through, ``whitelist`` blocks it). Blocked inbound
+traffic is stored with ``is_blocked=true`` and fires no webhook; blocked
+outbound texts and calls answer **403** ``{"error": "recipient_blocked",
 "matched_rule_id", "address", "reason"}`` (``matched_rule_id`` null when the
 whitelist default blocked).
-
-Access: list, get and create accept admin keys, human sessions and claimed
-identity-scoped keys on their own number (unclaimed keys: 403); update,
-delete and the org-wide list are admin-only (403). A duplicate (same
-match_type and match_target among the number's non-deleted rules, paused ones
-included) answers **409** ``{"existing_rule_id", "message"}``. Lists are bare
-arrays, newest first.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
+from . import _contact_rules as rules
 from ._accounts import Principal
 from ._errors import ApiError, value_error
-from ._phone_model import is_e164, rule_record
+from ._phone_model import is_e164
 from ._store import Db
 
 __all__ = [
     "ACTIONS",
     "MATCH_TYPES",
-    "STATUSES",
     "Verdict",
     "check_outbound",
     "create_rule",
@@ -44,172 +44,168 @@ __all__ = [
 
 ACTIONS = ("allow", "block")
 MATCH_TYPES = ("exact_number",)
-STATUSES = ("active", "paused")
+TABLE = "phone_rules"
+NEW_ROUTE = "/api/v1/identities/{handle}/phone-contact-rules"
 
 Verdict = tuple[bool, str | None]
 """``(allowed, deciding rule id or None)``."""
 
-
-def _require_admin(principal: Principal, what: str) -> None:
-    if not principal.is_org_admin:
-        raise ApiError(403, f"{what} requires an admin-scoped API key")
+Filters = tuple[str | None, str | None, str | None, int, int]
+"""``(action, match_type, direction, limit, offset)``."""
 
 
-def _require_claimed(principal: Principal) -> None:
-    if not principal.claimed:
-        raise ApiError(403, "Unclaimed agents cannot manage phone contact rules")
+def _identity(db: Db, principal: Principal, handle: str) -> Any:
+    from ._identities import find_identity
+
+    return find_identity(db, principal, handle)
 
 
-def create_rule(
-    db: Db, principal: Principal, number: Any, action: str, match_type: str, target: str
-) -> dict[str, Any]:
-    """``POST …/contact-rules`` (409 with ``existing_rule_id`` on a duplicate)."""
-    _require_claimed(principal)
+def _owner(db: Db, number: Any) -> Any:
+    """The identity of a legacy route's number (410 after the cutoff)."""
+    rules.check_legacy(db, NEW_ROUTE)
+    row = db.one("SELECT * FROM identities WHERE id = ?", (number["agent_identity_id"],))
+    if row is None:
+        raise ApiError(404, "This phone number belongs to no agent identity")
+    return row
+
+
+def _target(target: str) -> str:
     value = target.strip()
     if not is_e164(value):
         raise value_error(("body", "match_target"), "match_target must be an E.164 number", target)
-    existing = db.one(
-        "SELECT id FROM phone_rules WHERE phone_number_id = ? AND match_type = ? "
-        "AND match_target = ? AND deleted_at IS NULL",
-        (number["id"], match_type, value),
-    )
-    if existing is not None:
-        raise ApiError(
-            409,
-            {
-                "existing_rule_id": existing["id"],
-                "message": f"A {match_type} rule for {value} already exists on this number",
-            },
-        )
-    row = {
-        "id": str(uuid.uuid4()),
-        "organization_id": number["organization_id"],
-        "phone_number_id": number["id"],
-        "action": action,
-        "match_type": match_type,
-        "match_target": value,
-        "status": "active",
-        "created_at": db.now,
-        "updated_at": db.now,
-    }
-    db.insert("phone_rules", row)
-    return rule_record(row)
+    return value
 
 
-def _filtered(
+def _records(rows: list[Any], **legacy: Any) -> list[dict[str, Any]]:
+    return [rules.rule_record(r, **legacy) for r in rows]
+
+
+def create_rule(
     db: Db,
-    where: str,
-    params: list[Any],
-    action: str | None,
-    match_type: str | None,
-    limit: int,
-    offset: int,
-) -> list[dict[str, Any]]:
-    if action is not None:
-        where += " AND action = ?"
-        params.append(action)
-    if match_type is not None:
-        where += " AND match_type = ?"
-        params.append(match_type)
-    sql = f"SELECT * FROM phone_rules WHERE {where} ORDER BY created_at DESC, rowid DESC"
-    return [rule_record(r) for r in db.all(sql + " LIMIT ? OFFSET ?", [*params, limit, offset])]
+    principal: Principal,
+    handle: str | None,
+    number: Any,
+    body: tuple[str, str, str, str],
+) -> dict[str, Any]:
+    """Create on an identity (``handle``) or, legacy, on a number's identity."""
+    action, match_type, target, direction = body
+    identity = _identity(db, principal, handle) if handle else _owner(db, number)
+    row = rules.create_rule(
+        db, principal, TABLE, identity, action, match_type, _target(target), direction
+    )
+    return rules.rule_record(row, **_legacy(number))
+
+
+def _legacy(number: Any) -> dict[str, Any]:
+    return {} if number is None else {"phone_number_id": number["id"]}
 
 
 def list_rules(
-    db: Db,
-    principal: Principal,
-    number: Any,
-    action: str | None,
-    match_type: str | None,
-    limit: int,
-    offset: int,
+    db: Db, principal: Principal, handle: str | None, number: Any, filters: Filters
 ) -> list[dict[str, Any]]:
-    """``GET …/numbers/{id}/contact-rules``."""
-    _require_claimed(principal)
-    where = "phone_number_id = ? AND deleted_at IS NULL"
-    return _filtered(db, where, [number["id"]], action, match_type, limit, offset)
+    """An identity's (or, legacy, a number's identity's) live rules, newest first."""
+    identity = _identity(db, principal, handle) if handle else _owner(db, number)
+    rules.require_own(principal, identity)
+    rows = rules.list_rules(db, TABLE, "agent_identity_id = ?", [identity["id"]], filters)
+    return _records(rows, **_legacy(number))
 
 
 def list_all_rules(
     db: Db,
     principal: Principal,
+    agent_identity_id: str | None,
     phone_number_id: str | None,
-    action: str | None,
-    match_type: str | None,
-    limit: int,
-    offset: int,
+    filters: Filters,
 ) -> list[dict[str, Any]]:
     """``GET /api/v1/phone/contact-rules`` (admin only)."""
-    _require_admin(principal, "Listing every phone contact rule")
-    where, params = "organization_id = ? AND deleted_at IS NULL", [principal.organization_id]
+    rules.require_admin(principal, "Listing every phone contact rule")
+    where, params = "organization_id = ?", list[Any]([principal.organization_id])
+    if agent_identity_id is not None:
+        where += " AND agent_identity_id = ?"
+        params.append(agent_identity_id)
+    number = None
     if phone_number_id is not None:
-        where += " AND phone_number_id = ?"
-        params.append(phone_number_id)
-    return _filtered(db, where, params, action, match_type, limit, offset)
+        number = db.one(
+            "SELECT * FROM phone_numbers WHERE id = ? AND organization_id = ?",
+            (phone_number_id, principal.organization_id),
+        )
+        where += " AND agent_identity_id = ?"
+        params.append(number["agent_identity_id"] if number is not None else None)
+    rows = rules.list_rules(db, TABLE, where, params, filters)
+    if number is not None:
+        return _records(rows, phone_number_id=number["id"])
+    return _with_numbers(db, rows)
 
 
-def _find(db: Db, number: Any, rule_id: str) -> Any:
-    row = db.one(
-        "SELECT * FROM phone_rules WHERE id = ? AND phone_number_id = ? AND deleted_at IS NULL",
-        (rule_id, number["id"]),
-    )
-    if row is None:
-        raise ApiError(404, "Contact rule not found")
-    return row
+def _with_numbers(db: Db, rows: list[Any]) -> list[dict[str, Any]]:
+    """Org-list rows also name the identity's current number (for 0.4.4 readers)."""
+    out = []
+    for row in rows:
+        number = db.one(
+            "SELECT id FROM phone_numbers WHERE agent_identity_id = ? AND status != 'released'",
+            (row["agent_identity_id"],),
+        )
+        extra = {} if number is None else {"phone_number_id": number["id"]}
+        out.append(rules.rule_record(row, **extra))
+    return out
 
 
-def get_rule(db: Db, principal: Principal, number: Any, rule_id: str) -> dict[str, Any]:
-    """``GET …/contact-rules/{rule_id}``."""
-    _require_claimed(principal)
-    return rule_record(_find(db, number, rule_id))
+def get_rule(
+    db: Db, principal: Principal, handle: str | None, number: Any, rule_id: str
+) -> dict[str, Any]:
+    """One rule."""
+    identity = _identity(db, principal, handle) if handle else _owner(db, number)
+    rules.require_own(principal, identity)
+    return rules.rule_record(rules.find_rule(db, TABLE, identity, rule_id), **_legacy(number))
 
 
 def update_rule(
     db: Db,
     principal: Principal,
+    handle: str | None,
     number: Any,
     rule_id: str,
-    action: str | None,
-    status: str | None,
+    change: tuple[str | None, str | None, str | None],
 ) -> dict[str, Any]:
-    """``PATCH …/contact-rules/{rule_id}`` (admin only; ``None`` = unchanged)."""
-    _require_admin(principal, "Updating a phone contact rule")
-    row = _find(db, number, rule_id)
-    db.exec(
-        "UPDATE phone_rules SET action = ?, status = ?, updated_at = ? WHERE id = ?",
-        (action or row["action"], status or row["status"], db.now, row["id"]),
-    )
-    return rule_record(db.one("SELECT * FROM phone_rules WHERE id = ?", (row["id"],)))
-
-
-def delete_rule(db: Db, principal: Principal, number: Any, rule_id: str) -> None:
-    """``DELETE …/contact-rules/{rule_id}`` (admin only; soft delete frees the slot)."""
-    _require_admin(principal, "Deleting a phone contact rule")
-    row = _find(db, number, rule_id)
-    db.exec(
-        "UPDATE phone_rules SET deleted_at = ?, updated_at = ? WHERE id = ?",
-        (db.now, db.now, row["id"]),
+    """PATCH ``(action, direction, apply_to)`` (admin only)."""
+    identity = _identity(db, principal, handle) if handle else _owner(db, number)
+    row = rules.find_rule(db, TABLE, identity, rule_id)
+    return rules.rule_record(
+        rules.update_rule(db, principal, TABLE, row, *change), **_legacy(number)
     )
 
 
-def verdict(db: Db, number: Any, remote: str) -> Verdict:
-    """Whether traffic with ``remote`` is allowed on ``number`` (see module docstring)."""
-    rules = db.all(
-        "SELECT id, action FROM phone_rules WHERE phone_number_id = ? AND match_target = ? "
-        "AND status = 'active' AND deleted_at IS NULL ORDER BY created_at, rowid",
-        (number["id"], remote),
-    )
-    blocks = [r for r in rules if r["action"] == "block"]
+def delete_rule(
+    db: Db, principal: Principal, handle: str | None, number: Any, rule_id: str
+) -> None:
+    """Soft delete (admin only)."""
+    identity = _identity(db, principal, handle) if handle else _owner(db, number)
+    rules.delete_rule(db, principal, TABLE, rules.find_rule(db, TABLE, identity, rule_id))
+
+
+def verdict(db: Db, number: Any, remote: str, side: str = "inbound") -> Verdict:
+    """Whether ``side`` traffic with ``remote`` is allowed on ``number`` (module docstring)."""
+    matching = [
+        r
+        for r in db.all(
+            "SELECT id, action, direction FROM phone_rules WHERE agent_identity_id = ? "
+            "AND match_target = ? AND status = 'active' AND deleted_at IS NULL "
+            "ORDER BY created_at, rowid",
+            (number["agent_identity_id"], remote),
+        )
+        if rules.covers(r["direction"], side)
+    ]
+    blocks = [r for r in matching if r["action"] == "block"]
     if blocks:
         return False, str(blocks[0]["id"])
-    if rules:
-        return True, str(rules[0]["id"])
+    if matching:
+        return True, str(matching[0]["id"])
     return number["filter_mode"] != "whitelist", None
 
 
 def check_outbound(db: Db, number: Any, remote: str) -> None:
     """403 ``recipient_blocked`` when the verdict on ``remote`` blocks an outbound send/call."""
-    allowed, rule_id = verdict(db, number, remote)
+    allowed, rule_id = verdict(db, number, remote, "outbound")
     if allowed:
         return
     reason = (

@@ -70,6 +70,7 @@ def insert_number(
     incoming_call_webhook_url: str | None = None,
     incoming_text_webhook_url: str | None = None,
     filter_mode: str = "blacklist",
+    forwarding: dict[str, str | None] | None = None,
 ) -> Any:
     """Allocate a number, bind it to ``identity_id`` and return the new row."""
     number_id = str(uuid.uuid4())
@@ -93,6 +94,7 @@ def insert_number(
             "state": (state or "NY") if local else None,
             "created_at": db.now,
             "updated_at": db.now,
+            **(forwarding or {}),
         },
     )
     return db.one("SELECT * FROM phone_numbers WHERE id = ?", (number_id,))

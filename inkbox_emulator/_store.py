@@ -123,7 +123,10 @@ CREATE TABLE IF NOT EXISTS phone_numbers (
     state TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    released_at REAL
+    released_at REAL,
+    forwarding_target_type TEXT,
+    forwarding_phone_number TEXT,
+    forwarding_sip_uri TEXT
 );
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     organization_id TEXT NOT NULL,
@@ -209,7 +212,8 @@ CREATE INDEX IF NOT EXISTS mail_attachments_message ON mail_attachments(message_
 CREATE TABLE IF NOT EXISTS mail_rules (
     id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL REFERENCES orgs(id),
-    mailbox_id TEXT NOT NULL REFERENCES mailboxes(id),
+    agent_identity_id TEXT NOT NULL REFERENCES identities(id),
+    direction TEXT NOT NULL DEFAULT 'both',
     action TEXT NOT NULL,
     match_type TEXT NOT NULL,
     match_target TEXT NOT NULL,
@@ -326,7 +330,8 @@ CREATE INDEX IF NOT EXISTS vault_access_rules_identity ON vault_access_rules(ide
 CREATE TABLE IF NOT EXISTS phone_rules (
     id TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL REFERENCES orgs(id),
-    phone_number_id TEXT NOT NULL REFERENCES phone_numbers(id),
+    agent_identity_id TEXT NOT NULL REFERENCES identities(id),
+    direction TEXT NOT NULL DEFAULT 'both',
     action TEXT NOT NULL,
     match_type TEXT NOT NULL,
     match_target TEXT NOT NULL,
@@ -384,7 +389,8 @@ CREATE TABLE IF NOT EXISTS text_messages (
     is_blocked INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    deleted_at REAL
+    deleted_at REAL,
+    media_urls TEXT
 );
 CREATE INDEX IF NOT EXISTS text_messages_number ON text_messages(phone_number_id, created_at);
 CREATE TABLE IF NOT EXISTS text_media (
@@ -520,6 +526,9 @@ class Settings:
     org_signing_keys_sunset: float | None = 1788220800.0
     """Emulator-clock epoch from which ``POST /api/v1/signing-keys`` answers 410 (the service
     retired it after 2026-08-31); ``None`` keeps the deprecated route answering."""
+    legacy_rules_until: float = 1788134400.0
+    """Emulator-clock time (2026-08-31T00:00:00Z, their sunset) from which the per-mailbox
+    and per-number contact-rule routes answer 410."""
     files_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     """Per-emulator HMAC key of the signed attachment URLs."""
     connected_tunnels: Callable[[], frozenset[str]] = field(default=frozenset, repr=False)
@@ -621,12 +630,42 @@ class Store:
                 "INSERT INTO contact_access (id, contact_id, identity_id, created_at) "
                 "SELECT lower(hex(randomblob(16))), id, NULL, created_at FROM contacts"
             )
+        self._migrate_phone_and_rules()
         for table in ("identities", "mailboxes"):
             columns = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
             if "settings" not in columns:
                 self._conn.execute(
                     f"ALTER TABLE {table} ADD COLUMN settings TEXT NOT NULL DEFAULT '{{}}'"
                 )
+
+    def _migrate_phone_and_rules(self) -> None:
+        """Forwarding columns on numbers; contact rules keyed by identity (with a direction)."""
+        columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(phone_numbers)")}
+        for column in ("forwarding_target_type", "forwarding_phone_number", "forwarding_sip_uri"):
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE phone_numbers ADD COLUMN {column} TEXT")
+        columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(text_messages)")}
+        if "media_urls" not in columns:
+            self._conn.execute("ALTER TABLE text_messages ADD COLUMN media_urls TEXT")
+        for table, owner, owners in (
+            ("mail_rules", "mailbox_id", "mailboxes"),
+            ("phone_rules", "phone_number_id", "phone_numbers"),
+        ):
+            columns = {str(r[1]) for r in self._conn.execute(f"PRAGMA table_info({table})")}
+            if "agent_identity_id" in columns:
+                continue
+            # Rules written per mailbox / number move to the identity that owns it.
+            self._conn.execute(f"ALTER TABLE {table} RENAME TO {table}_per_{owner}")
+            self._conn.executescript(SCHEMA)
+            self._conn.execute(
+                f"INSERT INTO {table} (id, organization_id, agent_identity_id, direction, action, "
+                "match_type, match_target, status, created_at, updated_at, deleted_at) "
+                "SELECT r.id, r.organization_id, o.agent_identity_id, 'both', r.action, "
+                "r.match_type, r.match_target, r.status, r.created_at, r.updated_at, r.deleted_at "
+                f"FROM {table}_per_{owner} r JOIN {owners} o ON o.id = r.{owner} "
+                "WHERE o.agent_identity_id IS NOT NULL"
+            )
+            self._conn.execute(f"DROP TABLE {table}_per_{owner}")
 
     def _tunnels_changed(self) -> None:
         self.tunnels_version += 1

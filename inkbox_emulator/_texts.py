@@ -2,21 +2,30 @@
 
 Sending (X1) checks, in this order, and stores nothing when one fails:
 
-1. the sender is a **toll-free** number → **409** ``toll_free_verification_pending``
-   (0.4.4 documents toll-free SMS as "coming soon"; the emulator picks 409 like
-   the other sender-state error);
-2. the sender's ``sms_status`` is not ``ready`` (10DLC warm-up: ``sms_ready_delay``
-   seconds of the emulator clock after creation) → **409** ``sender_sms_pending``;
-3. a contact rule or the whitelist default blocks ``to`` → **403** ``recipient_blocked``;
-4. ``to`` never texted START to a number of the org → **403** ``recipient_not_opted_in``;
-   it texted STOP since → **403** ``recipient_opted_out``;
-5. the sender already sent **15** texts in the rolling 24 h of the emulator clock →
+1. the sender's ``sms_status`` is not ``ready`` (10DLC warm-up: ``sms_ready_delay``
+   seconds of the emulator clock after creation) → **409** ``sender_sms_pending``
+   (only local numbers exist: toll-free provisioning ended);
+2. for each recipient: a contact rule or the whitelist default blocks it → **403**
+   ``recipient_blocked``; it never texted START to a number of the org → **403**
+   ``recipient_not_opted_in``; it texted STOP since → **403** ``recipient_opted_out``;
+3. the sender already sent **15** texts in the rolling 24 h of the emulator clock →
    **429** ``sender_rate_limited`` with ``limit``, ``window_seconds``,
    ``retry_after_seconds`` and a ``Retry-After`` header.
 
-Error bodies are ``{"detail": {"error": code, "message": …}}``. A body with a
-``to`` that is not E.164, or a ``text`` that is empty, whitespace only or over
-1600 characters, is a 422 (list-shaped ``detail``).
+Error bodies are ``{"detail": {"error": code, "message": …}}``. The body takes
+``to`` (one E.164 number or a list: a group text) or ``conversation_id`` (an
+existing conversation's participants), and ``text`` and/or ``media_urls``; a
+``to`` that is not E.164, both or neither of ``to`` and ``conversation_id``,
+neither text nor media, or a ``text`` that is empty, whitespace only or over
+1600 characters, is a 422 (list-shaped ``detail``). Outbound media keep the
+URLs given (nothing is fetched).
+
+Conversations: one per remote number, or per set of participants for a group
+text (stored under its comma-joined sorted numbers; the record shows
+``remote_phone_number: null`` and ``recipients``). Each has a stable
+``conversation_id`` (uuid5 of the number and that key), accepted wherever a
+remote number is (conversation reads, the read-state PATCH, sends); group
+conversations are listed only with ``include_groups=true``.
 
 An accepted text is ``queued``; every ``text_status_delay`` seconds it moves on:
 ``sent``, then the outcome planned for the recipient (:func:`set_text_outcome`,
@@ -58,7 +67,7 @@ from ._errors import ApiError, value_error
 from ._events import Later
 from ._fanout import emit_text_event
 from ._files import signed_url
-from ._phone_model import is_e164, phone_error, text_record
+from ._phone_model import conversation_id, is_e164, participants, phone_error, text_record
 from ._phone_numbers import find_number, find_number_by_e164
 from ._phone_rules import check_outbound, verdict
 from ._sms_opt_ins import apply_keyword, opt_in_status
@@ -72,6 +81,7 @@ __all__ = [
     "WINDOW_SECONDS",
     "InboundMedia",
     "advance_text",
+    "conversation_key",
     "conversation_messages",
     "get_text",
     "inject_text",
@@ -126,7 +136,20 @@ def _media(db: Db, text_id: str) -> list[dict[str, Any]]:
 
 
 def _record(db: Db, row: Any) -> dict[str, Any]:
+    if row["media_urls"]:
+        # Outbound MMS: the emulator keeps the URLs it was given (it fetches nothing).
+        media = [
+            {"content_type": _guess_type(url), "size": 0, "url": url}
+            for url in json.loads(row["media_urls"])
+        ]
+        return text_record(row, media)
     return text_record(row, _media(db, str(row["id"])) if row["type"] == "mms" else None)
+
+
+def _guess_type(url: str) -> str:
+    extension = url.rsplit("?", 1)[0].rpartition(".")[2].lower()
+    by_extension = {v: k for k, v in _EXTENSIONS.items()}
+    return by_extension.get("jpg" if extension == "jpeg" else extension, "application/octet-stream")
 
 
 def _load(db: Db, text_id: str) -> Any:
@@ -146,12 +169,6 @@ def _emit(db: Db, row: Any, event_type: str) -> None:
 
 
 def _check_sender(db: Db, number: Any) -> None:
-    if number["type"] == "toll_free":
-        raise phone_error(
-            409,
-            "toll_free_verification_pending",
-            "Toll-free numbers cannot send SMS yet; send from a local number",
-        )
     if number["sms_status"] != "ready":
         raise phone_error(
             409,
@@ -222,20 +239,52 @@ def _insert(db: Db, number: Any, **values: Any) -> str:
     return text_id
 
 
-def send_text(db: Db, principal: Principal, number_id: str, to: str, text: str) -> dict[str, Any]:
+def conversation_key(db: Db, number: Any, key: str) -> str:
+    """The stored conversation key of a path or body key: an E.164 number (as is) or a
+    conversation id (404 when the number has no such conversation)."""
+    if is_e164(key):
+        return key
+    try:
+        wanted = str(uuid.UUID(key))
+    except ValueError:
+        raise value_error(
+            ("path", "remote_number"), "must be an E.164 number or a conversation id", key
+        ) from None
+    for row in db.all(
+        "SELECT DISTINCT remote_phone_number FROM text_messages WHERE phone_number_id = ?",
+        (number["id"],),
+    ):
+        if conversation_id(str(number["id"]), str(row[0])) == wanted:
+            return str(row[0])
+    raise ApiError(404, "Conversation not found")
+
+
+def send_text(
+    db: Db,
+    principal: Principal,
+    number_id: str,
+    to: list[str] | None,
+    text: str | None,
+    conversation: str | None = None,
+    media_urls: list[str] | None = None,
+) -> dict[str, Any]:
     """``POST /api/v1/phone/numbers/{id}/texts`` (see module docstring)."""
     number = find_number(db, principal, number_id)
+    recipients = to or participants(conversation_key(db, number, conversation or ""))
+    key = ",".join(sorted(set(recipients)))
     _check_sender(db, number)
-    _check_recipient(db, number, to)
+    for recipient in recipients:
+        _check_recipient(db, number, recipient)
     _check_rate(db, number)
-    outcome, error_code, error_detail = _planned(db, to)
+    outcome, error_code, error_detail = _planned(db, recipients[0])
     text_id = _insert(
         db,
         number,
         direction="outbound",
-        remote_phone_number=to,
+        remote_phone_number=key,
         text=text,
-        type="sms",
+        media_urls=json.dumps(media_urls) if media_urls else None,
+        type="mms" if media_urls else "sms",
         is_read=0,
         delivery_status="queued",
         origin="user_initiated",
@@ -529,9 +578,16 @@ def search_texts(
 
 
 def list_conversations(
-    db: Db, principal: Principal, number_id: str, limit: int, offset: int, is_blocked: bool | None
+    db: Db,
+    principal: Principal,
+    number_id: str,
+    limit: int,
+    offset: int,
+    is_blocked: bool | None,
+    include_groups: bool = False,
 ) -> list[dict[str, Any]]:
-    """``GET …/texts/conversations``: one summary per remote number, latest first."""
+    """``GET …/texts/conversations``: one summary per conversation, latest first (group
+    conversations only with ``include_groups``)."""
     number = find_number(db, principal, number_id)
     extra, params = _visible(principal, is_blocked)
     rows = db.all(
@@ -542,10 +598,17 @@ def list_conversations(
     summaries: dict[str, dict[str, Any]] = {}
     for row in rows:
         remote = str(row["remote_phone_number"])
+        group = "," in remote
+        if group and not include_groups:
+            continue
         summary = summaries.get(remote)
         if summary is None:
             summary = summaries[remote] = {
-                "remote_phone_number": remote,
+                "id": conversation_id(str(number["id"]), remote),
+                "remote_phone_number": None if group else remote,
+                "participants": participants(remote),
+                "is_group": group,
+                "latest_has_media": row["type"] == "mms",
                 "latest_text": row["text"],
                 "latest_direction": row["direction"],
                 "latest_type": row["type"],
@@ -562,8 +625,9 @@ def list_conversations(
 def conversation_messages(
     db: Db, principal: Principal, number_id: str, remote: str, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    """``GET …/texts/conversations/{remote}``: newest first."""
+    """``GET …/texts/conversations/{remote}``: newest first (a number or a conversation id)."""
     number = find_number(db, principal, number_id)
+    remote = conversation_key(db, number, remote)
     extra, params = _visible(principal, None)
     rows = db.all(
         "SELECT * FROM text_messages WHERE phone_number_id = ? AND remote_phone_number = ? "
@@ -578,6 +642,7 @@ def mark_conversation(
 ) -> dict[str, Any]:
     """``PATCH …/texts/conversations/{remote}``: set ``is_read`` on its inbound texts."""
     number = find_number(db, principal, number_id)
+    remote = conversation_key(db, number, remote)
     extra, params = _visible(principal, None)
     changed = db.exec(
         "UPDATE text_messages SET is_read = ?, updated_at = ? WHERE phone_number_id = ? "
@@ -585,4 +650,9 @@ def mark_conversation(
         f"AND is_read != ?{extra}",
         [int(is_read), db.now, number["id"], remote, int(is_read), *params],
     )
-    return {"remote_phone_number": remote, "is_read": is_read, "updated_count": changed}
+    return {
+        "remote_phone_number": None if "," in remote else remote,
+        "conversation_id": conversation_id(str(number["id"]), remote),
+        "is_read": is_read,
+        "updated_count": changed,
+    }

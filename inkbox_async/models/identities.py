@@ -16,6 +16,7 @@ IdentityMailbox = Mailbox
 """The mailbox embedded in an identity (the same model as :class:`Mailbox`)."""
 
 __all__ = [
+    "ForwardingTargetType",
     "IdentityAccess",
     "IdentityDetail",
     "IdentityMailbox",
@@ -57,7 +58,7 @@ class IdentityStatus(enum.StrEnum):
 
 
 class PhoneNumberType(enum.StrEnum):
-    """Kinds of phone number."""
+    """Kinds of phone number (only ``local`` can be provisioned today)."""
 
     TOLL_FREE = "toll_free"
     LOCAL = "local"
@@ -69,6 +70,17 @@ class IncomingCallAction(enum.StrEnum):
     AUTO_REJECT = "auto_reject"
     AUTO_ACCEPT = "auto_accept"
     WEBHOOK = "webhook"
+    HOSTED_AGENT = "hosted_agent"
+    """Inkbox Voice AI answers (configured per identity)."""
+    FORWARD = "forward"
+    """Forward to ``forwarding_phone_number`` or ``forwarding_sip_uri``."""
+
+
+class ForwardingTargetType(enum.StrEnum):
+    """Where ``incoming_call_action="forward"`` sends calls."""
+
+    PHONE = "phone"
+    SIP = "sip"
 
 
 @attrs.frozen(kw_only=True)
@@ -87,7 +99,12 @@ class IdentityPhoneNumber:
     client_websocket_url: str | None = None
     incoming_call_webhook_url: str | None = None
     incoming_text_webhook_url: str | None = None
+    forwarding_target_type: ForwardingTargetType | str | None = None
+    forwarding_phone_number: str | None = None
+    forwarding_sip_uri: str | None = None
     filter_mode: FilterMode | str = FilterMode.BLACKLIST
+    inbound_filter_mode: FilterMode | str | None = None
+    outbound_filter_mode: FilterMode | str | None = None
     state: str | None = None
     agent_identity_id: UUID | None = None
     filter_mode_change_notice: FilterModeChangeNotice | None = None
@@ -214,11 +231,20 @@ class IdentityTunnelCreateOptions:
 
 @attrs.frozen(kw_only=True)
 class IdentityPhoneNumberCreateOptions:
-    """Phone number options for ``create_identity(phone_number=...)``."""
+    """Phone number options for ``create_identity(phone_number=...)``.
 
-    type: PhoneNumberType | str = PhoneNumberType.TOLL_FREE
+    ``incoming_call_action="forward"`` needs ``forwarding_target_type`` and
+    the matching ``forwarding_phone_number`` or ``forwarding_sip_uri``.
+    ``type="toll_free"`` is no longer offered: it provisions a local number
+    with a ``DeprecationWarning``.
+    """
+
+    type: PhoneNumberType | str = PhoneNumberType.LOCAL
     incoming_call_action: IncomingCallAction | str = IncomingCallAction.AUTO_REJECT
     state: str | None = None
     client_websocket_url: str | None = None
     incoming_call_webhook_url: str | None = None
     incoming_text_webhook_url: str | None = None
+    forwarding_target_type: ForwardingTargetType | str | None = None
+    forwarding_phone_number: str | None = None
+    forwarding_sip_uri: str | None = None

@@ -13,6 +13,7 @@ from inkbox_async.models._base import extra_field
 
 __all__ = [
     "AttachmentLink",
+    "ContactRuleDirection",
     "ContactRuleStatus",
     "Domain",
     "FilterMode",
@@ -90,10 +91,18 @@ class MailRuleMatchType(enum.StrEnum):
 
 
 class ContactRuleStatus(enum.StrEnum):
-    """Whether a contact rule applies."""
+    """Whether a contact rule applies (rules can no longer be paused: always ``active``)."""
 
     ACTIVE = "active"
     PAUSED = "paused"
+
+
+class ContactRuleDirection(enum.StrEnum):
+    """Which traffic a contact rule covers (mail and phone rules alike)."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    BOTH = "both"
 
 
 class SendingDomainStatus(enum.StrEnum):
@@ -221,14 +230,22 @@ class Domain:
 
 @attrs.frozen(kw_only=True)
 class MailContactRule:
-    """A per-mailbox allow or block rule."""
+    """An allow or block rule on an identity's mail.
+
+    Rules belong to the identity (``agent_identity_id``); ``mailbox_id`` is
+    set on rows read through the deprecated per-mailbox calls. ``contact`` is
+    the address-book contact the target belongs to, when the API inlines it.
+    """
 
     id: UUID
-    mailbox_id: UUID
+    agent_identity_id: UUID | None = None
+    mailbox_id: UUID | None = None
     action: MailRuleAction | str
     match_type: MailRuleMatchType | str
     match_target: str
+    direction: ContactRuleDirection | str = ContactRuleDirection.BOTH
     status: ContactRuleStatus | str = ContactRuleStatus.ACTIVE
+    contact: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()

@@ -11,12 +11,16 @@ import attrs
 
 from inkbox_async.models._base import extra_field
 from inkbox_async.models.identities import IdentityPhoneNumber
-from inkbox_async.models.mail import ContactRuleStatus
+from inkbox_async.models.mail import ContactRuleDirection, ContactRuleStatus
 
 __all__ = [
     "CallDirection",
+    "CallMode",
+    "CallOrigin",
     "CallStatus",
     "ConversationReadState",
+    "HostedAgentAuthorityMode",
+    "OnVoicemail",
     "PhoneCall",
     "PhoneCallWithRateLimit",
     "PhoneContactRule",
@@ -34,7 +38,9 @@ __all__ = [
     "TextMediaItem",
     "TextMessage",
     "TextMessageOrigin",
+    "TextMessageRecipient",
     "TranscriptParty",
+    "VoicemailDetection",
 ]
 
 PhoneNumber = IdentityPhoneNumber
@@ -112,6 +118,43 @@ class CallStatus(enum.StrEnum):
     CANCELED = "canceled"
 
 
+class CallOrigin(enum.StrEnum):
+    """Which line a call rides: the identity's own number or an iMessage line."""
+
+    DEDICATED_NUMBER = "dedicated_number"
+    SHARED_IMESSAGE_NUMBER = "shared_imessage_number"
+    DEDICATED_IMESSAGE_NUMBER = "dedicated_imessage_number"
+
+
+class CallMode(enum.StrEnum):
+    """Who drives a call: your WebSocket server or Inkbox Voice AI."""
+
+    CLIENT_WEBSOCKET = "client_websocket"
+    HOSTED_AGENT = "hosted_agent"
+
+
+class HostedAgentAuthorityMode(enum.StrEnum):
+    """How broadly Voice AI may act on a call."""
+
+    CONTACT_SCOPED = "contact_scoped"
+    YOLO = "yolo"
+
+
+class OnVoicemail(enum.StrEnum):
+    """What an outbound call does when voicemail answers."""
+
+    LEAVE_MESSAGE = "leave_message"
+    HANG_UP = "hang_up"
+    IGNORE = "ignore"
+
+
+class VoicemailDetection(enum.StrEnum):
+    """The older form of :class:`OnVoicemail` (``enabled`` = hang up, ``disabled`` = ignore)."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
 class TranscriptParty(enum.StrEnum):
     """Who spoke: ``local`` is your agent, ``remote`` the other party."""
 
@@ -121,10 +164,10 @@ class TranscriptParty(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class PhoneCall:
-    """A call."""
+    """A call (``local_phone_number`` is None on iMessage-line calls)."""
 
     id: UUID
-    local_phone_number: str
+    local_phone_number: str | None = None
     remote_phone_number: str
     direction: CallDirection | str
     status: CallStatus | str
@@ -135,6 +178,9 @@ class PhoneCall:
     started_at: datetime | None = None
     ended_at: datetime | None = None
     is_blocked: bool = False
+    origin: CallOrigin | str | None = None
+    mode: CallMode | str | None = None
+    reason: str | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()
@@ -170,6 +216,7 @@ class PhoneTranscript:
     ts_ms: int
     party: TranscriptParty | str
     text: str
+    phone_number: str | None = None
     created_at: datetime
     extra: dict[str, Any] = extra_field()
 
@@ -189,13 +236,33 @@ def _media(value: list[TextMediaItem] | None) -> list[TextMediaItem] | None:
 
 
 @attrs.frozen(kw_only=True)
+class TextMessageRecipient:
+    """One recipient of an outbound (group) text and its own delivery state."""
+
+    recipient_phone_number: str
+    delivery_status: SmsDeliveryStatus | str | None = None
+    carrier: str | None = None
+    line_type: str | None = None
+    error_code: str | None = None
+    error_detail: str | None = None
+    sent_at: datetime | None = None
+    delivered_at: datetime | None = None
+    failed_at: datetime | None = None
+    extra: dict[str, Any] = extra_field()
+
+
+@attrs.frozen(kw_only=True)
 class TextMessage:
-    """An SMS or MMS, with its delivery state when outbound."""
+    """An SMS or MMS, with its delivery state when outbound.
+
+    ``remote_phone_number`` is None for a group text (see ``recipients``);
+    ``conversation_id`` names its conversation.
+    """
 
     id: UUID
     direction: str
     local_phone_number: str
-    remote_phone_number: str
+    remote_phone_number: str | None = None
     text: str | None = None
     type: str
     media: list[TextMediaItem] | None = attrs.field(default=None, converter=_media)
@@ -208,6 +275,9 @@ class TextMessage:
     delivered_at: datetime | None = None
     failed_at: datetime | None = None
     is_blocked: bool = False
+    conversation_id: UUID | None = None
+    sender_phone_number: str | None = None
+    recipients: list[TextMessageRecipient] | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()
@@ -215,9 +285,13 @@ class TextMessage:
 
 @attrs.frozen(kw_only=True)
 class TextConversationSummary:
-    """One conversation (a remote number) and its latest message."""
+    """One conversation and its latest message (a group has ``participants``, no remote)."""
 
-    remote_phone_number: str
+    id: UUID | None = None
+    remote_phone_number: str | None = None
+    participants: list[str] | None = None
+    is_group: bool = False
+    latest_has_media: bool = False
     latest_text: str | None = None
     latest_direction: str
     latest_type: str
@@ -231,13 +305,14 @@ class TextConversationSummary:
 class ConversationReadState:
     """The result of marking a conversation read (``result["updated_count"]`` works too)."""
 
-    remote_phone_number: str
+    remote_phone_number: str | None = None
+    conversation_id: UUID | None = None
     is_read: bool
     updated_count: int
     extra: dict[str, Any] = extra_field()
 
     def __getitem__(self, key: str) -> Any:
-        if key in ("remote_phone_number", "is_read", "updated_count"):
+        if key in ("remote_phone_number", "conversation_id", "is_read", "updated_count"):
             return getattr(self, key)
         return self.extra[key]
 
@@ -260,14 +335,21 @@ class SmsOptIn:
 
 @attrs.frozen(kw_only=True)
 class PhoneContactRule:
-    """A per-number allow or block rule."""
+    """An allow or block rule on an identity's calls and texts.
+
+    Rules belong to the identity (``agent_identity_id``); ``phone_number_id``
+    is set on rows read through the deprecated per-number calls.
+    """
 
     id: UUID
-    phone_number_id: UUID
+    agent_identity_id: UUID | None = None
+    phone_number_id: UUID | None = None
     action: PhoneRuleAction | str
     match_type: PhoneRuleMatchType | str
     match_target: str
+    direction: ContactRuleDirection | str = ContactRuleDirection.BOTH
     status: ContactRuleStatus | str = ContactRuleStatus.ACTIVE
+    contact: dict[str, Any] | None = None
     created_at: datetime
     updated_at: datetime
     extra: dict[str, Any] = extra_field()

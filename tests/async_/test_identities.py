@@ -267,8 +267,10 @@ async def test_bad_input_fails_before_io(emulator: Emulator, org: OrgCredentials
             lambda: inkbox.create_identity("okay-name", display_name="x" * 256),
             lambda: inkbox.create_identity("okay-name", tunnel={"tls_mode": "bogus"}),
             lambda: inkbox.create_identity("okay-name", tunnel={"unknown": 1}),
+            lambda: inkbox.create_identity("okay-name", phone_number={"type": "satellite"}),
             lambda: inkbox.create_identity(
-                "okay-name", phone_number={"type": "toll_free", "state": "NY"}
+                "okay-name",
+                phone_number={"incoming_call_action": "forward", "forwarding_target_type": "sip"},
             ),
             lambda: inkbox.create_identity(
                 "okay-name", phone_number={"type": "local", "state": "ZZ"}
@@ -323,7 +325,7 @@ async def test_nothing_half_written(inkbox: AsyncInkbox, emulator: Emulator) -> 
 
 
 async def test_release_phone_number(inkbox: AsyncInkbox) -> None:
-    identity = await inkbox.create_identity(unique("phone"), phone_number={"type": "toll_free"})
+    identity = await inkbox.create_identity(unique("phone"), phone_number={"type": "local"})
     assert identity.phone_number is not None and identity.phone_number.number.startswith("+1")
     await identity.release_phone_number()
     assert identity.phone_number is None

@@ -16,7 +16,6 @@ from inkbox_async import (
     AsyncAgentIdentity,
     AsyncInkbox,
     Attachment,
-    DuplicateContactRuleError,
     IdempotencyKeyReusedError,
     InkboxConnectionError,
     InternalServerError,
@@ -271,32 +270,6 @@ async def test_domains(inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredenti
     assert await inkbox.domains.set_default(name) == name
     assert (await inkbox.domains.list(status="verified"))[0].is_default
     assert await inkbox.domains.set_default("inkboxmail.com") is None
-
-
-async def test_mail_contact_rules(inkbox: AsyncInkbox) -> None:
-    bot = await inkbox.create_identity(unique("rules"))
-    email = address(bot)
-    rule = await inkbox.mail_contact_rules.create(
-        email, action="block", match_type="domain", match_target="spam.example"
-    )
-    assert rule.status == "active"
-    with pytest.raises(DuplicateContactRuleError) as info:
-        await inkbox.mail_contact_rules.create(
-            email, action="allow", match_type="domain", match_target="spam.example"
-        )
-    assert info.value.existing_rule_id == rule.id
-    assert [r.id for r in await inkbox.mail_contact_rules.list(email, action="block")] == [rule.id]
-    assert (await inkbox.mail_contact_rules.get(email, rule.id)).match_target == "spam.example"
-    paused = await inkbox.mail_contact_rules.update(email, rule.id, status="paused")
-    assert paused.status == "paused"
-    assert rule.id in {
-        r.id
-        for r in await inkbox.mail_contact_rules.list_all(
-            mailbox_id=bot.mailbox.id if bot.mailbox else None
-        )
-    }
-    await inkbox.mail_contact_rules.delete(email, rule.id)
-    assert await inkbox.mail_contact_rules.list(email) == []
 
 
 async def test_send_is_never_duplicated(emulator: Emulator, org: OrgCredentials) -> None:

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
+from datetime import date
 from typing import Any, cast
 
+import httpx2
 import pytest
 
 from inkbox_async import (
     AsyncAgentIdentity,
     AsyncInkbox,
+    CallCapacityBusyError,
+    CallMode,
+    CallOrigin,
+    ConcurrentCallsLimitError,
+    ConflictError,
     CustomerCampaignRequiredError,
-    DuplicateContactRuleError,
-    InkboxError,
+    ForwardingTargetType,
+    IncomingCallAction,
+    InkboxAPIError,
     InvalidArgumentError,
     NotFoundError,
-    RecipientBlockedError,
     RecipientNotOptedInError,
     RecipientOptedOutError,
     SenderRateLimitedError,
@@ -51,22 +59,35 @@ def number_of(identity: AsyncAgentIdentity) -> str:
 async def test_numbers_provision_update_release(inkbox: AsyncInkbox) -> None:
     identity = await inkbox.create_identity(unique("phone"))
     number = await identity.provision_phone_number()
-    assert number is not None and number.type == "toll_free" and number.number.startswith("+1")
+    assert number is not None and number.type == "local" and number.number.startswith("+1")
     assert [n.id for n in await inkbox.phone_numbers.list()] == [number.id]
     assert (await inkbox.phone_numbers.get(number.id)).agent_identity_id == identity.id
     updated = await inkbox.phone_numbers.update(
         number.id,
         incoming_call_action="webhook",
         incoming_call_webhook_url="https://example.com/calls",
-        incoming_text_webhook_url="https://example.com/texts",
     )
     assert updated.incoming_call_action == "webhook"
     accept = await inkbox.phone_numbers.update(
         number.id, incoming_call_action="auto_accept", client_websocket_url="wss://example.com/ws"
     )
     assert accept.client_websocket_url == "wss://example.com/ws"
-    cleared = await inkbox.phone_numbers.update(number.id, incoming_text_webhook_url=None)
-    assert cleared.incoming_text_webhook_url is None
+    forward = await inkbox.phone_numbers.update(
+        number.id,
+        incoming_call_action="forward",
+        forwarding_target_type="phone",
+        forwarding_phone_number="+15557654321",
+    )
+    assert forward.forwarding_target_type == ForwardingTargetType.PHONE
+    assert forward.forwarding_phone_number == "+15557654321"
+    hosted = await inkbox.phone_numbers.update(
+        number.id,
+        incoming_call_action="hosted_agent",
+        forwarding_target_type=None,
+        forwarding_phone_number=None,
+    )
+    assert hosted.incoming_call_action == IncomingCallAction.HOSTED_AGENT
+    assert hosted.forwarding_target_type is None
     switched = await inkbox.phone_numbers.update(number.id, filter_mode="whitelist")
     assert switched.filter_mode == "whitelist" and switched.filter_mode_change_notice is not None
     other = await inkbox.create_identity(unique("local"))
@@ -103,14 +124,21 @@ async def test_sms_rules(inkbox: AsyncInkbox, emulator: Emulator) -> None:
         await identity.send_text(to=CUSTOMER, text="still there?")
 
 
-async def test_toll_free_cannot_text(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+async def test_toll_free_is_no_longer_offered(inkbox: AsyncInkbox, emulator: Emulator) -> None:
     identity = await inkbox.create_identity(unique("tollfree"))
-    number = await identity.provision_phone_number(type="toll_free")
-    assert number is not None
-    emulator.inject_text(to_number=number.number, from_number=CUSTOMER, text="START")
-    with pytest.raises(InkboxError) as info:
-        await identity.send_text(to=CUSTOMER, text="hi")
-    assert getattr(info.value, "status_code", 0) >= 400
+    with pytest.warns(DeprecationWarning, match="type='local'") as warned:
+        number = await identity.provision_phone_number(type="toll_free")
+    assert warned[0].filename == __file__  # the warning points at the caller's line
+    assert number is not None and number.type == "local"
+    other = await inkbox.create_identity(unique("tollfree"))
+    with pytest.warns(DeprecationWarning, match="toll-free"):
+        await inkbox.phone_numbers.provision(agent_handle=other.agent_handle, type="toll_free")
+    assert emulator.requests()[-1].json()["type"] == "local"
+    with pytest.warns(DeprecationWarning, match="toll-free"):
+        created = await inkbox.create_identity(
+            unique("tollfree"), phone_number={"type": "toll_free", "state": "TX"}
+        )
+    assert created.phone_number is not None and created.phone_number.state == "TX"
 
 
 async def test_texts_conversations_and_webhooks(
@@ -193,6 +221,7 @@ async def test_calls_transcripts_and_rate_limit(inkbox: AsyncInkbox, emulator: E
         to_number=CUSTOMER, client_websocket_url="wss://agent.example.com/ws"
     )
     assert first.direction == "outbound" and first.rate_limit is not None
+    assert (first.origin, first.mode) == (CallOrigin.DEDICATED_NUMBER, CallMode.CLIENT_WEBSOCKET)
     second = await inkbox.calls.place(
         from_number=number.id, to_number="+15557654321"
     )  # the seed's form
@@ -203,17 +232,70 @@ async def test_calls_transcripts_and_rate_limit(inkbox: AsyncInkbox, emulator: E
     )
     calls = await identity.list_calls(limit=10)
     assert {c.id for c in calls} == {first.id, second.id}
-    assert (await inkbox.calls.get(number.id, first.id)).remote_phone_number == CUSTOMER
+    listed = await inkbox.calls.list(agent_identity_id=identity.id, start_datetime=date.today())
+    assert {c.id for c in listed} == {first.id, second.id}
+    assert await inkbox.calls.list(agent_identity_id=identity.id, end_datetime="2020-01-01") == []
+    assert (await inkbox.calls.get(first.id)).remote_phone_number == CUSTOMER
 
     emulator.append_transcript(str(first.id), "remote", "I would like a refund please")
     emulator.append_transcript(str(first.id), "local", "Sure, I can help with the refund")
     segments = await identity.list_transcripts(first.id)
     assert [(t.party, t.seq) for t in segments] == [("remote", 0), ("local", 1)]
-    assert [t.text for t in await inkbox.transcripts.list(number.id, first.id)] == [
-        t.text for t in segments
-    ]
+    assert [t.text for t in await inkbox.transcripts.list(first.id)] == [t.text for t in segments]
     hits = await inkbox.phone_numbers.search_transcripts(number.id, q="refund", party="remote")
     assert [h.party for h in hits] == ["remote"]
+
+
+async def test_seed_call_reads_warn_and_use_the_current_routes(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    identity = await inkbox.create_identity(unique("seedcalls"))
+    number = await identity.provision_phone_number()
+    assert number is not None
+    call = await identity.place_call(to_number=CUSTOMER)
+    emulator.append_transcript(str(call.id), "remote", "hello")
+    emulator.clear_requests()
+    with pytest.warns(DeprecationWarning, match=r"calls.list\(agent_identity_id=") as warned:
+        calls = await inkbox.calls.list(number.id, limit=10)
+    assert warned[0].filename == __file__
+    assert [c.id for c in calls] == [call.id]
+    with pytest.warns(DeprecationWarning, match=r"inkbox.calls.get\(call_id\)"):
+        assert (await inkbox.calls.get(number.id, call.id)).id == call.id
+    with pytest.warns(DeprecationWarning, match=r"inkbox.transcripts.list\(call_id\)"):
+        assert [t.text for t in await inkbox.transcripts.list(number.id, call.id)] == ["hello"]
+    paths = [(r.method, r.path, r.query) for r in emulator.requests()]
+    assert paths == [
+        ("GET", f"/api/v1/phone/numbers/{number.id}", ""),
+        ("GET", "/api/v1/phone/calls", f"limit=10&offset=0&agent_identity_id={identity.id}"),
+        ("GET", f"/api/v1/phone/calls/{call.id}", ""),
+        ("GET", f"/api/v1/phone/calls/{call.id}/transcripts", ""),
+    ]
+
+
+async def test_hangup_and_hosted_agent_calls(inkbox: AsyncInkbox, emulator: Emulator) -> None:
+    identity = await inkbox.create_identity(unique("hangup"))
+    await identity.provision_phone_number()
+    call = await identity.place_call(
+        to_number=CUSTOMER,
+        mode="hosted_agent",
+        reason="Confirm tomorrow's appointment",
+        on_voicemail="leave_message",
+        voicemail_message="Please call us back.",
+    )
+    assert call.mode == CallMode.HOSTED_AGENT and call.reason == "Confirm tomorrow's appointment"
+    assert emulator.requests()[-1].json() == {
+        "to_number": CUSTOMER,
+        "origination": "dedicated_number",
+        "mode": "hosted_agent",
+        "from_number": identity.phone_number.number if identity.phone_number else None,
+        "on_voicemail": "leave_message",
+        "voicemail_message": "Please call us back.",
+        "reason": "Confirm tomorrow's appointment",
+    }
+    ended = await identity.hangup_call(call.id)
+    assert ended.status in ("completed", "canceled") and ended.hangup_reason == "local"
+    with pytest.raises(ConflictError):
+        await inkbox.calls.hangup(call.id)
 
 
 async def test_inbound_call_routed_by_auto_actions(inkbox: AsyncInkbox, emulator: Emulator) -> None:
@@ -235,35 +317,13 @@ async def test_inbound_call_routed_by_auto_actions(inkbox: AsyncInkbox, emulator
     assert len(inbound) == 2
 
 
-async def test_phone_contact_rules(inkbox: AsyncInkbox, emulator: Emulator) -> None:
-    identity = await texting_identity(inkbox, emulator)
-    phone = identity.phone_number
-    assert phone is not None
-    rules = inkbox.phone_contact_rules
-    rule = await rules.create(phone.id, action="block", match_target=CUSTOMER)
-    with pytest.raises(DuplicateContactRuleError) as info:
-        await rules.create(phone.id, action="allow", match_target=CUSTOMER)
-    assert info.value.existing_rule_id == rule.id
-    emulator.inject_text(to_number=phone.number, from_number="+15552223333", text="START")
-    emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="START")
-    with pytest.raises(RecipientBlockedError) as blocked:
-        await identity.send_text(to=CUSTOMER, text="hi")
-    assert blocked.value.matched_rule_id == rule.id and blocked.value.address == CUSTOMER
-    assert [r.id for r in await rules.list(phone.id, action="block")] == [rule.id]
-    assert (await rules.get(phone.id, rule.id)).match_type == "exact_number"
-    assert (await rules.update(phone.id, rule.id, status="paused")).status == "paused"
-    assert rule.id in {r.id for r in await rules.list_all(phone_number_id=phone.id)}
-    await rules.delete(phone.id, rule.id)
-    assert await rules.list(phone.id) == []
-
-
 async def test_bad_phone_input_fails_before_io(inkbox: AsyncInkbox, emulator: Emulator) -> None:
     identity = await inkbox.create_identity(unique("badphone"))
     await identity.provision_phone_number()
     phone = identity.phone_number
     assert phone is not None
     emulator.clear_requests()
-    calls = [
+    calls: list[Callable[[], Any]] = [
         lambda: identity.send_text(to="5551234567", text="hi"),
         lambda: identity.send_text(to=CUSTOMER, text=""),
         lambda: identity.send_text(to=CUSTOMER, text="   "),
@@ -279,16 +339,103 @@ async def test_bad_phone_input_fails_before_io(inkbox: AsyncInkbox, emulator: Em
         lambda: inkbox.phone_numbers.provision(
             agent_handle=identity.agent_handle, type="local", state="ZZ"
         ),
-        lambda: inkbox.phone_numbers.provision(agent_handle=identity.agent_handle, state="NY"),
+        lambda: inkbox.phone_numbers.update(phone.id, forwarding_target_type="fax"),
+        lambda: inkbox.phone_numbers.update(
+            phone.id, forwarding_target_type="sip", forwarding_phone_number="+15551234567"
+        ),
+        lambda: inkbox.phone_numbers.update(phone.id, forwarding_sip_uri="https://pbx.example"),
+        lambda: inkbox.phone_numbers.update(
+            phone.id, incoming_call_action="forward", forwarding_target_type=None
+        ),
+        lambda: identity.send_text(to=CUSTOMER, conversation_id=uuid.uuid4(), text="hi"),
+        lambda: identity.send_text(to=CUSTOMER),
+        lambda: identity.send_text(text="hi"),
+        lambda: identity.send_text(to=[], text="hi"),
+        lambda: identity.send_text(to=[CUSTOMER, "555"], text="hi"),
+        lambda: identity.send_text(to=CUSTOMER, media_urls=["ftp://x/y.png"]),
+        lambda: identity.place_call(to_number=CUSTOMER, mode="hosted_agent"),
+        lambda: identity.place_call(to_number=CUSTOMER, reason="no hosted agent"),
+        lambda: identity.place_call(
+            to_number=CUSTOMER, mode="hosted_agent", reason="x", client_websocket_url="wss://a/b"
+        ),
+        lambda: identity.place_call(to_number=CUSTOMER, voicemail_message="hi"),
+        lambda: identity.place_call(to_number=CUSTOMER, origination="satellite"),
+        lambda: inkbox.calls.place(to_number=CUSTOMER),
+        lambda: inkbox.calls.list(agent_identity_id="nope"),
+        lambda: inkbox.calls.list(start_datetime=5),  # type: ignore[arg-type]
+        lambda: inkbox.calls.get(),  # type: ignore[call-overload]
+        lambda: inkbox.calls.get("nope"),
+        lambda: inkbox.calls.hangup("nope"),
+        lambda: inkbox.transcripts.list(uuid.uuid4(), "nope"),
         lambda: inkbox.phone_numbers.update(phone.id, incoming_call_action="answer_machine"),
         lambda: inkbox.phone_numbers.update(phone.id, client_websocket_url="http://not-ws"),
         lambda: inkbox.phone_numbers.search_transcripts(phone.id, q="x", party="moderator"),
         lambda: inkbox.sms_opt_ins.get("not a number"),
         lambda: inkbox.sms_opt_ins.list(status="maybe"),
         lambda: inkbox.texts.update(phone.id, uuid.uuid4(), status="archived"),  # type: ignore[arg-type]
-        lambda: inkbox.phone_contact_rules.create(phone.id, action="block", match_target="555"),
+        lambda: identity.get_text_conversation("not-a-key"),
     ]
     for call in calls:
         with pytest.raises(InvalidArgumentError):
             await call()
     assert emulator.requests() == []
+
+
+async def test_group_texts_media_and_conversation_ids(
+    inkbox: AsyncInkbox, emulator: Emulator
+) -> None:
+    identity = await texting_identity(inkbox, emulator)
+    other = "+15552223333"
+    for who in (CUSTOMER, other):
+        emulator.inject_text(to_number=number_of(identity), from_number=who, text="START")
+    group = await identity.send_text(
+        to=[CUSTOMER, other], text="Team update", media_urls=["https://cdn.example.com/plan.png"]
+    )
+    assert group.remote_phone_number is None and group.type == "mms"
+    assert group.recipients is not None
+    assert {r.recipient_phone_number for r in group.recipients} == {CUSTOMER, other}
+    assert group.media is not None and group.media[0].url == "https://cdn.example.com/plan.png"
+    assert group.conversation_id is not None
+    reply = await identity.send_text(conversation_id=group.conversation_id, text="One more thing")
+    assert reply.conversation_id == group.conversation_id
+    alone = await identity.send_text(to=[CUSTOMER], media_urls=["https://cdn.example.com/a.jpg"])
+    assert alone.remote_phone_number == CUSTOMER and alone.text is None
+
+    one_to_one = await identity.list_text_conversations()
+    assert {c.remote_phone_number for c in one_to_one} == {CUSTOMER, other}
+    assert not any(c.is_group for c in one_to_one)
+    every = await identity.list_text_conversations(include_groups=True)
+    grouped = next(c for c in every if c.is_group)
+    assert grouped.id == group.conversation_id and grouped.remote_phone_number is None
+    assert sorted(grouped.participants or []) == sorted([CUSTOMER, other])
+    messages = await identity.get_text_conversation(group.conversation_id)
+    assert [m.id for m in messages] == [reply.id, group.id]
+    state = await identity.mark_text_conversation_read(group.conversation_id)
+    assert state.conversation_id == group.conversation_id and state.remote_phone_number is None
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (429, "concurrent_calls_limit", ConcurrentCallsLimitError),
+        (503, "call_capacity_busy", CallCapacityBusyError),
+    ],
+)
+async def test_call_capacity_errors_are_typed(
+    status: int, code: str, expected: type[InkboxAPIError]
+) -> None:
+    sent: list[httpx2.Request] = []
+
+    def busy(request: httpx2.Request) -> httpx2.Response:
+        sent.append(request)
+        body = {"detail": {"error": code, "message": "try later"}}
+        return httpx2.Response(status, json=body, headers={"Retry-After": "7"})
+
+    transport = httpx2.MockTransport(busy)
+    async with AsyncInkbox(
+        "ApiKey_test", base_url="https://api.test", transport=transport, max_retries=0
+    ) as inkbox:
+        with pytest.raises(expected) as info:
+            await inkbox.calls.place(from_number="+15550001111", to_number=CUSTOMER)
+    assert info.value.code == code and info.value.retry_after == 7.0
+    assert info.value.idempotency_key == sent[0].headers["idempotency-key"]

@@ -138,7 +138,7 @@ def test_texts_and_calls_replay(emu: Emulator, admin: httpx2.Client, org: OrgCre
     assert first.status_code == again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert len(emu.sent_texts(org.organization_id)) == 1
-    toll = new_number(admin, "toll_free")
+    toll = new_number(admin, "local")
     call = {
         "from_number": toll["number"],
         "to_number": who,

@@ -91,15 +91,15 @@ def test_passthrough_tunnel_and_phone_numbers(admin: httpx2.Client) -> None:
         admin,
         _handle(),
         tunnel={"tls_mode": "passthrough"},
-        phone_number={"type": "toll_free", "incoming_call_action": "auto_reject"},
+        phone_number={"type": "local", "incoming_call_action": "auto_reject"},
         vault_secret_ids="*",
     )
     assert body["tunnel"]["status"] == "awaiting_cert"
     phone = body["phone_number"]
-    assert phone["number"].startswith("+1833555")
-    assert phone["type"] == "toll_free"
-    assert phone["sms_status"] == "ready"
-    assert phone["state"] is None
+    assert phone["number"].startswith("+1212555")  # local numbers default to NY
+    assert phone["type"] == "local"
+    assert phone["sms_status"] == "pending"
+    assert phone["state"] == "NY"
     assert phone["agent_identity_id"] == body["id"]
     local = create_identity(
         admin,
@@ -206,7 +206,7 @@ def test_failed_create_leaves_nothing_behind(emu: Emulator, admin: httpx2.Client
     handle = _handle()
     bad_bodies = [
         {"agent_handle": handle, "mailbox": {"sending_domain": "nope.example"}},
-        {"agent_handle": handle, "phone_number": {"type": "toll_free", "state": "NY"}},
+        {"agent_handle": handle, "phone_number": {"type": "toll_free"}},  # no longer offered
         {"agent_handle": handle, "phone_number": {"type": "cellular"}},
         {"agent_handle": handle, "phone_number": {"incoming_call_action": "auto_accept"}},
         {"agent_handle": handle, "tunnel": {"tls_mode": "mtls"}},
@@ -239,7 +239,7 @@ def test_update_three_state(admin: httpx2.Client) -> None:
 
 def test_delete_cascades(emu: Emulator, admin: httpx2.Client) -> None:
     handle = _handle()
-    created = create_identity(admin, handle, phone_number={"type": "toll_free"})
+    created = create_identity(admin, handle, phone_number={"type": "local"})
     key = scoped_key(admin, created["id"])
     assert admin.get("/api/whoami", headers={"X-API-Key": key}).status_code == 200
     response = admin.delete(f"/api/v1/identities/{handle}")
@@ -257,12 +257,12 @@ def test_delete_cascades(emu: Emulator, admin: httpx2.Client) -> None:
 
 def test_release_phone_number(admin: httpx2.Client) -> None:
     handle = _handle()
-    created = create_identity(admin, handle, phone_number={"type": "toll_free"})
+    created = create_identity(admin, handle, phone_number={})
     number = created["phone_number"]["number"]
     assert admin.delete(f"/api/v1/identities/{handle}/phone_number").status_code == 204
     assert admin.get(f"/api/v1/identities/{handle}").json()["phone_number"] is None
     assert admin.delete(f"/api/v1/identities/{handle}/phone_number").status_code == 404
-    fresh = create_identity(admin, _handle(), phone_number={"type": "toll_free"})
+    fresh = create_identity(admin, _handle(), phone_number={})
     assert fresh["phone_number"]["number"] != number  # released numbers are never reused
 
 

@@ -212,8 +212,12 @@ def test_mailbox_get_list_update(emu: Emulator, admin: httpx2.Client, org: OrgCr
     assert admin.patch(f"{M}/{box}", json={"display_name": "X"}).status_code == 422
     assert admin.patch(f"{M}/{box}", json={"filter_mode": "greylist"}).status_code == 422
 
+    owner = admin.get(f"{M}/{box}").json()["agent_identity_id"]
+    handle = next(
+        i["agent_handle"] for i in admin.get("/api/v1/identities/").json() if i["id"] == owner
+    )
     admin.post(
-        f"{M}/{box}/contact-rules",
+        f"/api/v1/identities/{handle}/mail-contact-rules",
         json={"action": "block", "match_type": "domain", "match_target": "spam.example"},
     )
     flipped = admin.patch(f"{M}/{box}", json={"filter_mode": "whitelist"}).json()

@@ -9,13 +9,21 @@ from inkbox_emulator import Emulator, OrgCredentials
 from .conftest import create_identity, messages, new_mailbox, scoped_key, send, unique
 
 M = "/api/v1/mail/mailboxes"
+IDENTITIES = "/api/v1/identities/"
+
+
+def rules_of(client: httpx2.Client, box: str) -> str:
+    """The identity-keyed rule collection of the identity owning ``box``."""
+    owner = client.get(f"{M}/{box}").json()["agent_identity_id"]
+    handle = next(i["agent_handle"] for i in client.get(IDENTITIES).json() if i["id"] == owner)
+    return f"{IDENTITIES}{handle}/mail-contact-rules"
 
 
 def rule(
     client: httpx2.Client, box: str, action: str, match_type: str, target: str
 ) -> httpx2.Response:
     return client.post(
-        f"{M}/{box}/contact-rules",
+        rules_of(client, box),
         json={"action": action, "match_type": match_type, "match_target": target},
     )
 
@@ -27,7 +35,8 @@ def test_rule_crud_duplicates_and_admin_only(admin: httpx2.Client) -> None:
     assert created.status_code == 201
     body = created.json()
     assert body["status"] == "active" and body["match_target"] == "spam.example"
-    assert body["mailbox_id"] == ident["mailbox"]["id"]
+    assert (body["agent_identity_id"], body["direction"]) == (ident["id"], "both")
+    rules = rules_of(admin, box)
     duplicate = rule(admin, box, "allow", "domain", "spam.example")
     assert duplicate.status_code == 409
     assert duplicate.json()["detail"]["existing_rule_id"] == body["id"]
@@ -37,36 +46,37 @@ def test_rule_crud_duplicates_and_admin_only(admin: httpx2.Client) -> None:
     assert rule(admin, box, "maybe", "domain", "x.example").status_code == 422
     vip = rule(admin, box, "allow", "exact_email", "vip@example.com").json()
 
-    listed = admin.get(f"{M}/{box}/contact-rules").json()
+    listed = admin.get(rules).json()
     assert [r["id"] for r in listed] == [body["id"], vip["id"]]
-    only_block = admin.get(f"{M}/{box}/contact-rules", params={"action": "block"}).json()
+    only_block = admin.get(rules, params={"action": "block"}).json()
     assert [r["id"] for r in only_block] == [body["id"]]
-    paged = admin.get(f"{M}/{box}/contact-rules", params={"limit": 1, "offset": 1}).json()
+    paged = admin.get(rules, params={"limit": 1, "offset": 1}).json()
     assert [r["id"] for r in paged] == [vip["id"]]
-    assert admin.get(f"{M}/{box}/contact-rules/{vip['id']}").json()["match_type"] == "exact_email"
-    every = admin.get(
-        "/api/v1/mail/contact-rules", params={"mailbox_id": ident["mailbox"]["id"]}
-    ).json()
-    assert {r["id"] for r in every} == {body["id"], vip["id"]}
+    assert admin.get(f"{rules}/{vip['id']}").json()["match_type"] == "exact_email"
+    for query in ({"mailbox_id": ident["mailbox"]["id"]}, {"agent_identity_id": ident["id"]}):
+        every = admin.get("/api/v1/mail/contact-rules", params=query).json()
+        assert {r["id"] for r in every} == {body["id"], vip["id"]}
+        assert {r["mailbox_id"] for r in every} == {ident["mailbox"]["id"]}
 
     key = scoped_key(admin, ident["id"])
     as_agent = {"X-API-Key": key}
-    path = f"{M}/{box}/contact-rules/{body['id']}"
-    assert admin.patch(path, json={"status": "paused"}, headers=as_agent).status_code == 403
+    path = f"{rules}/{body['id']}"
+    assert admin.patch(path, json={"action": "allow"}, headers=as_agent).status_code == 403
     assert admin.delete(path, headers=as_agent).status_code == 403
     assert admin.get("/api/v1/mail/contact-rules", headers=as_agent).status_code == 403
-    assert admin.get(f"{M}/{box}/contact-rules", headers=as_agent).status_code == 200
+    assert admin.get(rules, headers=as_agent).status_code == 200
     agent_rule = admin.post(
-        f"{M}/{box}/contact-rules",
+        rules,
         json={"action": "block", "match_type": "domain", "match_target": "agent.example"},
         headers=as_agent,
     )
     assert agent_rule.status_code == 201
 
-    paused = admin.patch(path, json={"status": "paused"}).json()
-    assert paused["status"] == "paused" and paused["action"] == "block"
+    assert admin.patch(path, json={"status": "paused"}).status_code == 422  # no status any more
+    assert admin.patch(path, json={}).status_code == 422
     assert admin.patch(path, json={"action": "allow"}).json()["action"] == "allow"
-    assert admin.patch(path, json={"match_target": "x"}).status_code == 200  # immutable: ignored
+    immutable = admin.patch(path, json={"action": "allow", "match_target": "x"})
+    assert immutable.json()["match_target"] == "spam.example"  # ignored
     assert admin.delete(path).status_code == 204
     assert admin.get(path).status_code == 404
     assert rule(admin, box, "block", "domain", "spam.example").status_code == 201  # free again

@@ -42,7 +42,7 @@ def place(client: httpx2.Client, number: dict[str, Any], to: str, **extra: Any) 
 
 
 def test_place_call_lifecycle_and_rate_limit_countdown(emu: Emulator, admin: httpx2.Client) -> None:
-    number = new_number(admin, "toll_free")
+    number = new_number(admin, "local")
     admin.patch(f"{P}/numbers/{number['id']}", json={"client_websocket_url": WS})
     to = remote()
     response = place(admin, number, to)
@@ -88,6 +88,8 @@ def test_rate_limit_exhaustion_and_window(emu: Emulator, admin: httpx2.Client) -
         response = place(admin, number, remote())
         assert response.status_code == 200
         last = response.json()
+        # hung up at once, so the organisation's concurrent-call limit never bites
+        assert admin.post(f"{P}/calls/{last['id']}/hangup").status_code == 200
     assert last["rate_limit"]["calls_remaining"] == 0
     refused = place(admin, number, remote())
     assert refused.status_code == 429
@@ -122,7 +124,7 @@ def test_place_call_errors(emu: Emulator, admin: httpx2.Client) -> None:
     assert forbidden.status_code == 403
     target = remote()
     rule = admin.post(
-        f"{P}/numbers/{number['id']}/contact-rules",
+        f"/api/v1/identities/{number['handle']}/phone-contact-rules",
         json={"action": "block", "match_target": target},
     ).json()
     blocked = place(admin, number, target)
@@ -266,7 +268,7 @@ def test_inbound_auto_accept_reject_and_blocked(
     configure(admin, number, incoming_call_action="webhook", incoming_call_webhook_url=reply.url)
     spammer = remote()
     admin.post(
-        f"{P}/numbers/{number['id']}/contact-rules",
+        f"/api/v1/identities/{number['handle']}/phone-contact-rules",
         json={"action": "block", "match_target": spammer},
     )
     blocked = emu.inject_call(number["number"], spammer)

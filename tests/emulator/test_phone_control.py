@@ -61,7 +61,7 @@ def test_reset_clears_phone_state() -> None:
             ).json()
             emu.append_transcript(call["id"], "local", "hello")
             admin.post(
-                f"{P}/numbers/{number['id']}/contact-rules",
+                f"/api/v1/identities/{number['handle']}/phone-contact-rules",
                 json={"action": "block", "match_target": remote()},
             )
         emu.reset()

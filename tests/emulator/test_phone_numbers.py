@@ -12,9 +12,7 @@ from .conftest import as_key, create_identity, scoped_key, unique
 from .phone_support import NUMBER_KEYS, P, new_number
 
 
-def test_provision_local_and_toll_free_agree_with_identity(
-    emu: Emulator, admin: httpx2.Client
-) -> None:
+def test_provision_local_numbers_agree_with_identity(emu: Emulator, admin: httpx2.Client) -> None:
     local = new_number(admin, "local", state="ca", incoming_text_webhook_url="https://t.example/")
     assert set(local) - {"handle"} == NUMBER_KEYS
     assert local["number"].startswith("+1415555")
@@ -26,11 +24,12 @@ def test_provision_local_and_toll_free_agree_with_identity(
     assert local["incoming_call_action"] == "auto_reject"
     assert local["filter_mode"] == "blacklist"
     assert local["incoming_text_webhook_url"] == "https://t.example/"
-    toll = new_number(admin, "toll_free")
-    assert toll["number"].startswith("+1833555")
-    assert toll["state"] is None
+    toll = new_number(admin, "local", state="NY")
+    assert toll["number"].startswith("+1212555")
+    assert toll["state"] == "NY"
     default_local = new_number(admin, "local")
     assert default_local["number"].startswith("+1212555")
+    assert default_local["forwarding_target_type"] is None
 
     identity = admin.get(f"/api/v1/identities/{local['handle']}").json()
     assert identity["phone_number"] == {k: v for k, v in local.items() if k != "handle"}
@@ -57,6 +56,7 @@ def test_provision_errors(admin: httpx2.Client) -> None:
     bad = [
         {"type": "local"},
         {"agent_handle": handle, "type": "cell"},
+        {"agent_handle": handle, "type": "toll_free"},
         {"agent_handle": handle, "type": "toll_free", "state": "NY"},
         {"agent_handle": handle, "type": "local", "state": "ZZ"},
         {"agent_handle": handle, "incoming_call_action": "auto_accept"},
@@ -106,14 +106,14 @@ def test_update_three_state_and_validation(admin: httpx2.Client) -> None:
 
 def test_filter_mode_change_notice(admin: httpx2.Client) -> None:
     number = new_number(admin, "local")
-    rules = f"{P}/numbers/{number['id']}/contact-rules"
+    rules = f"/api/v1/identities/{number['handle']}/phone-contact-rules"
     for target, action in (("+15550001", "block"), ("+15550002", "block"), ("+15550003", "allow")):
         assert (
             admin.post(rules, json={"action": action, "match_target": f"{target}00"}).status_code
             == 201
         )
-    paused = admin.post(rules, json={"action": "block", "match_target": "+1555000400"}).json()
-    admin.patch(f"{rules}/{paused['id']}", json={"status": "paused"})
+    gone = admin.post(rules, json={"action": "block", "match_target": "+1555000400"}).json()
+    assert admin.delete(f"{rules}/{gone['id']}").status_code == 204
     url = f"{P}/numbers/{number['id']}"
     notice = admin.patch(url, json={"filter_mode": "whitelist"}).json()["filter_mode_change_notice"]
     assert notice == {
@@ -131,8 +131,74 @@ def test_filter_mode_change_notice(admin: httpx2.Client) -> None:
     }
 
 
+def test_forwarding_fields_and_new_call_actions(admin: httpx2.Client) -> None:
+    number = new_number(admin, "local")
+    url = f"{P}/numbers/{number['id']}"
+    phone = {
+        "incoming_call_action": "forward",
+        "forwarding_target_type": "phone",
+        "forwarding_phone_number": "+15557654321",
+    }
+    forwarded = admin.patch(url, json=phone).json()
+    assert {k: forwarded[k] for k in phone} == phone
+    assert forwarded["forwarding_sip_uri"] is None
+    sip = admin.patch(
+        url,
+        json={
+            "forwarding_target_type": "sip",
+            "forwarding_phone_number": None,
+            "forwarding_sip_uri": "sip:desk@pbx.example.com",
+        },
+    ).json()
+    assert sip["forwarding_sip_uri"] == "sip:desk@pbx.example.com"
+    assert admin.get(url).json()["forwarding_target_type"] == "sip"
+    bad = [
+        {"forwarding_target_type": None},  # forward still needs a target
+        {"forwarding_phone_number": "+15550001111"},  # sip forwarding takes only the URI
+        {"forwarding_target_type": "fax"},
+        {"forwarding_sip_uri": "https://pbx.example.com"},
+        {"incoming_call_action": "voicemail"},
+    ]
+    for body in bad:
+        assert admin.patch(url, json=body).status_code == 422, body
+    hosted = admin.patch(
+        url,
+        json={
+            "incoming_call_action": "hosted_agent",
+            "forwarding_target_type": None,
+            "forwarding_sip_uri": None,
+        },
+    ).json()
+    assert hosted["incoming_call_action"] == "hosted_agent"
+    assert hosted["forwarding_target_type"] is None
+
+
+def test_identity_create_takes_forwarding(admin: httpx2.Client) -> None:
+    forward = {
+        "incoming_call_action": "forward",
+        "forwarding_target_type": "phone",
+        "forwarding_phone_number": "+15557654321",
+    }
+    created = create_identity(admin, unique("fwd"), phone_number=forward)
+    phone = created["phone_number"]
+    assert {k: phone[k] for k in forward} == forward and phone["type"] == "local"
+    for bad in (
+        {"type": "toll_free"},
+        {"incoming_call_action": "forward"},
+        {
+            "forwarding_target_type": "sip",
+            "forwarding_sip_uri": "sip:a@b.example",
+            "forwarding_phone_number": "+15557654321",
+        },
+    ):
+        response = admin.post(
+            "/api/v1/identities/", json={"agent_handle": unique("fwd"), "phone_number": bad}
+        )
+        assert response.status_code == 422, (bad, response.text)
+
+
 def test_release_and_identity_release(admin: httpx2.Client) -> None:
-    number = new_number(admin, "toll_free")
+    number = new_number(admin, "local")
     assert admin.delete(f"{P}/numbers/{number['id']}").status_code == 204
     assert admin.get(f"{P}/numbers/{number['id']}").status_code == 404
     assert admin.get(f"/api/v1/identities/{number['handle']}").json()["phone_number"] is None
@@ -192,5 +258,6 @@ def test_path_and_query_validation(admin: httpx2.Client) -> None:
     assert admin.get(base + "/texts/search", params={"q": "x", "limit": 0}).status_code == 422
     assert admin.get(f"{P}/sms-opt-ins", params={"limit": 201}).status_code == 422
     assert admin.get(f"{P}/sms-opt-ins", params={"status": "maybe"}).status_code == 422
-    assert admin.get(base + "/contact-rules", params={"limit": 201}).status_code == 422
+    rules = f"/api/v1/identities/{number['handle']}/phone-contact-rules"
+    assert admin.get(rules, params={"limit": 201}).status_code == 422
     assert admin.get(f"{P}/numbers", headers={"X-API-Key": "nope"}).status_code == 401

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import time
 
-from inkbox import Inkbox, RecipientBlockedError  # type: ignore[import-untyped]
+import httpx2
+from inkbox import (  # type: ignore[import-untyped]
+    Inkbox,
+    InkboxAPIError,
+    RecipientBlockedError,
+)
 
 from inkbox_emulator import Emulator, OrgCredentials
 
@@ -61,14 +66,26 @@ def test_official_client_phone_smoke(emu: Emulator, org: OrgCredentials) -> None
         assert [h.text for h in hits] == ["Hi agent"]
 
         blocked = remote()
-        rule = client.phone_contact_rules.create(number.id, action="block", match_target=blocked)
+        # 0.4.4's per-number rule routes were removed on 2026-08-31 (the emulator clock is
+        # past it): they answer 410; the rule goes on the identity-keyed route instead.
+        try:
+            client.phone_contact_rules.create(number.id, action="block", match_target=blocked)
+        except InkboxAPIError as exc:
+            assert exc.status_code == 410
+        else:  # pragma: no cover
+            raise AssertionError("expected a 410")
+        with httpx2.Client(base_url=emu.base_url, headers={"X-API-Key": org.api_key}) as http:
+            rule = http.post(
+                f"/api/v1/identities/{identity.agent_handle}/phone-contact-rules",
+                json={"action": "block", "match_target": blocked},
+            ).json()
         try:
             identity.send_text(to=blocked, text="nope")
         except RecipientBlockedError as exc:
-            assert str(exc.matched_rule_id) == str(rule.id)
+            assert str(exc.matched_rule_id) == rule["id"]
         else:  # pragma: no cover
             raise AssertionError("expected RecipientBlockedError")
-        assert [r.id for r in client.phone_contact_rules.list_all()] == [rule.id]
+        assert [str(r.id) for r in client.phone_contact_rules.list_all()] == [rule["id"]]
 
         deadline = time.monotonic() + 5
         while identity.get_text(sent.id).delivery_status.value != "delivered":

@@ -11,11 +11,13 @@ from .phone_support import P, new_number, opted_in, ready_number, remote, send
 
 RULE_KEYS = {
     "id",
-    "phone_number_id",
+    "agent_identity_id",
     "action",
     "match_type",
     "match_target",
+    "direction",
     "status",
+    "contact",
     "created_at",
     "updated_at",
 }
@@ -32,19 +34,23 @@ OPT_IN_KEYS = {
 }
 
 
+def rules_of(number: dict[str, object]) -> str:
+    return f"/api/v1/identities/{number['handle']}/phone-contact-rules"
+
+
 def test_rule_crud_duplicates_and_filters(admin: httpx2.Client) -> None:
     number = new_number(admin, "local")
     second = new_number(admin, "local")
-    rules = f"{P}/numbers/{number['id']}/contact-rules"
+    rules = rules_of(number)
     a, b = remote(), remote()
     block = admin.post(rules, json={"action": "block", "match_target": a})
     assert block.status_code == 201
     rule = block.json()
     assert set(rule) == RULE_KEYS
-    assert (rule["match_type"], rule["status"], rule["phone_number_id"]) == (
+    assert (rule["match_type"], rule["direction"], rule["agent_identity_id"]) == (
         "exact_number",
-        "active",
-        number["id"],
+        "both",
+        number["agent_identity_id"],
     )
     allow = admin.post(
         rules, json={"action": "allow", "match_type": "exact_number", "match_target": b}
@@ -52,37 +58,37 @@ def test_rule_crud_duplicates_and_filters(admin: httpx2.Client) -> None:
     duplicate = admin.post(rules, json={"action": "allow", "match_target": a})
     assert duplicate.status_code == 409
     assert duplicate.json()["detail"]["existing_rule_id"] == rule["id"]
-    # paused rules keep their slot; deleted ones free it
-    admin.patch(f"{rules}/{rule['id']}", json={"status": "paused"})
-    assert admin.post(rules, json={"action": "block", "match_target": a}).status_code == 409
     for body in (
         {"match_target": a},
         {"action": "deny", "match_target": a},
         {"action": "block", "match_type": "prefix", "match_target": a},
         {"action": "block", "match_target": "not-a-number"},
+        {"action": "block", "match_target": a, "direction": "sideways"},
     ):
         assert admin.post(rules, json=body).status_code == 422, body
     assert [r["id"] for r in admin.get(rules).json()] == [allow["id"], rule["id"]]
     assert [r["id"] for r in admin.get(rules, params={"action": "allow"}).json()] == [allow["id"]]
     assert len(admin.get(rules, params={"limit": 1}).json()) == 1
-    assert admin.get(f"{rules}/{rule['id']}").json()["status"] == "paused"
-    updated = admin.patch(f"{rules}/{rule['id']}", json={"action": "allow", "status": "active"})
+    updated = admin.patch(f"{rules}/{rule['id']}", json={"action": "allow"})
     assert (updated.json()["action"], updated.json()["status"]) == ("allow", "active")
-    assert admin.patch(f"{rules}/{rule['id']}", json={}).json()["action"] == "allow"
-    assert admin.patch(f"{rules}/{rule['id']}", json={"status": "deleted"}).status_code == 422
+    for body in ({}, {"status": "paused"}, {"apply_to": "inbound"}):
+        assert admin.patch(f"{rules}/{rule['id']}", json=body).status_code == 422, body
     assert admin.delete(f"{rules}/{rule['id']}").status_code == 204
     assert admin.get(f"{rules}/{rule['id']}").status_code == 404
     assert admin.post(rules, json={"action": "block", "match_target": a}).status_code == 201
-    # the rule belongs to its number only
-    assert admin.get(f"{P}/numbers/{second['id']}/contact-rules/{allow['id']}").status_code == 404
-    other = admin.post(
-        f"{P}/numbers/{second['id']}/contact-rules", json={"action": "block", "match_target": a}
-    ).json()
+    # the rule belongs to its identity only
+    assert admin.get(f"{rules_of(second)}/{allow['id']}").status_code == 404
+    other = admin.post(rules_of(second), json={"action": "block", "match_target": a}).json()
     everything = admin.get(f"{P}/contact-rules").json()
     assert other["id"] in [r["id"] for r in everything]
     assert len(everything) == 3
-    only = admin.get(f"{P}/contact-rules", params={"phone_number_id": second["id"]}).json()
-    assert [r["id"] for r in only] == [other["id"]]
+    for query in (
+        {"agent_identity_id": second["agent_identity_id"]},
+        {"phone_number_id": second["id"]},
+    ):
+        only = admin.get(f"{P}/contact-rules", params=query).json()
+        assert [r["id"] for r in only] == [other["id"]]
+        assert only[0]["phone_number_id"] == second["id"]
     assert admin.get(f"{P}/contact-rules", params={"phone_number_id": "x"}).status_code == 422
 
 
@@ -90,16 +96,16 @@ def test_rule_access_for_scoped_keys(admin: httpx2.Client) -> None:
     number = new_number(admin, "local")
     other = new_number(admin, "local")
     scoped = as_key(admin, scoped_key(admin, number["agent_identity_id"]))
-    rules = f"{P}/numbers/{number['id']}/contact-rules"
+    rules = rules_of(number)
     created = admin.post(rules, json={"action": "block", "match_target": remote()}, **scoped)
     assert created.status_code == 201
     rule_id = created.json()["id"]
     assert admin.get(rules, **scoped).status_code == 200
     assert admin.get(f"{rules}/{rule_id}", **scoped).status_code == 200
-    assert admin.patch(f"{rules}/{rule_id}", json={"status": "paused"}, **scoped).status_code == 403
+    assert admin.patch(f"{rules}/{rule_id}", json={"action": "allow"}, **scoped).status_code == 403
     assert admin.delete(f"{rules}/{rule_id}", **scoped).status_code == 403
     assert admin.get(f"{P}/contact-rules", **scoped).status_code == 403
-    assert admin.get(f"{P}/numbers/{other['id']}/contact-rules", **scoped).status_code == 404
+    assert admin.get(rules_of(other), **scoped).status_code == 404
 
 
 def test_opt_in_registry(emu: Emulator, admin: httpx2.Client, org: OrgCredentials) -> None:

@@ -35,22 +35,16 @@ def detail(response: httpx2.Response) -> dict[str, Any]:
 
 
 def test_sender_rules(emu: Emulator, admin: httpx2.Client) -> None:
-    toll = new_number(admin, "toll_free")
-    who = opted_in(emu, toll)
-    response = send(admin, toll["id"], who)
-    assert response.status_code == 409
-    assert detail(response)["error"] == "toll_free_verification_pending"
-    assert detail(response)["message"]
-
     local = new_number(admin, "local")
-    emu.inject_text(local["number"], who, "START")
+    who = opted_in(emu, local)
     pending = send(admin, local["id"], who)
     assert pending.status_code == 409
     assert detail(pending)["error"] == "sender_sms_pending"
     emu.advance_clock(1.01)  # sms_ready_delay=1.0 s of the emulator clock
     assert admin.get(f"{P}/numbers/{local['id']}").json()["sms_status"] == "ready"
     assert send(admin, local["id"], who).status_code == 200
-    assert emu.mark_sms_ready(toll["id"])["sms_status"] == "ready"
+    other = new_number(admin, "local")
+    assert emu.mark_sms_ready(other["id"])["sms_status"] == "ready"
 
 
 def test_recipient_opt_in_and_opt_out(emu: Emulator, admin: httpx2.Client) -> None:
@@ -101,7 +95,7 @@ def test_rolling_daily_limit(emu: Emulator, admin: httpx2.Client) -> None:
 def test_blocked_recipient(emu: Emulator, admin: httpx2.Client) -> None:
     number = ready_number(emu, admin)
     who = opted_in(emu, number)
-    rules = f"{P}/numbers/{number['id']}/contact-rules"
+    rules = f"/api/v1/identities/{number['handle']}/phone-contact-rules"
     rule = admin.post(rules, json={"action": "block", "match_target": who}).json()
     response = send(admin, number["id"], who)
     assert response.status_code == 403
@@ -234,7 +228,7 @@ def test_inbound_text_webhook_and_mms(
     fixtures_dir: Path,
 ) -> None:
     secret = admin.post("/api/v1/signing-keys", json={}).json()["signing_key"]
-    number = new_number(admin, "toll_free", incoming_text_webhook_url=hooks.url)
+    number = new_number(admin, "local", incoming_text_webhook_url=hooks.url)
     who = remote()
     stored = emu.inject_text(number["number"], who, "Hi, is anyone there?")
     assert set(stored) == TEXT_KEYS
@@ -300,7 +294,7 @@ def test_blocked_inbound_is_hidden_from_agents(
     number = new_number(admin, "local", incoming_text_webhook_url=hooks.url)
     spammer, friend = remote(), remote()
     admin.post(
-        f"{P}/numbers/{number['id']}/contact-rules",
+        f"/api/v1/identities/{number['handle']}/phone-contact-rules",
         json={"action": "block", "match_target": spammer},
     )
     blocked = emu.inject_text(number["number"], spammer, "buy now")
@@ -352,6 +346,10 @@ def test_reads_flags_conversations_and_search(emu: Emulator, admin: httpx2.Clien
     convs = admin.get(f"{base}/conversations").json()
     assert [c["remote_phone_number"] for c in convs] == [bob, alice]
     assert set(convs[0]) == {
+        "id",
+        "participants",
+        "is_group",
+        "latest_has_media",
         "remote_phone_number",
         "latest_text",
         "latest_direction",
@@ -373,7 +371,14 @@ def test_reads_flags_conversations_and_search(emu: Emulator, admin: httpx2.Clien
     assert len(admin.get(f"{base}/conversations/{alice}", params={"limit": 1}).json()) == 1
     assert admin.get(f"{base}/conversations/%2B{alice[1:]}").json() == thread
     result = admin.patch(f"{base}/conversations/{alice}", json={"is_read": True}).json()
-    assert result == {"remote_phone_number": alice, "is_read": True, "updated_count": 1}
+    assert result == {
+        "remote_phone_number": alice,
+        "conversation_id": alice_conv["id"],
+        "is_read": True,
+        "updated_count": 1,
+    }
+    by_id = admin.get(f"{base}/conversations/{alice_conv['id']}").json()
+    assert [t["id"] for t in by_id] == [t["id"] for t in thread]
     again = admin.patch(f"{base}/conversations/{alice}", json={"is_read": True}).json()
     assert again["updated_count"] == 0
     assert admin.patch(f"{base}/conversations/{alice}", json={}).status_code == 422

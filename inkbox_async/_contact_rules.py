@@ -1,0 +1,354 @@
+"""Contact rules keyed by identity: ``identity.mail_contact_rules`` / ``phone_contact_rules``.
+
+Rules belong to an agent identity and live under
+``/api/v1/identities/{handle}/{mail,phone}-contact-rules``. The 0.4.4 calls
+keyed by mailbox or phone number resolve their owner here first
+(:func:`mailbox_owner`, :func:`number_owner`).
+"""
+
+from __future__ import annotations
+
+import builtins
+import enum
+from typing import Any
+from uuid import UUID
+
+from inkbox_async import _validate as check
+from inkbox_async._converter import structure, structure_list
+from inkbox_async._errors import InkboxError, InvalidArgumentError
+from inkbox_async._paths import segment
+from inkbox_async._sentinel import UNSET, Unset
+from inkbox_async.models.mail import (
+    ContactRuleDirection,
+    MailContactRule,
+    MailRuleAction,
+    MailRuleMatchType,
+)
+from inkbox_async.models.phone import PhoneContactRule, PhoneRuleAction, PhoneRuleMatchType
+
+from ._transport import AsyncTransport
+
+IDENTITIES = "/api/v1/identities"
+MAIL_RULES = "/api/v1/mail/contact-rules"
+PHONE_RULES = "/api/v1/phone/contact-rules"
+LIMIT_MAX = 200
+RULE_STATUS_REMOVED = (
+    "{channel} contact rules can no longer be paused (the API dropped 'status'): delete the "
+    "rule, or change its action or direction with "
+    "identity.{channel}_contact_rules.update(rule_id, action=..., direction=...)"
+)
+
+
+def direction_value(argument: str, value: ContactRuleDirection | str | None) -> str | None:
+    """A rule ``direction`` (``inbound``/``outbound``/``both``), or None when not given."""
+    return None if value is None else check.choice(argument, value, ContactRuleDirection)
+
+
+def filters(
+    *,
+    actions: type[enum.Enum],
+    match_types: type[enum.Enum],
+    action: enum.Enum | str | None,
+    match_type: enum.Enum | str | None,
+    direction_: ContactRuleDirection | str | None,
+    limit: int | None,
+    offset: int | None,
+) -> dict[str, Any]:
+    """Query of the rule lists, each key only when given."""
+    return {
+        "direction": direction_value("direction", direction_),
+        "action": None if action is None else check.choice("action", action, actions),
+        "match_type": None
+        if match_type is None
+        else check.choice("match_type", match_type, match_types),
+        "limit": None if limit is None else check.int_range("limit", limit, 1, LIMIT_MAX),
+        "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
+    }
+
+
+def update_body(
+    *,
+    actions: type[enum.Enum],
+    action: enum.Enum | str | Unset | None,
+    direction_: ContactRuleDirection | str | Unset | None,
+    apply_to: ContactRuleDirection | str | Unset | None,
+) -> dict[str, Any]:
+    """Body of a rule PATCH: ``action`` and/or ``direction``, or ``action`` + ``apply_to``."""
+    body: dict[str, Any] = {}
+    if direction_ is not UNSET and direction_ is not None:
+        body["direction"] = check.choice("direction", direction_, ContactRuleDirection)
+    if action is not UNSET and action is not None:
+        body["action"] = check.choice("action", action, actions)
+    if apply_to is not UNSET and apply_to is not None:
+        side = check.choice("apply_to", apply_to, ContactRuleDirection)
+        if side == ContactRuleDirection.BOTH:
+            raise InvalidArgumentError("apply_to", "must be 'inbound' or 'outbound'")
+        if "action" not in body:
+            raise InvalidArgumentError("apply_to", "needs action (the side's new action)")
+        if "direction" in body:
+            raise InvalidArgumentError("apply_to", "cannot be combined with direction")
+        body["apply_to"] = side
+    if not body:
+        raise InvalidArgumentError("action", "give action, direction or both")
+    return body
+
+
+def mail_rule_body(
+    action: MailRuleAction | str, match_type: MailRuleMatchType | str, match_target: str
+) -> dict[str, Any]:
+    """The ``action``/``match_type``/``match_target`` of a new mail rule."""
+    from inkbox_async._mail_bodies import rule_create
+
+    return rule_create(action=action, match_type=match_type, match_target=match_target)
+
+
+def phone_rule_body(
+    action: PhoneRuleAction | str, match_type: PhoneRuleMatchType | str, match_target: str
+) -> dict[str, Any]:
+    """The ``action``/``match_type``/``match_target`` of a new phone rule."""
+    from inkbox_async._phone_bodies import rule_create
+
+    return rule_create(action=action, match_target=match_target, match_type=match_type)
+
+
+class _IdentityRules:
+    """The calls both channels share, on ``/identities/{handle}/{kind}-contact-rules``."""
+
+    _kind = ""
+    _model: type[Any] = object
+    _actions: type[enum.Enum] = enum.Enum
+
+    def __init__(self, transport: AsyncTransport, agent_handle: str) -> None:
+        self._transport = transport
+        self._handle = check.handle("agent_handle", agent_handle)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(agent_handle={self._handle!r})"
+
+    def _path(self, rule_id: UUID | str | None = None) -> str:
+        base = f"{IDENTITIES}/{segment(self._handle)}/{self._kind}-contact-rules"
+        return base if rule_id is None else f"{base}/{check.uuid('rule_id', rule_id)}"
+
+    async def _list(self, params: dict[str, Any]) -> Any:
+        return structure_list(
+            await self._transport.request("GET", self._path(), params=params), self._model
+        )
+
+    async def _create(self, body: dict[str, Any]) -> Any:
+        return structure(
+            await self._transport.request("POST", self._path(), json=body), self._model
+        )
+
+    async def _get(self, rule_id: UUID | str) -> Any:
+        return structure(await self._transport.request("GET", self._path(rule_id)), self._model)
+
+    async def _update(self, rule_id: UUID | str, body: dict[str, Any]) -> Any:
+        path = self._path(rule_id)
+        return structure(await self._transport.request("PATCH", path, json=body), self._model)
+
+    async def delete(self, rule_id: UUID | str) -> None:
+        """Remove a rule (admin keys)."""
+        await self._transport.request("DELETE", self._path(rule_id))
+
+
+class AsyncIdentityMailContactRules(_IdentityRules):
+    """An identity's mail allow/block rules (``identity.mail_contact_rules``).
+
+    A rule matches an exact address or a domain and covers inbound mail,
+    outbound mail or both (``direction``, default both); the identity's mail
+    filter mode decides what an unmatched address gets.
+    """
+
+    _kind = "mail"
+    _model = MailContactRule
+    _actions = MailRuleAction
+
+    async def list(
+        self,
+        *,
+        action: MailRuleAction | str | None = None,
+        match_type: MailRuleMatchType | str | None = None,
+        direction: ContactRuleDirection | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[MailContactRule]:
+        """The identity's rules, filtered by what you pass."""
+        params = filters(
+            actions=MailRuleAction,
+            match_types=MailRuleMatchType,
+            action=action,
+            match_type=match_type,
+            direction_=direction,
+            limit=limit,
+            offset=offset,
+        )
+        rules: builtins.list[MailContactRule] = await self._list(params)
+        return rules
+
+    async def get(self, rule_id: UUID | str) -> MailContactRule:
+        """One rule."""
+        rule: MailContactRule = await self._get(rule_id)
+        return rule
+
+    async def create(
+        self,
+        *,
+        action: MailRuleAction | str,
+        match_type: MailRuleMatchType | str,
+        match_target: str,
+        direction: ContactRuleDirection | str | None = None,
+    ) -> MailContactRule:
+        """Add a rule (both directions unless ``direction`` says otherwise).
+
+        A rule that repeats one already covering that side raises
+        :class:`DuplicateContactRuleError`.
+        """
+        body = {
+            "direction": direction_value("direction", direction),
+            **mail_rule_body(action, match_type, match_target),
+        }
+        rule: MailContactRule = await self._create({k: v for k, v in body.items() if v is not None})
+        return rule
+
+    async def update(
+        self,
+        rule_id: UUID | str,
+        *,
+        action: MailRuleAction | str | None = None,
+        direction: ContactRuleDirection | str | None = None,
+        apply_to: ContactRuleDirection | str | None = None,
+    ) -> MailContactRule:
+        """Change a rule's action and/or direction (admin keys).
+
+        ``apply_to="inbound"`` (or ``"outbound"``) with ``action`` changes only
+        that side of a rule covering both.
+        """
+        body = update_body(
+            actions=MailRuleAction, action=action, direction_=direction, apply_to=apply_to
+        )
+        rule: MailContactRule = await self._update(rule_id, body)
+        return rule
+
+
+class AsyncIdentityPhoneContactRules(_IdentityRules):
+    """An identity's call and text allow/block rules (``identity.phone_contact_rules``).
+
+    A rule matches an exact E.164 number and covers inbound traffic, outbound
+    traffic or both (``direction``, default both). Rules may be set before
+    the identity has a number.
+    """
+
+    _kind = "phone"
+    _model = PhoneContactRule
+    _actions = PhoneRuleAction
+
+    async def list(
+        self,
+        *,
+        action: PhoneRuleAction | str | None = None,
+        match_type: PhoneRuleMatchType | str | None = None,
+        direction: ContactRuleDirection | str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> builtins.list[PhoneContactRule]:
+        """The identity's rules, filtered by what you pass."""
+        params = filters(
+            actions=PhoneRuleAction,
+            match_types=PhoneRuleMatchType,
+            action=action,
+            match_type=match_type,
+            direction_=direction,
+            limit=limit,
+            offset=offset,
+        )
+        rules: builtins.list[PhoneContactRule] = await self._list(params)
+        return rules
+
+    async def get(self, rule_id: UUID | str) -> PhoneContactRule:
+        """One rule."""
+        rule: PhoneContactRule = await self._get(rule_id)
+        return rule
+
+    async def create(
+        self,
+        *,
+        action: PhoneRuleAction | str,
+        match_target: str,
+        match_type: PhoneRuleMatchType | str = PhoneRuleMatchType.EXACT_NUMBER,
+        direction: ContactRuleDirection | str | None = None,
+    ) -> PhoneContactRule:
+        """Add a rule (both directions unless ``direction`` says otherwise).
+
+        A rule that repeats one already covering that side raises
+        :class:`DuplicateContactRuleError`.
+        """
+        body = {
+            "direction": direction_value("direction", direction),
+            **phone_rule_body(action, match_type, match_target),
+        }
+        rule: PhoneContactRule = await self._create(
+            {k: v for k, v in body.items() if v is not None}
+        )
+        return rule
+
+    async def update(
+        self,
+        rule_id: UUID | str,
+        *,
+        action: PhoneRuleAction | str | None = None,
+        direction: ContactRuleDirection | str | None = None,
+        apply_to: ContactRuleDirection | str | None = None,
+    ) -> PhoneContactRule:
+        """Change a rule's action and/or direction (admin keys).
+
+        ``apply_to="inbound"`` (or ``"outbound"``) with ``action`` changes only
+        that side of a rule covering both.
+        """
+        body = update_body(
+            actions=PhoneRuleAction, action=action, direction_=direction, apply_to=apply_to
+        )
+        rule: PhoneContactRule = await self._update(rule_id, body)
+        return rule
+
+
+# -- owners of the 0.4.4 keys ------------------------------------------------------------
+
+
+async def handle_of(transport: AsyncTransport, identity_id: object, what: str) -> str:
+    """The handle of the identity with this id (as the key sees identities)."""
+    if identity_id is None:
+        raise InkboxError(f"{what} belongs to no agent identity")
+    data = await transport.request("GET", IDENTITIES + "/")
+    rows = data["items"] if isinstance(data, dict) and "items" in data else data
+    for row in rows if isinstance(rows, builtins.list) else []:
+        if isinstance(row, dict) and row.get("id") == str(identity_id):
+            return str(row["agent_handle"])
+    raise InkboxError(f"{what} belongs to an identity this key cannot see")
+
+
+async def mailbox_owner(transport: AsyncTransport, email_address: str) -> tuple[str, str, str]:
+    """``(handle, identity id, mailbox id)`` of the identity owning a mailbox."""
+    from ._mail import mailbox_path
+
+    mailbox = await transport.request("GET", mailbox_path(email_address))
+    owner = mailbox.get("agent_identity_id")
+    handle = await handle_of(transport, owner, f"mailbox {email_address!r}")
+    return handle, str(owner), str(mailbox["id"])
+
+
+async def number_owner(transport: AsyncTransport, phone_number_id: UUID | str) -> tuple[str, str]:
+    """``(handle, identity id)`` of the identity owning a phone number."""
+    from ._phone import number_path
+
+    number = await transport.request("GET", number_path(phone_number_id))
+    owner = number.get("agent_identity_id")
+    return await handle_of(transport, owner, f"phone number {phone_number_id}"), str(owner)
+
+
+async def mailbox_owner_by_id(transport: AsyncTransport, mailbox_id: UUID | str) -> str:
+    """The identity id owning the mailbox with this id."""
+    wanted = check.uuid("mailbox_id", mailbox_id)
+    for mailbox in await transport.request("GET", "/api/v1/mail/mailboxes"):
+        if mailbox.get("id") == wanted and mailbox.get("agent_identity_id"):
+            return str(mailbox["agent_identity_id"])
+    raise InkboxError(f"mailbox {wanted} belongs to no agent identity this key can see")
