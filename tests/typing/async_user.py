@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from inkbox_async import (
     AsyncAgentIdentity,
     AsyncInkbox,
+    CallMode,
     Contact,
     ContactEmail,
+    ContactRuleDirection,
     CreatedApiKey,
     IdentityDetail,
     InkboxConnectionError,
     Message,
     Note,
+    PhoneCall,
+    PhoneCallWithRateLimit,
+    PhoneContactRule,
     StorageLimitExceededError,
+    TextMessage,
 )
 
 
@@ -51,3 +59,16 @@ async def main(key: str, base_url: str) -> None:
         await inkbox.notes.update(note.id, title=None)
         card: str = await inkbox.contacts.vcards.export_vcard(known[0].id)
         print((await inkbox.contacts.vcards.import_vcards(card)).created_ids)
+        calls: list[PhoneCall] = await identity.list_calls(start_datetime=date(2026, 1, 1))
+        placed: PhoneCallWithRateLimit = await identity.place_call(
+            to_number="+15551234567", mode=CallMode.HOSTED_AGENT, reason="Confirm the order"
+        )
+        print(len(calls), (await inkbox.calls.hangup(placed.id)).hangup_reason)
+        rule: PhoneContactRule = await identity.phone_contact_rules.create(
+            action="block", match_target="+15550001111", direction=ContactRuleDirection.INBOUND
+        )
+        await inkbox.phone_contact_rules.for_identity("sales-bot").update(rule.id, direction="both")
+        group: TextMessage = await identity.send_text(
+            to=["+15551234567", "+15552223333"], text="hi"
+        )
+        print(group.recipients, group.conversation_id)

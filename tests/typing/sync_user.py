@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from inkbox_sync import (
     UNSET,
     ContactImportResult,
@@ -10,6 +12,8 @@ from inkbox_sync import (
     IdentitySummary,
     IdentityTunnelCreateOptions,
     Inkbox,
+    MailContactRule,
+    PhoneCall,
     TunnelSummary,
     WhoamiApiKeyResponse,
     verify_webhook,
@@ -44,5 +48,14 @@ def main(key: str, base_url: str) -> None:
         inkbox.contacts.update(added.id, notes=None, job_title=UNSET)
         imported: ContactImportResult = inkbox.contacts.vcards.import_vcards(b"BEGIN:VCARD")
         print([item.index for item in imported.errors], inkbox.notes.list(limit=10))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            seed_calls: list[PhoneCall] = inkbox.calls.list("phone-number-uuid", limit=10)
+            call: PhoneCall = inkbox.calls.get("phone-number-uuid", "call-uuid")
+        print(len(seed_calls), inkbox.transcripts.list(call.id), inkbox.calls.get(call.id))
+        mail_rule: MailContactRule = identity.mail_contact_rules.create(
+            action="allow", match_type="domain", match_target="partner.example"
+        )
+        identity.mail_contact_rules.update(mail_rule.id, action="block", apply_to="outbound")
     ok: bool = verify_webhook(payload=b"{}", headers={}, secret="whsec_x")
     print(ok)
