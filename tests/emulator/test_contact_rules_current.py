@@ -3,8 +3,10 @@ and the legacy per-mailbox / per-number routes up to their 2026-08-31 cutoff."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx2
 import pytest
@@ -156,3 +158,47 @@ def test_the_default_cutoff_is_2026_08_31(emu: Emulator, admin: httpx2.Client) -
         assert legacy.status_code == 410
     else:
         assert legacy.status_code == 200
+
+
+def test_rules_of_an_older_database_move_to_their_identities(tmp_path: Any) -> None:
+    path = str(tmp_path / "old.db")
+    with Emulator(db=path) as emu:
+        org = emu.create_org()
+        with httpx2.Client(
+            base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10
+        ) as admin:
+            number = new_number(admin, "local")
+            box = admin.get(f"{IDENTITIES}/{number['handle']}").json()["mailbox"]
+    # Rewrite the rule tables as an emulator from before identity-keyed rules left them.
+    with sqlite3.connect(path) as conn:
+        for table, owner, owner_id, target in (
+            ("phone_rules", "phone_number_id", number["id"], "+15550001111"),
+            ("mail_rules", "mailbox_id", box["id"], "spam.example"),
+        ):
+            conn.execute(f"DROP TABLE {table}")
+            conn.execute(
+                f"CREATE TABLE {table} (id TEXT PRIMARY KEY, organization_id TEXT NOT NULL, "
+                f"{owner} TEXT NOT NULL, action TEXT NOT NULL, match_type TEXT NOT NULL, "
+                "match_target TEXT NOT NULL, status TEXT NOT NULL, created_at REAL NOT NULL, "
+                "updated_at REAL NOT NULL, deleted_at REAL)"
+            )
+            conn.execute(
+                f"INSERT INTO {table} VALUES (?, ?, ?, 'block', ?, ?, 'active', 1, 1, NULL)",
+                (
+                    f"{table}-1",
+                    org.organization_id,
+                    owner_id,
+                    "exact_number" if table == "phone_rules" else "domain",
+                    target,
+                ),
+            )
+    with (
+        Emulator(db=path) as emu,
+        httpx2.Client(
+            base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10
+        ) as admin,
+    ):
+        phone = admin.get(phone_rules(number["handle"])).json()
+        assert [(r["id"], r["direction"]) for r in phone] == [("phone_rules-1", "both")]
+        mail = admin.get(mail_rules(number["handle"])).json()
+        assert [(r["id"], r["match_target"]) for r in mail] == [("mail_rules-1", "spam.example")]
