@@ -439,3 +439,26 @@ async def test_call_capacity_errors_are_typed(
             await inkbox.calls.place(from_number="+15550001111", to_number=CUSTOMER)
     assert info.value.code == code and info.value.retry_after == 7.0
     assert info.value.idempotency_key == sent[0].headers["idempotency-key"]
+
+
+async def test_imessage_line_call_without_a_local_number_parses() -> None:
+    call_id = "5b0c8f1e-3f0a-4c8e-9a51-2f4d6b7c8e90"
+    call: dict[str, Any] = {
+        "id": call_id,
+        "local_phone_number": None,
+        "remote_phone_number": CUSTOMER,
+        "direction": "outbound",
+        "status": "ringing",
+        "origin": "shared_imessage_number",
+        "mode": "hosted_agent",
+        "forwardings": [],
+        "created_at": "2026-10-01T00:00:00Z",
+        "updated_at": "2026-10-01T00:00:00Z",
+    }
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, json=call))
+    async with AsyncInkbox(
+        "ApiKey_test", base_url="https://api.test", transport=transport
+    ) as inkbox:
+        got = await inkbox.calls.get(call_id)
+    assert got.local_phone_number is None and got.origin == CallOrigin.SHARED_IMESSAGE_NUMBER
+    assert got.extra == {"forwardings": []}
