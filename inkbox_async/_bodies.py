@@ -166,13 +166,23 @@ def phone_options(value: PhoneOption) -> dict[str, Any]:
         raise InvalidArgumentError(f"phone_number.{wanted}", f"is required for {target} forwarding")
     for key in [k for k, v in body.items() if k.startswith("forwarding_") and v is None]:
         del body[key]
-    if options.incoming_text_webhook_url is not None:
-        body["incoming_text_webhook_url"] = check.url(
-            "phone_number.incoming_text_webhook_url",
-            options.incoming_text_webhook_url,
-            schemes=("https", "http"),
-        )
+    # No longer on the wire: create_identity maps it onto a webhook subscription.
+    legacy_text_hook(options)
     return body
+
+
+def legacy_text_hook(value: PhoneOption | None) -> str | None:
+    """The 0.4.4 ``phone_number.incoming_text_webhook_url`` option, checked (or None)."""
+    if value is None:
+        return None
+    options = _options("phone_number", value, IdentityPhoneNumberCreateOptions)
+    if options.incoming_text_webhook_url is None:
+        return None
+    return check.url(
+        "phone_number.incoming_text_webhook_url",
+        options.incoming_text_webhook_url,
+        schemes=("https", "http"),
+    )
 
 
 def vault_secret_ids(value: Any) -> str | list[str]:

@@ -326,11 +326,25 @@ class AsyncInkbox(AsyncSignup):
             contact_sharing_enabled=contact_sharing_enabled,
             claim_imessage_number=claim_imessage_number,
         )
+        text_hook = _bodies.legacy_text_hook(phone_number)
+        if text_hook is not None:
+            from ._webhook_subscriptions import TEXT_HOOK_DEPRECATED
+
+            deprecated(TEXT_HOOK_DEPRECATED)
         try:
             data = await self._transport.request("POST", IDENTITIES + "/", json=body)
         except ConflictError as exc:
             raise handle_unavailable(exc) from exc
-        return await self._identity(data)
+        identity = await self._identity(data)
+        if text_hook is not None:
+            from inkbox_async.models.webhooks import TEXT_EVENT_TYPES
+
+            from ._webhook_subscriptions import apply_legacy_url
+
+            await apply_legacy_url(
+                self._transport, text_hook, TEXT_EVENT_TYPES, identity_id=identity.id
+            )
+        return identity
 
     async def get_identity(self, agent_handle: str) -> AsyncAgentIdentity:
         """Fetch one identity by handle."""

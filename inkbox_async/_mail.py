@@ -86,20 +86,44 @@ class AsyncMailboxes:
         signature_text: str | Unset | None = UNSET,
         signature_enabled: bool | Unset = UNSET,
     ) -> Mailbox:
-        """Set or remove (``None``) the webhook URL, or change the filter mode (admin keys).
+        """Change the filter mode (admin keys) or the signature of outgoing mail.
 
         ``signature_html`` / ``signature_text`` (up to 16,384 characters;
         ``None`` clears) and ``signature_enabled`` set the signature added to
         outgoing mail; omitted ones stay unchanged.
+
+        ``webhook_url`` is deprecated (the service dropped it): a URL sets up a
+        webhook subscription of the mailbox's identity for the six mail
+        events, ``None`` deletes it; use ``identity.subscribe_webhook(...)``.
         """
-        body = bodies.mailbox_update(webhook_url=webhook_url, filter_mode=filter_mode)
+        path = mailbox_path(email_address)
+        body = bodies.mailbox_update(filter_mode=filter_mode)
         body.update(
             bodies.mailbox_signature(
                 html=signature_html, text=signature_text, enabled=signature_enabled
             )
         )
-        data = await self._transport.request("PATCH", mailbox_path(email_address), json=body)
-        return structure(data, Mailbox)
+        if webhook_url is UNSET:
+            return structure(await self._transport.request("PATCH", path, json=body), Mailbox)
+        hook = bodies.legacy_webhook_url(webhook_url)
+        from ._webhook_subscriptions import MAIL_HOOK_DEPRECATED, apply_legacy_url
+
+        deprecated(MAIL_HOOK_DEPRECATED)
+        if body:
+            data = await self._transport.request("PATCH", path, json=body)
+        else:
+            data = await self._transport.request("GET", path)
+        mailbox = structure(data, Mailbox)
+        from inkbox_async.models.webhooks import MAIL_EVENT_TYPES
+
+        await apply_legacy_url(
+            self._transport,
+            hook,
+            MAIL_EVENT_TYPES,
+            identity_id=mailbox.agent_identity_id,
+            mailbox_id=mailbox.id,
+        )
+        return mailbox
 
     async def search(
         self, email_address: str, *, q: str, limit: int = 50

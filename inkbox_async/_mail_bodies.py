@@ -266,17 +266,16 @@ def flags(*, is_read: bool | None, is_starred: bool | None) -> dict[str, Any]:
     return body
 
 
-def mailbox_update(
-    *, webhook_url: str | Unset | None, filter_mode: FilterMode | str | Unset
-) -> dict[str, Any]:
-    """Body of the mailbox PATCH (``webhook_url=None`` unsubscribes)."""
+def legacy_webhook_url(webhook_url: str | None) -> str | None:
+    """The 0.4.4 mailbox ``webhook_url`` (never sent: mapped onto a subscription), checked."""
+    if webhook_url is None:
+        return None
+    return check.url("webhook_url", webhook_url, schemes=("https", "http"))
+
+
+def mailbox_update(*, filter_mode: FilterMode | str | Unset) -> dict[str, Any]:
+    """Body of the mailbox PATCH (the filter mode; the signature fields come separately)."""
     body: dict[str, Any] = {}
-    if webhook_url is not UNSET:
-        body["webhook_url"] = (
-            None
-            if webhook_url is None
-            else check.url("webhook_url", webhook_url, schemes=("https", "http"))
-        )
     if filter_mode is not UNSET:
         body["filter_mode"] = check.choice("filter_mode", filter_mode, FilterMode)
     return body

@@ -92,7 +92,8 @@ class AsyncPhoneNumbers:
         """Provision a local number bound to an identity (``state``: a US state code).
 
         ``type="toll_free"`` is no longer offered: it warns and provisions a
-        local number.
+        local number. ``incoming_text_webhook_url`` is deprecated: it sets up a
+        webhook subscription of the identity for the five text events.
         """
         body = bodies.provision(
             agent_handle=agent_handle,
@@ -101,9 +102,16 @@ class AsyncPhoneNumbers:
             incoming_text_webhook_url=incoming_text_webhook_url,
             stacklevel=self._stacklevel,
         )
-        return structure(
+        if incoming_text_webhook_url is not None:
+            from ._webhook_subscriptions import TEXT_HOOK_DEPRECATED
+
+            deprecated(TEXT_HOOK_DEPRECATED, stacklevel=self._stacklevel)
+        number = structure(
             await self._transport.request("POST", f"{PHONE}/numbers", json=body), PhoneNumber
         )
+        if incoming_text_webhook_url is not None:
+            await _text_hook(self._transport, number, incoming_text_webhook_url)
+        return number
 
     async def update(
         self,
@@ -136,8 +144,19 @@ class AsyncPhoneNumbers:
             forwarding_sip_uri=forwarding_sip_uri,
             filter_mode=filter_mode,
         )
-        data = await self._transport.request("PATCH", number_path(phone_number_id), json=body)
-        return structure(data, PhoneNumber)
+        path = number_path(phone_number_id)
+        if incoming_text_webhook_url is UNSET:
+            return structure(await self._transport.request("PATCH", path, json=body), PhoneNumber)
+        from ._webhook_subscriptions import TEXT_HOOK_DEPRECATED
+
+        deprecated(TEXT_HOOK_DEPRECATED)
+        if body:
+            data = await self._transport.request("PATCH", path, json=body)
+        else:
+            data = await self._transport.request("GET", path)
+        number = structure(data, PhoneNumber)
+        await _text_hook(self._transport, number, incoming_text_webhook_url)
+        return number
 
     async def release(self, phone_number_id: UUID | str) -> None:
         """Release a number at the carrier (irreversible)."""
@@ -161,6 +180,21 @@ class AsyncPhoneNumbers:
             "GET", number_path(phone_number_id, "search"), params=params
         )
         return structure_list(data, PhoneTranscript)
+
+
+async def _text_hook(transport: AsyncTransport, number: PhoneNumber, url: str | None) -> None:
+    """Point the number's identity's text-event subscription at ``url`` (``None``: delete it)."""
+    from inkbox_async.models.webhooks import TEXT_EVENT_TYPES
+
+    from ._webhook_subscriptions import apply_legacy_url
+
+    await apply_legacy_url(
+        transport,
+        url,
+        TEXT_EVENT_TYPES,
+        identity_id=number.agent_identity_id,
+        phone_number_id=number.id,
+    )
 
 
 CALLS = f"{PHONE}/calls"

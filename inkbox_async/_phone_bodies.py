@@ -96,10 +96,8 @@ def provision(
     }
     if state is not None:
         body["state"] = us_state("state", state)
-    if incoming_text_webhook_url is not None:
-        body["incoming_text_webhook_url"] = check.url(
-            "incoming_text_webhook_url", incoming_text_webhook_url, schemes=("https", "http")
-        )
+    # Checked only: the number's text webhook is a webhook subscription now (see _phone).
+    _nullable_url("incoming_text_webhook_url", incoming_text_webhook_url, ("https", "http"))
     return body
 
 
@@ -182,9 +180,8 @@ def number_update(
             "incoming_call_webhook_url", incoming_call_webhook_url, ("https", "http")
         )
     if incoming_text_webhook_url is not UNSET:
-        body["incoming_text_webhook_url"] = _nullable_url(
-            "incoming_text_webhook_url", incoming_text_webhook_url, ("https", "http")
-        )
+        # Checked only: the number's text webhook is a webhook subscription now (see _phone).
+        _nullable_url("incoming_text_webhook_url", incoming_text_webhook_url, ("https", "http"))
     body.update(forwarding("", forwarding_target_type, forwarding_phone_number, forwarding_sip_uri))
     if filter_mode is not UNSET:
         body["filter_mode"] = check.choice("filter_mode", filter_mode, FilterMode)
