@@ -47,7 +47,7 @@ def main() -> None:
         print("  filter: ", identity.detail.mail_filter_mode)
 
         print("identities:", [s.agent_handle for s in inkbox.list_identities()])
-        key_ = inkbox.create_signing_key()
+        key_ = identity.create_signing_key()  # signs its webhooks
         print("signing key created at", key_.created_at.isoformat(), "(shown once; keep it)")
 
         identity.delete()

@@ -35,7 +35,7 @@ async def main() -> None:
                 print("  mail:   ", message.direction, message.subject)
 
             await identity.update(description=None, contact_sharing_enabled=True)
-            key_ = await inkbox.create_signing_key()
+            key_ = await identity.create_signing_key()  # signs its webhooks
             print("signing key created at", key_.created_at.isoformat())
 
             # several calls at once, one connection pool

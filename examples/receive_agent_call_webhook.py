@@ -56,8 +56,8 @@ def start_server(secret: str) -> ThreadingHTTPServer:
 
 def main() -> None:
     with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
-        secret = inkbox.create_signing_key().signing_key
         identity = inkbox.create_identity(f"receptionist-{uuid.uuid4().hex[:6]}")
+        secret = identity.create_signing_key().signing_key  # signs this identity's webhooks
         number = identity.provision_phone_number()
         assert number is not None
         try:

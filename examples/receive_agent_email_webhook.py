@@ -15,7 +15,7 @@ from typing import cast
 
 import _runtime
 
-from inkbox_sync import Inkbox, MailWebhookPayload, ReplayGuard, verify_webhook
+from inkbox_sync import MAIL_EVENT_TYPES, Inkbox, MailWebhookPayload, ReplayGuard, verify_webhook
 
 
 def start_receiver(secret: str, seen: list[str]) -> ThreadingHTTPServer:
@@ -49,21 +49,21 @@ def start_receiver(secret: str, seen: list[str]) -> ThreadingHTTPServer:
 
 def main() -> None:
     with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
-        secret = inkbox.create_signing_key().signing_key
         identity = inkbox.create_identity(f"hooked-{uuid.uuid4().hex[:6]}")
+        secret = identity.create_signing_key().signing_key  # signs this identity's webhooks
         address = identity.email_address
         assert address is not None
         if _runtime.EMULATOR is None:
-            inkbox.mailboxes.update(address, webhook_url="https://example.com/hooks/mail")
+            hook = identity.subscribe_webhook("https://example.com/hooks/mail")
             print("registered a webhook; deliveries need a public URL")
-            inkbox.mailboxes.update(address, webhook_url=None)
+            identity.unsubscribe_webhook(hook.id)
             identity.delete()
             return
         seen: list[str] = []
         server = start_receiver(secret, seen)
         try:
             url = f"http://127.0.0.1:{server.server_address[1]}/hooks/mail"
-            inkbox.mailboxes.update(address, webhook_url=url)
+            identity.subscribe_webhook(url, events=list(MAIL_EVENT_TYPES))
             identity.send_email(
                 to=["customer@example.com"], subject="Your order shipped", body_text="1Z999"
             )

@@ -25,15 +25,21 @@ from inkbox_emulator import Emulator, OrgCredentials
 def delivery(
     emulator: Emulator, org: OrgCredentials, receiver: Any
 ) -> tuple[str, dict[str, str], bytes]:
-    """One real, signed ``message.received`` delivery and the org's signing key."""
+    """One real, signed ``message.received`` delivery and the identity's signing key."""
     headers = {"X-API-Key": org.api_key}
     with httpx2.Client(base_url=emulator.base_url, headers=headers) as http:
-        secret = http.post("/api/v1/signing-keys", json={}).json()["signing_key"]
         handle = f"hooks-{uuid.uuid4().hex[:8]}"
-        address = http.post("/api/v1/identities/", json={"agent_handle": handle}).json()[
-            "email_address"
+        identity = http.post("/api/v1/identities/", json={"agent_handle": handle}).json()
+        address = identity["email_address"]
+        secret = http.post(f"/api/v1/identities/{handle}/signing-key", json={}).json()[
+            "signing_key"
         ]
-        http.patch(f"/api/v1/mail/mailboxes/{address}", json={"webhook_url": receiver.url})
+        subscription = {
+            "url": receiver.url,
+            "event_types": ["message.received"],
+            "agent_identity_id": identity["id"],
+        }
+        http.post("/api/v1/webhooks/subscriptions", json=subscription).raise_for_status()
     emulator.inject_email(
         to=address, from_address="jane@example.com", subject="Pricing?", body_text="?"
     )
