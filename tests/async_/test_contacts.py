@@ -367,11 +367,11 @@ async def test_bad_input_fails_before_io(inkbox: AsyncInkbox, emulator: Emulator
 async def test_inbound_mail_from_a_known_contact_names_it_in_the_webhook(
     inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
 ) -> None:
-    key = await inkbox.create_signing_key()
     bot = await inkbox.create_identity(unique("front-desk"))
+    key = await bot.create_signing_key()
     address = bot.email_address
     assert address is not None
-    await inkbox.mailboxes.update(address, webhook_url=receiver.url)
+    await bot.subscribe_webhook(receiver.url, events=["message.received"])
     grace = await inkbox.contacts.create(
         given_name="Grace",
         family_name="Hopper",
@@ -393,6 +393,7 @@ async def test_inbound_mail_from_a_known_contact_names_it_in_the_webhook(
             "address": "Grace@Navy.example",
             "id": str(grace.id),
             "name": "Grace Hopper",
+            "memories": [],
         }
     ]
     assert (await inkbox.contacts.get(contacts[0]["id"])).emails[0].value == "grace@navy.example"

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from inkbox_async import (
+    MAIL_EVENT_TYPES,
     UNSET,
     AsyncAgentIdentity,
     AsyncInkbox,
@@ -191,12 +192,9 @@ async def test_mailboxes_resource(inkbox: AsyncInkbox) -> None:
     assert email in {m.email_address for m in await inkbox.mailboxes.list()}
     mailbox = await inkbox.mailboxes.get(email)
     assert mailbox.agent_identity_id == bot.id and mailbox.sending_domain == email.split("@")[1]
-    updated = await inkbox.mailboxes.update(email, webhook_url="https://example.com/hook")
-    assert updated.webhook_url == "https://example.com/hook"
-    assert (await inkbox.mailboxes.update(email, webhook_url=None)).webhook_url is None
     switched = await inkbox.mailboxes.update(email, filter_mode="whitelist")
     assert switched.filter_mode == "whitelist" and switched.filter_mode_change_notice is not None
-    assert (await inkbox.mailboxes.update(email, webhook_url=UNSET)).filter_mode == "whitelist"
+    assert (await inkbox.mailboxes.update(email, filter_mode=UNSET)).filter_mode == "whitelist"
 
 
 async def test_forward_and_outbox(
@@ -240,9 +238,9 @@ async def test_signed_webhooks_verify(
     inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
 ) -> None:
     hooks = receiver
-    key = await inkbox.create_signing_key()
     bot = await inkbox.create_identity(unique("hook"))
-    await inkbox.mailboxes.update(address(bot), webhook_url=hooks.url)
+    key = await bot.create_signing_key()
+    await bot.subscribe_webhook(hooks.url, events=list(MAIL_EVENT_TYPES))
     await bot.send_email(to=["customer@example.com"], subject="Shipped", body_text="1Z999")
     emulator.inject_email(
         to=address(bot), from_address="customer@example.com", subject="Thanks", body_text="!"

@@ -12,6 +12,7 @@ import httpx2
 import pytest
 
 from inkbox_async import (
+    TEXT_EVENT_TYPES,
     AsyncAgentIdentity,
     AsyncInkbox,
     CallCapacityBusyError,
@@ -144,11 +145,11 @@ async def test_toll_free_is_no_longer_offered(inkbox: AsyncInkbox, emulator: Emu
 async def test_texts_conversations_and_webhooks(
     inkbox: AsyncInkbox, emulator: Emulator, receiver: Any
 ) -> None:
-    key = await inkbox.create_signing_key()
     identity = await texting_identity(inkbox, emulator)
+    key = await identity.create_signing_key()
     phone = identity.phone_number
     assert phone is not None
-    await inkbox.phone_numbers.update(phone.id, incoming_text_webhook_url=receiver.url)
+    await identity.subscribe_webhook(receiver.url, events=list(TEXT_EVENT_TYPES))
     emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="START")
     emulator.inject_text(to_number=phone.number, from_number=CUSTOMER, text="Where is my invoice?")
     sent = await identity.send_text(to=CUSTOMER, text="On its way")
@@ -185,7 +186,7 @@ async def test_failed_delivery_fires_webhook(
     phone = identity.phone_number
     assert phone is not None
     failing = "+15559876543"
-    await inkbox.phone_numbers.update(phone.id, incoming_text_webhook_url=receiver.url)
+    await identity.subscribe_webhook(receiver.url, events=list(TEXT_EVENT_TYPES))
     emulator.inject_text(to_number=phone.number, from_number=failing, text="START")
     emulator.set_text_outcome(failing, "delivery_failed")
     await identity.send_text(to=failing, text="will fail")

@@ -174,6 +174,7 @@ async def test_retries_are_bounded() -> None:
     assert len(server.requests) == 3
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the org signing-key POST
 async def test_post_not_retried_once_it_may_have_been_processed() -> None:
     for answer in (error(503, "busy", **{"Retry-After": "0"}), httpx2.ReadError("reset")):
         server = Recorder(answer)
@@ -183,6 +184,7 @@ async def test_post_not_retried_once_it_may_have_been_processed() -> None:
         assert len(server.requests) == 1
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the org signing-key POST
 async def test_post_retried_when_never_sent_or_refused() -> None:
     key = {"signing_key": "whsec_abc", "created_at": "2026-03-09T00:00:00Z"}
     for first in (httpx2.ConnectError("refused"), error(429, "slow down", **{"Retry-After": "0"})):

@@ -94,6 +94,14 @@ TEXT_KEYS = {
     "updated_at",
 }
 
+TEXT_EVENTS = (
+    "text.received",
+    "text.sent",
+    "text.delivered",
+    "text.delivery_failed",
+    "text.delivery_unconfirmed",
+)
+
 
 def remote() -> str:
     """A fresh outside E.164 number (never an emulator number)."""
@@ -106,6 +114,7 @@ def new_number(
     """A fresh identity with a provisioned number; returns the PhoneNumber (plus ``handle``)."""
     handle = unique("ph")
     create_identity(client, handle)
+    hook = extra.pop("incoming_text_webhook_url", None)
     body: dict[str, Any] = {"agent_handle": handle, "type": type_, **extra}
     if state is not None:
         body["state"] = state
@@ -113,6 +122,16 @@ def new_number(
     assert response.status_code == 201, response.text
     number: dict[str, Any] = response.json()
     number["handle"] = handle
+    if hook is not None:  # text events now come through a subscription of the identity
+        subscription = {
+            "url": hook,
+            "event_types": list(TEXT_EVENTS),
+            "agent_identity_id": number["agent_identity_id"],
+        }
+        created = client.post("/api/v1/webhooks/subscriptions", json=subscription)
+        assert created.status_code == 201, created.text
+        key = client.post(f"/api/v1/identities/{handle}/signing-key", json={})
+        number["signing_key"] = key.json()["signing_key"]
     return number
 
 

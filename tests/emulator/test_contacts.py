@@ -240,10 +240,12 @@ def test_mail_webhook_contacts_come_from_the_address_book(
     owner = create_identity(admin, unique("owner"))
     other = create_identity(admin, unique("other"))
     box = owner["email_address"]
-    assert (
-        admin.patch(f"/api/v1/mail/mailboxes/{box}", json={"webhook_url": hooks.url}).status_code
-        == 200
-    )
+    subscription = {
+        "url": hooks.url,
+        "event_types": ["message.received"],
+        "agent_identity_id": owner["id"],
+    }
+    assert admin.post("/api/v1/webhooks/subscriptions", json=subscription).status_code == 201
     jane = created(
         admin, given_name="Jane", family_name="Doe", emails=[{"value": "jane@example.com"}]
     )
@@ -264,6 +266,7 @@ def test_mail_webhook_contacts_come_from_the_address_book(
     [payload] = [p for p in hooks.payloads() if p["event_type"] == "message.received"]
     assert payload["data"]["contacts"] == [
         {"bucket": "from", "address": "Jane@Example.com", "id": jane["id"], "name": "Jane Doe"}
+        | {"memories": []}
     ]
 
 

@@ -13,7 +13,7 @@ from .phone_support import NUMBER_KEYS, P, new_number
 
 
 def test_provision_local_numbers_agree_with_identity(emu: Emulator, admin: httpx2.Client) -> None:
-    local = new_number(admin, "local", state="ca", incoming_text_webhook_url="https://t.example/")
+    local = new_number(admin, "local", state="ca")
     assert set(local) - {"handle"} == NUMBER_KEYS
     assert local["number"].startswith("+1415555")
     assert local["type"] == "local"
@@ -23,7 +23,7 @@ def test_provision_local_numbers_agree_with_identity(emu: Emulator, admin: httpx
     assert local["sms_ready_at"] is not None
     assert local["incoming_call_action"] == "auto_reject"
     assert local["filter_mode"] == "blacklist"
-    assert local["incoming_text_webhook_url"] == "https://t.example/"
+    assert local["incoming_text_webhook_url"] is None  # text events: webhook subscriptions
     toll = new_number(admin, "local", state="NY")
     assert toll["number"].startswith("+1212555")
     assert toll["state"] == "NY"
@@ -88,7 +88,7 @@ def test_update_three_state_and_validation(admin: httpx2.Client) -> None:
         json={
             "incoming_call_action": "auto_accept",
             "client_websocket_url": "wss://agent.example/ws",
-            "incoming_text_webhook_url": "https://hooks.example/t",
+            "incoming_call_webhook_url": "https://hooks.example/c",
         },
     ).json()
     assert updated["incoming_call_action"] == "auto_accept"
@@ -96,8 +96,8 @@ def test_update_three_state_and_validation(admin: httpx2.Client) -> None:
     assert updated["filter_mode_change_notice"] is None
     # clearing the URL the current action needs is refused; clearing another is fine
     assert admin.patch(url, json={"client_websocket_url": None}).status_code == 422
-    cleared = admin.patch(url, json={"incoming_text_webhook_url": None}).json()
-    assert cleared["incoming_text_webhook_url"] is None
+    cleared = admin.patch(url, json={"incoming_call_webhook_url": None}).json()
+    assert cleared["incoming_call_webhook_url"] is None
     assert cleared["client_websocket_url"] == "wss://agent.example/ws"  # omitted = unchanged
     assert admin.patch(url, json={"client_websocket_url": "https://x"}).status_code == 422
     assert admin.patch(url, json={"filter_mode": "greylist"}).status_code == 422
@@ -224,7 +224,7 @@ def test_scoped_keys_reach_only_their_own_number(
     assert admin.get(f"{P}/numbers/{other['id']}/texts", **scoped).status_code == 404
     own = admin.patch(
         f"{P}/numbers/{mine['id']}",
-        json={"incoming_text_webhook_url": "https://a.example/"},
+        json={"incoming_call_webhook_url": "https://a.example/"},
         **scoped,
     )
     assert own.status_code == 200
