@@ -28,7 +28,6 @@ from .phone_support import (
     wait_status,
 )
 
-
 # Text-message fields of the current wire beyond the 0.4.4 fixtures.
 NEW = {"conversation_id", "recipients", "sender_phone_number"}
 
