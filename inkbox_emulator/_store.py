@@ -625,7 +625,9 @@ class Store:
             # Contacts seeded before the address book: visible to every identity.
             for column in ("card TEXT NOT NULL DEFAULT '{}'", "meta TEXT NOT NULL DEFAULT '{}'"):
                 self._conn.execute(f"ALTER TABLE contacts ADD COLUMN {column}")
-            self._conn.execute("ALTER TABLE contacts ADD COLUMN status TEXT NOT NULL DEFAULT 'active'")
+            self._conn.execute(
+                "ALTER TABLE contacts ADD COLUMN status TEXT NOT NULL DEFAULT 'active'"
+            )
             self._conn.execute(
                 "INSERT INTO contact_access (id, contact_id, identity_id, created_at) "
                 "SELECT lower(hex(randomblob(16))), id, NULL, created_at FROM contacts"
