@@ -203,12 +203,12 @@ def test_mailbox_get_list_update(emu: Emulator, admin: httpx2.Client, org: OrgCr
     assert got["agent_identity_id"] == ident["id"] and got["filter_mode"] == "blacklist"
     assert admin.get(f"{M}/{box.split('@')[0]}").json()["id"] == got["id"]  # local part works
 
+    # webhook_url was removed from the wire (webhook subscriptions replace it): 422
     url = "https://example.com/hook"
-    assert admin.patch(f"{M}/{box}", json={"webhook_url": url}).json()["webhook_url"] == url
+    assert admin.patch(f"{M}/{box}", json={"webhook_url": url}).status_code == 422
+    assert admin.patch(f"{M}/{box}", json={"webhook_url": None}).status_code == 422
     unchanged = admin.patch(f"{M}/{box}", json={}).json()
-    assert unchanged["webhook_url"] == url and unchanged["filter_mode_change_notice"] is None
-    assert admin.patch(f"{M}/{box}", json={"webhook_url": None}).json()["webhook_url"] is None
-    assert admin.patch(f"{M}/{box}", json={"webhook_url": "ftp://x"}).status_code == 422
+    assert unchanged.get("webhook_url") is None and unchanged["filter_mode_change_notice"] is None
     assert admin.patch(f"{M}/{box}", json={"display_name": "X"}).status_code == 422
     assert admin.patch(f"{M}/{box}", json={"filter_mode": "greylist"}).status_code == 422
 
@@ -251,7 +251,7 @@ def test_scoped_key_reaches_only_its_mailbox(emu: Emulator, admin: httpx2.Client
     )
     assert denied.status_code == 403
     allowed = admin.patch(
-        f"{M}/{mine['email_address']}", json={"webhook_url": "https://a.example/h"}, headers=headers
+        f"{M}/{mine['email_address']}", json={"signature_text": "-- the bot"}, headers=headers
     )
     assert allowed.status_code == 200
 

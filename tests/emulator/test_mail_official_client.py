@@ -90,9 +90,19 @@ def test_official_client_webhook_round_trip(emu: Emulator, org: OrgCredentials) 
     hooks = HookServer()
     try:
         with Inkbox(org.api_key, base_url=emu.base_url) as client:
-            secret = client.create_signing_key().signing_key
             bot = client.create_identity(unique("hooked"))
-            client.mailboxes.update(bot.email_address, webhook_url=hooks.url)
+            # 0.4.4's webhook_url and org signing key are gone from the wire: a subscription
+            # and the identity's key take their place; 0.4.4's verify_webhook still verifies.
+            raw = httpx2.Client(base_url=emu.base_url, headers={"X-API-Key": org.api_key})
+            with raw:
+                subscription = {
+                    "url": hooks.url,
+                    "event_types": ["message.received"],
+                    "agent_identity_id": str(bot.id),
+                }
+                raw.post("/api/v1/webhooks/subscriptions", json=subscription).raise_for_status()
+                minted = raw.post(f"/api/v1/identities/{bot.agent_handle}/signing-key", json={})
+                secret = minted.json()["signing_key"]
             emu.inject_email(to=bot.email_address, from_address="a@example.com", subject="ping")
             wait_until(lambda: len(hooks.received) == 1)
             headers, body = hooks.received[0]
