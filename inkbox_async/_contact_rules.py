@@ -14,10 +14,16 @@ from typing import Any
 from uuid import UUID
 
 from inkbox_async import _validate as check
+from inkbox_async._contact_rule_bodies import (
+    direction_value,
+    filters,
+    mail_rule_body,
+    phone_rule_body,
+    update_body,
+)
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._errors import InkboxError, InvalidArgumentError
+from inkbox_async._errors import InkboxError
 from inkbox_async._paths import segment
-from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
     ContactRuleDirection,
     MailContactRule,
@@ -31,84 +37,11 @@ from ._transport import AsyncTransport
 IDENTITIES = "/api/v1/identities"
 MAIL_RULES = "/api/v1/mail/contact-rules"
 PHONE_RULES = "/api/v1/phone/contact-rules"
-LIMIT_MAX = 200
 RULE_STATUS_REMOVED = (
     "{channel} contact rules can no longer be paused (the API dropped 'status'): delete the "
     "rule, or change its action or direction with "
     "identity.{channel}_contact_rules.update(rule_id, action=..., direction=...)"
 )
-
-
-def direction_value(argument: str, value: ContactRuleDirection | str | None) -> str | None:
-    """A rule ``direction`` (``inbound``/``outbound``/``both``), or None when not given."""
-    return None if value is None else check.choice(argument, value, ContactRuleDirection)
-
-
-def filters(
-    *,
-    actions: type[enum.Enum],
-    match_types: type[enum.Enum],
-    action: enum.Enum | str | None,
-    match_type: enum.Enum | str | None,
-    direction_: ContactRuleDirection | str | None,
-    limit: int | None,
-    offset: int | None,
-) -> dict[str, Any]:
-    """Query of the rule lists, each key only when given."""
-    return {
-        "direction": direction_value("direction", direction_),
-        "action": None if action is None else check.choice("action", action, actions),
-        "match_type": None
-        if match_type is None
-        else check.choice("match_type", match_type, match_types),
-        "limit": None if limit is None else check.int_range("limit", limit, 1, LIMIT_MAX),
-        "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
-    }
-
-
-def update_body(
-    *,
-    actions: type[enum.Enum],
-    action: enum.Enum | str | Unset | None,
-    direction_: ContactRuleDirection | str | Unset | None,
-    apply_to: ContactRuleDirection | str | Unset | None,
-) -> dict[str, Any]:
-    """Body of a rule PATCH: ``action`` and/or ``direction``, or ``action`` + ``apply_to``."""
-    body: dict[str, Any] = {}
-    if direction_ is not UNSET and direction_ is not None:
-        body["direction"] = check.choice("direction", direction_, ContactRuleDirection)
-    if action is not UNSET and action is not None:
-        body["action"] = check.choice("action", action, actions)
-    if apply_to is not UNSET and apply_to is not None:
-        side = check.choice("apply_to", apply_to, ContactRuleDirection)
-        if side == ContactRuleDirection.BOTH:
-            raise InvalidArgumentError("apply_to", "must be 'inbound' or 'outbound'")
-        if "action" not in body:
-            raise InvalidArgumentError("apply_to", "needs action (the side's new action)")
-        if "direction" in body:
-            raise InvalidArgumentError("apply_to", "cannot be combined with direction")
-        body["apply_to"] = side
-    if not body:
-        raise InvalidArgumentError("action", "give action, direction or both")
-    return body
-
-
-def mail_rule_body(
-    action: MailRuleAction | str, match_type: MailRuleMatchType | str, match_target: str
-) -> dict[str, Any]:
-    """The ``action``/``match_type``/``match_target`` of a new mail rule."""
-    from inkbox_async._mail_bodies import rule_create
-
-    return rule_create(action=action, match_type=match_type, match_target=match_target)
-
-
-def phone_rule_body(
-    action: PhoneRuleAction | str, match_type: PhoneRuleMatchType | str, match_target: str
-) -> dict[str, Any]:
-    """The ``action``/``match_type``/``match_target`` of a new phone rule."""
-    from inkbox_async._phone_bodies import rule_create
-
-    return rule_create(action=action, match_target=match_target, match_type=match_type)
 
 
 class _IdentityRules:

@@ -13,6 +13,8 @@ import attrs
 
 from inkbox_async import _mail_bodies as bodies
 from inkbox_async import _validate as check
+from inkbox_async._contact_rule_bodies import filters as rule_filters
+from inkbox_async._contact_rule_bodies import mail_rule_body
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
 from inkbox_async._errors import InkboxError, InvalidArgumentError
@@ -42,11 +44,9 @@ from inkbox_async.models.mail import (
 from ._contact_rules import (
     RULE_STATUS_REMOVED,
     AsyncIdentityMailContactRules,
-    mail_rule_body,
     mailbox_owner,
     mailbox_owner_by_id,
 )
-from ._contact_rules import filters as rule_filters
 from ._pagination import AsyncCursorPager
 from ._transport import AsyncTransport
 

@@ -13,6 +13,7 @@ import attrs
 
 from inkbox_async import _phone_bodies as bodies
 from inkbox_async import _validate as check
+from inkbox_async._contact_rule_bodies import filters as rule_filters
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
 from inkbox_async._errors import InvalidArgumentError
@@ -51,7 +52,6 @@ from ._contact_rules import (
     AsyncIdentityPhoneContactRules,
     number_owner,
 )
-from ._contact_rules import filters as rule_filters
 from ._transport import AsyncTransport
 
 PHONE = "/api/v1/phone"
