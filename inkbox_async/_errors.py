@@ -27,6 +27,7 @@ __all__ = [
     "InvalidArgumentTypeError",
     "MailImportQuotaExceededError",
     "NotFoundError",
+    "OutcomeUnknownError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -98,6 +99,26 @@ class InkboxConnectionError(InkboxError):
 
 class InkboxTimeoutError(InkboxConnectionError):
     """The request timed out."""
+
+
+class OutcomeUnknownError(InkboxConnectionError):
+    """A write may or may not have taken effect, and the SDK could not tell which.
+
+    Its answer was lost (or the retries ran out after such an attempt) and the
+    call has no way to check. Look before acting again: e.g. list or get what
+    the call would have changed. ``method`` and ``path`` name the request
+    (auth hashes masked); the last failure is chained as ``__cause__``;
+    ``idempotency_key`` is set for a send (retrying it with that key is safe).
+    """
+
+    def __init__(self, method: str, path: str, reason: str) -> None:
+        super().__init__(
+            f"{method} {path}: the outcome is unknown ({reason}); "
+            "check whether it took effect before retrying",
+            request_sent=True,
+        )
+        self.method = method
+        self.path = path
 
 
 class InkboxAPIError(InkboxError):

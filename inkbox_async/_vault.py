@@ -28,6 +28,7 @@ from inkbox_async._errors import (
     VaultUnlockError,
 )
 from inkbox_async._paths import segment
+from inkbox_async._retry import Verified
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async._totp import TOTPCode, TOTPConfig, parse_totp_uri
 from inkbox_async._vault_crypto import (
@@ -81,6 +82,22 @@ class UnreadableSecret:
     name: str
     secret_type: str
     error: str
+
+
+async def _found(transport: AsyncTransport, path: str) -> Verified | None:
+    """A write that creates ``path`` is checked by reading it back."""
+    try:
+        return Verified(await transport.request("GET", path))
+    except NotFoundError:
+        return None
+
+
+def _with_id(items: object, field: str, value: str) -> Verified | None:
+    """The listed item whose ``field`` is ``value`` (ids compared canonically), if any."""
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get(field, "")).lower() == value.lower():
+            return Verified(item)
+    return None
 
 
 def decrypt_all(
@@ -163,8 +180,11 @@ class AsyncUnlockedVault:
         }
         if description is not None:
             body["description"] = check.text("description", description, allow_empty=True)
-        await self._transport.request("POST", f"{VAULT}/secrets", json=body)
-        return self._remember(await self._transport.request("GET", secret_path(secret_id)))
+        path = secret_path(secret_id)
+        await self._transport.request(
+            "POST", f"{VAULT}/secrets", json=body, verify=lambda: _found(self._transport, path)
+        )
+        return self._remember(await self._transport.request("GET", path))
 
     def _remember(self, data: object) -> VaultSecret:
         self._decrypt(data)
@@ -374,7 +394,15 @@ class AsyncVault:
             current_auth_hash=derived.auth_hash if current_vault_key is not None else None,
             recovery_auth_hash=derived.auth_hash if recovery_code is not None else None,
         )
-        data = await self._transport.request("PUT", f"{VAULT}/keys/primary", json=body)
+
+        async def registered() -> Verified | None:
+            """A rotation whose answer was lost is checked: is the new key the primary now?"""
+            keys = await self._transport.request("GET", f"{VAULT}/keys", params={"type": "primary"})
+            return _with_id(keys, "id", str(material.id))
+
+        data = await self._transport.request(
+            "PUT", f"{VAULT}/keys/primary", json=body, verify=registered
+        )
         return structure(data, VaultKey)
 
     async def list_keys(
@@ -421,8 +449,16 @@ class AsyncVault:
     async def grant_access(self, secret_id: UUID | str, identity_id: UUID | str) -> AccessRule:
         """Let an identity use a secret."""
         path = secret_path(secret_id, "access")
-        body = {"identity_id": check.uuid("identity_id", identity_id)}
-        rule = structure(await self._transport.request("POST", path, json=body), AccessRule)
+        viewer = check.uuid("identity_id", identity_id)
+
+        async def granted() -> Verified | None:
+            """A grant whose answer was lost is checked in the secret's access rules."""
+            rules = await self._transport.request("GET", path)
+            return _with_id(rules, "identity_id", viewer)
+
+        body = {"identity_id": viewer}
+        data = await self._transport.request("POST", path, json=body, verify=granted)
+        rule = structure(data, AccessRule)
         if self._unlocked is not None:
             self._unlocked._set_access(secret_id, lambda rules: [*rules, rule])
         return rule
