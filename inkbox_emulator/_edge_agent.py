@@ -29,7 +29,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._edge_h2 import CANCEL, Fields, ProtocolError, ServerEngine, StreamClosedError
+from ._edge_h2 import (
+    CANCEL,
+    Fields,
+    ProtocolError,
+    ServerEngine,
+    StreamClosedError,
+    header_list_size,
+)
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
 from ._errors import ApiError
 from ._tunnel_model import (
@@ -56,6 +63,8 @@ _HOP_BY_HOP = frozenset(
 )
 
 Headers = list[tuple[bytes, bytes]]
+
+_STATUS_FIELD_SIZE = header_list_size([(b":status", b"200")])
 
 
 @dataclass(eq=False)
@@ -120,6 +129,13 @@ class AgentConnection:
             and not self.superseded
             and not self.is_closed
         )
+
+    def takes(self, delivery: Delivery) -> bool:
+        """Whether the envelope's intake answer (``:status`` included) fits the header list
+        size the agent announced (SETTINGS_MAX_HEADER_LIST_SIZE; no limit if it announced
+        none): a larger one would make an HTTP/2 agent drop this whole connection."""
+        limit = self.h2.peer_max_header_list_size
+        return limit is None or header_list_size(delivery.headers) + _STATUS_FIELD_SIZE <= limit
 
     def info(self) -> dict[str, Any]:
         """The thread-visible description of this connection."""

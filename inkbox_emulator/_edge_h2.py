@@ -36,6 +36,7 @@ __all__ = [
     "ServerEngine",
     "StreamClosedError",
     "check_request",
+    "header_list_size",
 ]
 
 
@@ -63,6 +64,7 @@ _ENABLE_PUSH = 0x2
 _MAX_CONCURRENT_STREAMS = 0x3
 _INITIAL_WINDOW_SIZE = 0x4
 _MAX_FRAME_SIZE = 0x5
+_MAX_HEADER_LIST_SIZE = 0x6
 _ENABLE_CONNECT_PROTOCOL = 0x8
 
 DEFAULT_WINDOW = 65535
@@ -193,6 +195,8 @@ class ServerEngine:
         self._initial_window = DEFAULT_WINDOW
         self.max_frame_size = MAX_FRAME
         """The peer's SETTINGS_MAX_FRAME_SIZE: no frame we send may be larger."""
+        self.peer_max_header_list_size: int | None = None
+        """The peer's SETTINGS_MAX_HEADER_LIST_SIZE (``None``: it announced no limit)."""
         settings = b"".join(_SETTING.pack(*setting) for setting in LOCAL_SETTINGS)
         increment = CONNECTION_WINDOW - DEFAULT_WINDOW
         self._out = bytearray(_frame(_SETTINGS, 0, 0, settings))
@@ -547,6 +551,8 @@ class ServerEngine:
                 if not MAX_FRAME <= value <= 2**24 - 1:
                     raise ProtocolError(f"SETTINGS_MAX_FRAME_SIZE = {value}")
                 self.max_frame_size = value
+            elif setting == _MAX_HEADER_LIST_SIZE:
+                self.peer_max_header_list_size = value
         self._out += _frame(_SETTINGS, _ACK, 0)
         self._handler.on_window()
 
@@ -599,6 +605,12 @@ _SPECIAL = frozenset([b"te", b"host", b"cookie", b"content-length", *_CONNECTION
 _PLAIN_NAMES: set[bytes] = set()
 """Ordinary field names already found valid (at most ``_PLAIN_NAMES_KEPT``)."""
 _PLAIN_NAMES_KEPT = 4096
+
+
+def header_list_size(fields: Fields) -> int:
+    """A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2):
+    the octets of each name and value plus 32 per field."""
+    return sum(len(name) + len(value) + 32 for name, value in fields)
 
 
 def check_request(fields: Fields) -> tuple[Fields, int] | None:

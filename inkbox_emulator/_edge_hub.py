@@ -100,6 +100,12 @@ def edge_reply(status: int, reason: str, text: str) -> Reply:
     )
 
 
+HEADERS_TOO_LARGE = edge_reply(
+    431, "request-header-fields-too-large", "request header fields too large"
+)
+"""The answer to a request whose envelope is over the agent's header list limit."""
+
+
 def _time_out(future: asyncio.Future[Reply]) -> None:
     if not future.done():
         future.set_result(edge_reply(504, "agent-timeout", "the agent did not reply in time"))
@@ -353,6 +359,9 @@ class TunnelHub:
             delivery = queue.popleft()
             if delivery.delivered.done():
                 continue
+            if not conn.takes(delivery):
+                self._refuse(delivery, HEADERS_TOO_LARGE)
+                continue
             if conn.deliver(delivery):
                 delivery.delivered.set_result(None)
                 pending = self.replies.get(delivery.request_id)
@@ -363,6 +372,15 @@ class TunnelHub:
         if not queue:
             self.queues.pop(tunnel_id, None)
         self.publish(tunnel_id)
+
+    def _refuse(self, delivery: Delivery, reply: Reply) -> None:
+        """Answer a queued envelope's caller without delivering it."""
+        pending = self.replies.get(delivery.request_id)
+        if pending is not None and not pending.future.done():
+            pending.future.set_result(reply)
+        for future in (delivery.delivered, delivery.sent):
+            if not future.done():
+                future.set_result(None)
 
     def complete(self, request_id: str, tunnel_id: str, reply: Reply) -> bool:
         """Hand a response POST to its waiting caller; ``False`` if nobody waits for it."""

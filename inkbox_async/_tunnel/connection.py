@@ -41,6 +41,7 @@ from inkbox_async._tunnel.h2_engine import (
     Fields,
     ProtocolError,
     StreamClosedError,
+    header_list_size,
 )
 from inkbox_async._tunnel.options import split_host_port
 
@@ -260,6 +261,11 @@ class EdgeConnection:
             self._scope.cancel()
 
     @property
+    def max_header_list_size(self) -> int:
+        """The largest header list the edge takes (its SETTINGS, or ``h2``'s default)."""
+        return self._engine.max_header_list_size
+
+    @property
     def accepts_streams(self) -> bool:
         """Still open and no GOAWAY received (new streams would be served)."""
         return not self.closed and self.goaway is None
@@ -348,6 +354,11 @@ class EdgeConnection:
             stream._on_end()
         self._notify()
 
+    def on_head_too_large(self, stream_id: int, fields: Fields) -> None:
+        stream = self._streams.get(stream_id)
+        if stream is not None:
+            stream.head_too_large = _decode(fields)
+
     def on_reset(self, stream_id: int, code: int) -> None:
         stream = self._streams.pop(stream_id, None)
         if stream is not None:
@@ -400,9 +411,15 @@ class EdgeConnection:
     async def open_stream(
         self, headers: Headers | PreparedHeaders, *, end_stream: bool, bridge: bool = False
     ) -> H2Stream:
-        """Send a request's HEADERS; waits while the edge's stream limit is reached."""
+        """Send a request's HEADERS; waits while the edge's stream limit is reached.
+
+        A header list over the edge's SETTINGS_MAX_HEADER_LIST_SIZE is refused
+        here (:class:`StreamResetError`): the edge would drop the connection for it.
+        """
         if not isinstance(headers, PreparedHeaders):
             headers = prepare_headers(headers)
+        if header_list_size(headers.fields) > self.max_header_list_size:
+            raise _refused("the header list is larger than the edge accepts")
         while True:
             if not self.accepts_streams:
                 raise ConnectionClosedError("the edge connection no longer accepts streams")
@@ -473,6 +490,8 @@ class H2Stream:
         self.status: int | None = None
         self.headers: Headers = []
         self.reset_code: int | None = None
+        self.head_too_large: Headers | None = None
+        """The leading fields of a response head refused for its size (the stream was reset)."""
         self._data: deque[bytes] = deque()
         self._signal: anyio.Event | None = None  # made when a task waits; set on any news
         self._ended = False

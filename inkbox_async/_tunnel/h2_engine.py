@@ -8,8 +8,11 @@ request path together; this one does the same checks on the frames it
 receives, with a dictionary of open streams and a few integers.
 
 Inbound events go straight to a :class:`Handler`'s methods. A malformed
-response header block resets its stream (a stream error, RFC 9113 §8.1.1);
-a connection error raises :class:`ProtocolError`, after which the
+response header block resets its stream (a stream error, RFC 9113 §8.1.1),
+and so does one whose decoded size is over the SETTINGS_MAX_HEADER_LIST_SIZE
+this side announced (decoded to its end first, so the HPACK state stays in
+step: §10.5.1): nothing one response carries can end the connection. A
+connection error raises :class:`ProtocolError`, after which the
 connection must be dropped. A GOAWAY is reported and does not end anything
 by itself: streams the peer accepted keep working (``tunnels.md``
 Appendix A drains rely on that).
@@ -23,17 +26,20 @@ from typing import Protocol
 
 from hpack import HPACKError
 
-from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
+from inkbox_async._tunnel.hpack_codec import FastDecoder, HeaderListTooLarge, TablelessEncoder
 
 __all__ = [
     "CANCEL",
     "CONNECTION_FIELDS",
+    "ENHANCE_YOUR_CALM",
+    "MAX_HEADER_LIST",
     "PROTOCOL_ERROR",
     "REFUSED_STREAM",
     "ClientEngine",
     "Handler",
     "ProtocolError",
     "StreamClosedError",
+    "header_list_size",
 ]
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -53,6 +59,7 @@ FRAME_SIZE_ERROR = 0x6
 REFUSED_STREAM = 0x7
 CANCEL = 0x8
 COMPRESSION_ERROR = 0x9
+ENHANCE_YOUR_CALM = 0xB
 
 _HEADER_TABLE_SIZE = 0x1
 _ENABLE_PUSH = 0x2
@@ -66,6 +73,10 @@ DEFAULT_WINDOW = 65535
 MAX_WINDOW = 2**31 - 1
 MAX_FRAME = 16384  # we never raise SETTINGS_MAX_FRAME_SIZE
 MAX_HEADER_LIST = 65536
+"""Our SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2 size: name + value + 32 per field).
+
+Also what we assume of a peer that announces none: ``h2`` enforces this
+default without announcing it."""
 _MAX_HEADER_BLOCK = 1 << 20  # HEADERS + CONTINUATION bytes kept before giving up
 _CREDIT_BATCH = 16384
 
@@ -119,6 +130,12 @@ class Handler(Protocol):
     def on_reset(self, stream_id: int, code: int) -> None:
         """The stream was reset: by the peer, or here for a stream error."""
 
+    def on_head_too_large(self, stream_id: int, fields: Fields) -> None:
+        """A response header block over our limit; ``fields``: its leading fields that fit.
+
+        :meth:`on_reset` follows at once (the stream is reset with ENHANCE_YOUR_CALM).
+        """
+
     def on_window(self) -> None:
         """Send credit or the peer's settings changed."""
 
@@ -138,6 +155,11 @@ class _Stream:
         self.local_closed = local_closed
         self.remote_closed = False
         self.headed = False
+
+
+def header_list_size(fields: Fields) -> int:
+    """A header list's size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (RFC 9113 §6.5.2)."""
+    return sum(len(name) + len(value) + 32 for name, value in fields)
 
 
 def _frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
@@ -165,6 +187,8 @@ class ClientEngine:
         """The peer's SETTINGS_MAX_FRAME_SIZE: no DATA frame may be larger."""
         self.max_streams = 2**31
         """The peer's SETTINGS_MAX_CONCURRENT_STREAMS (unlimited until it says)."""
+        self.max_header_list_size = MAX_HEADER_LIST
+        """The peer's SETTINGS_MAX_HEADER_LIST_SIZE (:data:`MAX_HEADER_LIST` until it says)."""
         self._out += PREFACE
         self._out += _frame(_SETTINGS, 0, 0, b"".join(_SETTING.pack(*s) for s in LOCAL_SETTINGS))
 
@@ -393,6 +417,9 @@ class ClientEngine:
     def _on_header_block(self, flags: int, stream_id: int, block: bytes) -> None:
         try:  # decoded even for a closed stream: the HPACK state is the connection's
             fields: Fields = self._decoder.decode(block, raw=True)  # type: ignore[assignment]
+        except HeaderListTooLarge as exc:  # decoded to the end: only the stream fails
+            self._head_too_large(stream_id, exc.fields)  # type: ignore[arg-type]
+            return
         except HPACKError as exc:
             raise ProtocolError(f"bad header block: {exc}", COMPRESSION_ERROR) from None
         stream = self._known(stream_id)
@@ -417,6 +444,14 @@ class ClientEngine:
             self._handler.on_head(stream_id, fields)
         if end_stream:
             self._remote_end(stream_id, stream)
+
+    def _head_too_large(self, stream_id: int, fields: Fields) -> None:
+        stream = self._known(stream_id)
+        if stream is None:
+            return
+        if not stream.headed and not stream.remote_closed:
+            self._handler.on_head_too_large(stream_id, fields)
+        self._stream_error(stream_id, ENHANCE_YOUR_CALM)
 
     def _remote_end(self, stream_id: int, stream: _Stream) -> None:
         stream.remote_closed = True
@@ -475,6 +510,8 @@ class ClientEngine:
                 if not MAX_FRAME <= value <= 2**24 - 1:
                     raise ProtocolError(f"SETTINGS_MAX_FRAME_SIZE = {value}")
                 self.max_frame_size = value
+            elif setting == _MAX_HEADER_LIST_SIZE:
+                self.max_header_list_size = value
         self._out += _frame(_SETTINGS, _ACK, 0)
         self._handler.on_window()
 

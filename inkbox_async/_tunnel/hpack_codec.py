@@ -27,7 +27,7 @@ from hpack.hpack import VARINT_MAX_LENGTH
 from hpack.huffman_table import decode_huffman
 from hpack.table import HeaderTable
 
-__all__ = ["FastDecoder", "TablelessEncoder"]
+__all__ = ["FastDecoder", "HeaderListTooLarge", "TablelessEncoder"]
 
 _STATIC: dict[bytes, tuple[int, dict[bytes, int]]] = HeaderTable.STATIC_TABLE_MAPPING
 _VARINT_MAX_LENGTH = VARINT_MAX_LENGTH  # continuation bytes hpack accepts after the prefix
@@ -142,11 +142,29 @@ def _hpack_integer(value: int, prefix: int, flags: int) -> bytes:
     return bytes(out)
 
 
+class HeaderListTooLarge(OversizedHeaderListError):
+    """A header list over the limit, raised only once the whole block was decoded.
+
+    The dynamic table is then in step with the peer's, so the connection can
+    go on and only the stream that carried the block fails. ``fields`` holds
+    the leading fields that fitted within the limit.
+    """
+
+    def __init__(self, limit: int, fields: list[HeaderTuple]) -> None:
+        super().__init__(f"A header list larger than {limit} has been received")
+        self.fields = fields
+
+
 class FastDecoder(hpack.Decoder):
     """``hpack.Decoder`` with the same results and error types; raw decoding is done here.
 
     Nothing is logged: ``hpack``'s own methods log every decoded field at
     DEBUG, which would put third-party ``authorization`` headers in the logs.
+
+    One difference: a raw header list over ``max_header_list_size`` is
+    still decoded to its end (keeping the table in step, as RFC 9113 §10.5.1
+    asks) before :class:`HeaderListTooLarge` is raised; ``hpack`` stops at
+    the first field over the limit, which leaves the connection unusable.
     """
 
     def __init__(
@@ -175,7 +193,7 @@ class FastDecoder(hpack.Decoder):
             elif current & 0x40:
                 header, position = self._literal(data, position, 6, index=True, never=False)
             elif current & 0x20:
-                if headers:
+                if inflated:
                     raise HPACKDecodingError("Table size update not at the start of the block")
                 size, position = _integer(data, position, 5)
                 if size > self.max_allowed_table_size:
@@ -185,13 +203,12 @@ class FastDecoder(hpack.Decoder):
             else:
                 never = bool(current & 0x10)
                 header, position = self._literal(data, position, 4, index=False, never=never)
-            headers.append(header)
             inflated += 32 + len(header[0]) + len(header[1])
-            if inflated > limit:
-                raise OversizedHeaderListError(
-                    f"A header list larger than {limit} has been received"
-                )
+            if inflated <= limit:  # past the limit the fields are decoded, not kept
+                headers.append(header)
         self._assert_valid_table_size()
+        if inflated > limit:
+            raise HeaderListTooLarge(limit, headers)
         return headers
 
     def _literal(

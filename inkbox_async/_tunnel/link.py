@@ -35,12 +35,15 @@ from inkbox_async._tunnel.contracts import (
 from inkbox_async._tunnel.envelope import (
     Hello,
     bridge_headers,
+    field_list_size,
+    fixed_reply,
     hello_headers,
     intake_headers,
     parse_envelope,
     parse_hello,
     response_headers,
 )
+from inkbox_async._tunnel.h2_engine import MAX_HEADER_LIST
 
 __all__ = ["End", "Link", "REPLY_TIMEOUT"]
 
@@ -50,6 +53,10 @@ REPLY_TIMEOUT = 30.0
 SUPERSEDED_CODE = 0x1201
 _HELLO_BODY_LIMIT = 64 * 1024
 _MAX_INTAKE_DELAY = 1.0
+HEADERS_TOO_LARGE = fixed_reply(
+    431, "request-header-fields-too-large", "request header fields too large"
+)
+"""The reply to a request whose envelope's header list is over :data:`MAX_HEADER_LIST`."""
 
 Dispatch = Callable[["Link", Envelope, bool], Awaitable[None]]
 
@@ -215,7 +222,11 @@ class Link:
             except StreamResetError:
                 if self.conn.closed:
                     return
-                delay = min(max(delay * 2, 0.1), _MAX_INTAKE_DELAY) if delay else 0.05
+                if stream.head_too_large is not None:
+                    self._refuse_oversized(stream.head_too_large)
+                    delay = 0.0  # the edge is fine: only that request was too large
+                else:
+                    delay = min(max(delay * 2, 0.1), _MAX_INTAKE_DELAY) if delay else 0.05
             finally:
                 stream.reset()
             if delay and self._parking:
@@ -234,10 +245,8 @@ class Link:
         if status == 200:
             body, too_large = await stream.read_body(self.settings.max_inbound_body_bytes)
             envelope = parse_envelope(headers, body)
-            if envelope is not None and self._dispatch_tg is not None:
-                self._active += 1
-                self._idle = anyio.Event()
-                self._dispatch_tg.start_soon(self._run_dispatch, envelope, too_large)
+            if envelope is not None:
+                self._start(self._run_dispatch, envelope, too_large)
             return 0.0
         if reason == "intake-superseded":
             self.end(End.SUPERSEDED, "another agent took over the tunnel (intake)")
@@ -255,13 +264,47 @@ class Link:
         )
         return min(max(delay * 2, 0.1), _MAX_INTAKE_DELAY)
 
-    async def _run_dispatch(self, envelope: Envelope, too_large: bool) -> None:
+    def _refuse_oversized(self, headers: Headers) -> None:
+        """An envelope whose header list was over our limit: its stream was reset; if the
+        leading fields name the request, answer it 431 so that its caller is not kept
+        waiting until the edge's deadline."""
+        envelope = parse_envelope(headers)
+        if envelope is None:
+            logger.warning(
+                "tunnel %s: dropped a request whose header list is over %d bytes",
+                self.settings.name,
+                MAX_HEADER_LIST,
+            )
+            return
+        logger.warning(
+            "tunnel %s: request %s refused (431): its header list is over %d bytes",
+            self.settings.name,
+            envelope.request_id,
+            MAX_HEADER_LIST,
+        )
+        self._start(self._run_refusal, envelope.request_id)
+
+    def _start(self, work: Callable[..., Awaitable[None]], *args: object) -> None:
+        """Run ``work`` in the dispatch group, counted until it finishes (see :meth:`wait_idle`)."""
+        if self._dispatch_tg is None:
+            return
+        self._active += 1
+        self._idle = anyio.Event()
+        self._dispatch_tg.start_soon(self._counted, work, *args)
+
+    async def _counted(self, work: Callable[..., Awaitable[None]], *args: object) -> None:
         try:
-            await self._dispatch(self, envelope, too_large)
+            await work(*args)
         finally:
             self._active -= 1
             if self._active == 0:
                 self._idle.set()
+
+    async def _run_dispatch(self, envelope: Envelope, too_large: bool) -> None:
+        await self._dispatch(self, envelope, too_large)
+
+    async def _run_refusal(self, request_id: str) -> None:
+        await self.post(request_id, HEADERS_TOO_LARGE)
 
     async def _ping_loop(self) -> None:
         interval = self.settings.ping_interval
@@ -298,11 +341,25 @@ class Link:
     # -- replies and bridges -----------------------------------------------------------
 
     async def post(self, request_id: str, reply: Reply) -> None:
-        """POST one reply (Step 9); waits up to 30 s for the answer; logs, never raises."""
+        """POST one reply (Step 9); waits up to 30 s for the answer; logs, never raises.
+
+        A reply whose header list is over what the edge accepts becomes a 502
+        ``response-too-large`` (the edge would drop the whole connection for it).
+        """
         settings = self.settings
         headers = response_headers(
             self.authority, settings.tunnel_id, settings.api_key, request_id, reply
         )
+        if field_list_size(headers) > self.conn.max_header_list_size:
+            logger.warning(
+                "tunnel %s: reply %s has more header bytes than the edge accepts; sent as 502",
+                settings.name,
+                request_id,
+            )
+            reply = fixed_reply(502, "response-too-large", "response too large")
+            headers = response_headers(
+                self.authority, settings.tunnel_id, settings.api_key, request_id, reply
+            )
         stream: H2Stream | None = None
         status = 0
         try:

@@ -441,3 +441,35 @@ async def test_bridge_streams_carry_more_than_a_window_both_ways() -> None:
         await conn.respond_data(bridge.sid, b"q" * size)
         await bridge.complete.wait()
         assert bytes(received) == b"q" * size
+
+
+async def test_an_oversized_envelope_is_refused_431_and_nothing_else_is_lost() -> None:
+    """1,500 forwarded headers (about 13 KB on the wire, over 64 KiB decoded) while another
+    request is in flight: that one still gets its reply, the connection stays up."""
+    release = anyio.Event()
+    started = anyio.Event()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        if scope["path"] == "/slow":
+            started.set()
+            await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
+
+    async with running(app) as run:
+        await run.peer.deliver(envelope_headers("slow", "/slow"))
+        await started.wait()
+        many = [(f"inkbox-h-x-h{n:04d}", "v") for n in range(1500)]
+        await run.peer.deliver([*envelope_headers("big", "/big"), *many])
+        status, fields, body = reply_fields(await run.peer.reply("big"))
+        assert (status, body) == (431, b"request header fields too large")
+        assert dict(fields)["inkbox-reason"] == "request-header-fields-too-large"
+        release.set()
+        status, _, body = reply_fields(await run.peer.reply("slow"))
+        assert (status, body) == (200, b"/slow")
+        await run.peer.deliver(envelope_headers("after", "/after"))
+        status, _, body = reply_fields(await run.peer.reply("after"))
+        assert (status, body) == (200, b"/after")
+        assert len(run.peer.connections) == 1 and len(run.peer.hellos) == 1
+        assert run.statuses == ["connecting", "connected"]

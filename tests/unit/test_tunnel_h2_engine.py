@@ -16,10 +16,13 @@ import pytest
 
 from inkbox_async._tunnel.h2_engine import (
     CANCEL,
+    ENHANCE_YOUR_CALM,
+    MAX_HEADER_LIST,
     PROTOCOL_ERROR,
     ClientEngine,
     ProtocolError,
     StreamClosedError,
+    header_list_size,
 )
 
 GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/"), (b":authority", b"edge")]
@@ -43,6 +46,9 @@ class Recorder:
 
     def on_reset(self, stream_id: int, code: int) -> None:
         self.events.append(("reset", stream_id, code))
+
+    def on_head_too_large(self, stream_id: int, fields: list[tuple[bytes, bytes]]) -> None:
+        self.events.append(("too_large", stream_id, fields))
 
     def on_window(self) -> None:
         self.events.append(("window",))
@@ -345,6 +351,114 @@ def test_streams_are_capped_by_the_peer() -> None:
     assert pair.client.open_streams == 1
 
 
+def many_fields(count: int, value: bytes = b"v") -> list[tuple[bytes, bytes]]:
+    """``count`` small distinct fields, like a public request's headers in an envelope."""
+    return [(b"inkbox-h-x-h%04d" % n, value) for n in range(count)]
+
+
+def fill_to(size: int) -> list[tuple[bytes, bytes]]:
+    """A ``:status 200`` response head whose header list is exactly ``size`` bytes."""
+    head = [(b":status", b"200")]
+    fields = many_fields((size - header_list_size(head) - 37) // 49)  # 16 + 1 + 32 bytes each
+    rest = size - header_list_size(head + fields)  # 37 or more: x-pad takes 5 + 32 + its value
+    fields.append((b"x-pad", b"p" * (rest - 37)))
+    assert header_list_size(head + fields) == size
+    return head + fields
+
+
+def test_the_header_list_limit_is_announced() -> None:
+    pair = Pair()
+    assert pair.server.remote_settings.max_header_list_size == MAX_HEADER_LIST == 65536
+
+
+def test_an_oversized_head_resets_only_its_stream_while_another_is_in_flight() -> None:
+    """1,500 envelope headers (about 13 KB on the wire) are over 64 KiB decoded."""
+    pair = Pair()
+    busy = pair.request()
+    pair.server.send_headers(busy, [(b":status", b"200"), (b"x-busy", b"1")])
+    pair.server.send_data(busy, b"first half")
+    pair.pump()
+    big = pair.request()
+    fields = [(b":status", b"200"), (b"inkbox-request-id", b"req_1"), *many_fields(1500)]
+    assert header_list_size(fields) > MAX_HEADER_LIST
+    pair.server.send_headers(big, fields)  # a body would follow
+    pair.pump()  # before the fix: ProtocolError, i.e. every stream of the connection lost
+    too_large = [event for event in pair.handler.events if event[0] == "too_large"]
+    assert len(too_large) == 1 and too_large[0][1] == big
+    kept = too_large[0][2]
+    assert kept == fields[: len(kept)] and header_list_size(kept) <= MAX_HEADER_LIST
+    assert kept[1] == (b"inkbox-request-id", b"req_1")  # the meta fields come first
+    assert pair.handler.events[-1] == ("reset", big, ENHANCE_YOUR_CALM)
+    [reset] = pair.received(h2.events.StreamReset)
+    assert (reset.stream_id, reset.error_code) == (big, ENHANCE_YOUR_CALM)
+    # the stream in flight finishes; h2 indexed the big block's fields, so a later head
+    # that refers to them by index decodes only if that block was decoded whole
+    pair.server.send_data(busy, b"second half", end_stream=True)
+    after = pair.request()
+    pair.server.send_headers(after, [(b":status", b"200"), *fields[2:5]], end_stream=True)
+    pair.pump()
+    assert pair.handler.events[-4:] == [
+        ("data", busy, b"second half", 11),
+        ("end", busy),
+        ("head", after, [(b":status", b"200"), *fields[2:5]]),
+        ("end", after),
+    ]
+    assert [e[2] for e in pair.handler.events if e[0] == "data"] == [b"first half", b"second half"]
+
+
+@pytest.mark.parametrize("over", [False, True])
+def test_a_head_just_under_the_limit_passes_one_byte_over_does_not(over: bool) -> None:
+    pair = Pair()
+    sid = pair.request()
+    fields = fill_to(MAX_HEADER_LIST + over)
+    pair.server.send_headers(sid, fields, end_stream=True)
+    pair.pump()
+    if over:
+        assert pair.handler.events[-1] == ("reset", sid, ENHANCE_YOUR_CALM)
+    else:
+        assert pair.handler.events[-2:] == [("head", sid, fields), ("end", sid)]
+
+
+def test_oversized_trailers_reset_the_stream() -> None:
+    pair = Pair()
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_headers(sid, many_fields(1500), end_stream=True)
+    pair.pump()
+    assert pair.handler.kinds() == ["head", "reset"]  # no too_large: the head was delivered
+    assert pair.handler.events[-1] == ("reset", sid, ENHANCE_YOUR_CALM)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_oversized_heads_among_other_streams_never_end_the_connection(seed: int) -> None:
+    """Random interleavings of ordinary and oversized responses (h2's encoder indexing
+    their fields): each stream gets exactly its own outcome, the connection goes on."""
+    rng = random.Random(seed)
+    pair = Pair()
+    expected: dict[int, list[tuple[bytes, bytes]] | None] = {}
+    for _ in range(rng.randint(3, 8)):
+        sid = pair.request()
+        if rng.random() < 0.4:
+            fields = fill_to(MAX_HEADER_LIST + rng.choice([1, 100, 20000]))
+            expected[sid] = None
+        else:
+            size = rng.choice([100, 5000, MAX_HEADER_LIST])
+            fields = fill_to(size) if size > 100 else [(b":status", b"204"), (b"x-n", b"%d" % sid)]
+            expected[sid] = fields
+        pair.server.send_headers(sid, fields, end_stream=True)
+        if rng.random() < 0.5:
+            pair.pump()
+    pair.pump()
+    heads = {e[1]: e[2] for e in pair.handler.events if e[0] == "head"}
+    resets = {e[1]: e[2] for e in pair.handler.events if e[0] == "reset"}
+    for sid, outcome in expected.items():
+        if outcome is None:
+            assert resets[sid] == ENHANCE_YOUR_CALM and sid not in heads
+        else:
+            assert heads[sid] == outcome and sid not in resets
+    assert pair.client.open_streams == 0
+
+
 def _random_frame(rng: random.Random, open_ids: list[int]) -> bytes:
     kind = rng.choice([0, 0, 1, 1, 2, 3, 4, 6, 7, 8, 9, rng.randrange(256)])
     flags = rng.getrandbits(8)
@@ -355,6 +469,8 @@ def _random_frame(rng: random.Random, open_ids: list[int]) -> bytes:
     elif roll < 0.6 and kind in (1, 9):  # a real header block, sometimes truncated
         block = hpack.Encoder().encode([(b":status", b"200"), (b"x-a", b"%d" % rng.randrange(9))])
         payload = block[: rng.randrange(len(block) + 1)]
+    elif roll < 0.7 and kind in (1, 9):  # ":status 200" by index, over 64 KiB decoded or not
+        payload = b"\x88" * rng.choice([1, 1560, 1561, 16000])  # 42 bytes each decoded
     else:
         size = rng.choice([0, 1, 4, 5, 6, 8, 12, 16384])
         payload = bytes(rng.getrandbits(8) for _ in range(min(size, 64))) * (size // 64 + 1)

@@ -1,14 +1,15 @@
-"""The agent's HPACK coders: hpack's results, nothing logged."""
+"""The agent's HPACK coders: hpack's results, nothing logged, over-long lists decoded whole."""
 
 from __future__ import annotations
 
 import logging
 import random
+from typing import Any
 
 import hpack
 import pytest
 
-from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
+from inkbox_async._tunnel.hpack_codec import FastDecoder, HeaderListTooLarge, TablelessEncoder
 
 _NAMES = [
     b":method",
@@ -49,20 +50,38 @@ def _field(rng: random.Random) -> object:
     return (name, value)
 
 
-def _outcome(decoder: hpack.Decoder, block: bytes) -> object:
+def _outcome(decoder: hpack.Decoder, block: bytes) -> tuple[object, list[Any], int]:
     try:
         result: object = [(type(h), tuple(h)) for h in decoder.decode(block, raw=True)]
+    except HeaderListTooLarge as exc:
+        result = (HeaderListTooLarge, [(type(h), tuple(h)) for h in exc.fields])
     except Exception as exc:  # the same error type (hpack's messages quote the raw block)
         result = type(exc)
     return result, list(decoder.header_table.dynamic_entries), decoder.header_table_size
+
+
+def _expected(reference: hpack.Decoder, block: bytes, limit: int) -> object:
+    """hpack's outcome without a limit; over ``limit``: HeaderListTooLarge with the fields
+    that fitted (the whole block decoded all the same: the table stays in step)."""
+    result, table, size = _outcome(reference, block)
+    if isinstance(result, list):
+        total = 0
+        fitted = []
+        for kind, (name, value) in result:
+            total += 32 + len(name) + len(value)
+            if total <= limit:
+                fitted.append((kind, (name, value)))
+        if total > limit:
+            result = (HeaderListTooLarge, fitted)
+    return result, table, size
 
 
 @pytest.mark.parametrize("seed", range(40))
 def test_decoder_matches_hpack(seed: int) -> None:
     rng = random.Random(seed)
     encoder = hpack.Encoder()
-    reference, fast = hpack.Decoder(), FastDecoder()
-    reference.max_header_list_size = fast.max_header_list_size = rng.choice([300, 65536])
+    reference, fast = hpack.Decoder(max_header_list_size=1 << 30), FastDecoder()
+    limit = fast.max_header_list_size = rng.choice([300, 65536])
     for _ in range(60):
         if rng.random() < 0.05:
             size = rng.choice([0, 100, 4096])
@@ -73,7 +92,7 @@ def test_decoder_matches_hpack(seed: int) -> None:
             for _ in range(rng.randint(1, 3)):
                 data[rng.randrange(len(data))] = rng.getrandbits(8)
             block = bytes(data[: rng.randint(0, len(data))] if rng.random() < 0.3 else data)
-        assert _outcome(fast, block) == _outcome(reference, block)
+        assert _outcome(fast, block) == _expected(reference, block, limit)
 
 
 def test_decoder_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
@@ -121,3 +140,15 @@ def test_tableless_encoder_signals_a_table_size_change_once() -> None:
 
 def _bytes(value: object) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode("latin-1")
+
+
+def test_a_list_over_the_limit_is_decoded_whole_and_the_next_block_decodes() -> None:
+    encoder, decoder = hpack.Encoder(), FastDecoder(max_header_list_size=200)
+    fields = [(b":status", b"200"), *[(b"x-h%d" % n, b"v%d" % n) for n in range(10)]]
+    with pytest.raises(HeaderListTooLarge) as caught:
+        decoder.decode(encoder.encode(fields), raw=True)
+    assert [tuple(h) for h in caught.value.fields] == fields[:5]  # 42 + 4 * 38 <= 200
+    # the encoder indexed every field: the next block refers to them by index only
+    again = encoder.encode(fields[3:6])
+    assert len(again) == 3
+    assert [tuple(h) for h in decoder.decode(again, raw=True)] == fields[3:6]
