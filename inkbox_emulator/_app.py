@@ -49,6 +49,11 @@ def _error_response(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
 
+def _internal_error(request: Request, exc: Exception) -> Response:
+    """A bug in a route: a bare 500, never the exception or its traceback."""
+    return JSONResponse({"detail": "Internal Server Error"}, status_code=500)
+
+
 def _json(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
@@ -209,6 +214,10 @@ def build_app(
             *note_routes(store),
             *webhook_routes(store, dispatcher),
         ],
-        exception_handlers={ApiError: _error_response, HTTPException: _error_response},
+        exception_handlers={
+            ApiError: _error_response,
+            HTTPException: _error_response,
+            Exception: _internal_error,
+        },
     )
     return RecordingMiddleware(FaultMiddleware(app, faults), store)

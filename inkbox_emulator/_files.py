@@ -63,7 +63,8 @@ def file_routes(store: Store) -> list[BaseRoute]:
         except ValueError:
             return JSONResponse({"detail": "Invalid or missing signature"}, status_code=403)
         expected = _signature(store.settings.files_secret, token, expires)
-        if not hmac.compare_digest(expected, given):
+        # compare_digest refuses non-ASCII text: compare the UTF-8 bytes instead.
+        if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
             return JSONResponse({"detail": "Invalid or missing signature"}, status_code=403)
         if store.now() > expires:
             return JSONResponse({"detail": "This link has expired"}, status_code=410)

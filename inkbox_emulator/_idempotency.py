@@ -48,7 +48,7 @@ def _key_problem(key: str) -> str | None:
 def _fingerprint(path: str, body: bytes) -> str:
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
-    except ValueError:
+    except (ValueError, RecursionError):
         canonical = body.decode("utf-8", "replace")
     return hashlib.sha256(f"{path}\n{canonical}".encode()).hexdigest()
 

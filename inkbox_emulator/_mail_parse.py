@@ -6,6 +6,9 @@ across to/cc/bcc); every address a plain well-formed ``local@domain.tld``;
 content_type, content_base64}`` with a 1-255 character filename, a
 ``type/subtype`` content type and valid base64; ``.exe``, ``.bat`` and ``.scr``
 files are refused; all attachments together at most 25 MB (decoded).
+Values that end up in a header (subject, addresses, message ids, reply_to,
+attachment filenames, content types and ids) must not hold a line break or
+NUL, so no caller can inject a header.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ __all__ = [
     "NewAttachment",
     "ReplyAllRequest",
     "SendRequest",
+    "breaks_header",
+    "header_safe",
     "parse_attachments",
     "parse_forward",
     "parse_inject",
@@ -39,6 +44,8 @@ MAX_SUBJECT = 998
 MAX_FILENAME = 255
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 BLOCKED_EXTENSIONS = (".exe", ".bat", ".scr")
+HEADER_BREAKERS = frozenset("\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+"""NUL and every character Python treats as a line boundary."""
 _MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?")
 
 
@@ -113,6 +120,19 @@ def _email_error(fields: Fields, loc: list[str | int], value: object) -> None:
     )
 
 
+def breaks_header(value: object) -> bool:
+    """Whether a string holds a character that would end a header line (or a NUL)."""
+    return isinstance(value, str) and not HEADER_BREAKERS.isdisjoint(value)
+
+
+def header_safe(fields: Fields, loc: list[str | int], name: str, value: object) -> bool:
+    """Record a 422 naming ``name`` when ``value`` would break a header; True if safe."""
+    if not breaks_header(value):
+        return True
+    _value_error(fields, loc, f"{name} must not contain line breaks or NUL characters", value)
+    return False
+
+
 def address_list(fields: Fields, name: str, *, required: bool = False) -> list[str]:
     """A list of plain email addresses (``null`` = empty when optional)."""
     value = fields.raw(name)
@@ -134,6 +154,8 @@ def address_list(fields: Fields, name: str, *, required: bool = False) -> list[s
                     "input": item,
                 }
             )
+        elif not header_safe(fields, [name, index], name, item):
+            continue
         elif not is_email(item.strip()):
             _email_error(fields, [name, index], item)
         else:
@@ -203,6 +225,14 @@ def parse_attachments(
         encoded = sub.string("content_base64", required=True)
         content_id = _opt(sub.string("content_id", min_length=1, max_length=255))
         before = len(fields.errors)
+        for key, text in (
+            ("filename", filename),
+            ("content_type", content_type),
+            ("content_id", content_id),
+        ):
+            header_safe(fields, [*loc, key], key, text)
+        if len(fields.errors) > before:
+            continue
         if content_id is not None and outbound:
             _check_inline(fields, [*loc, "content_id"], content_id, content_type, inline, result)
         if content_type and not _MIME.fullmatch(content_type):
@@ -258,15 +288,23 @@ def _track_opens(fields: Fields, has_html: bool) -> bool:
     return track
 
 
+def _reply_to(fields: Fields) -> str | Missing | None:
+    reply_to = fields.string("reply_to")
+    if not header_safe(fields, ["reply_to"], "reply_to", reply_to):
+        return None
+    if isinstance(reply_to, str) and not is_email(reply_to.strip()):
+        _email_error(fields, ["reply_to"], reply_to)
+    return reply_to
+
+
 def parse_reply_all(data: dict[str, Any]) -> ReplyAllRequest:
     """Validate a reply-all body (every problem in one 422)."""
     fields = Fields(data)
     subject = fields.string("subject", max_length=MAX_SUBJECT)
+    header_safe(fields, ["subject"], "subject", subject)
     body_text = fields.string("body_text")
     body_html = fields.string("body_html")
-    reply_to = fields.string("reply_to")
-    if isinstance(reply_to, str) and not is_email(reply_to.strip()):
-        _email_error(fields, ["reply_to"], reply_to)
+    reply_to = _reply_to(fields)
     attachments = parse_attachments(fields, "attachments", inline=isinstance(body_html, str))
     fields.raise_errors()
     return ReplyAllRequest(
@@ -305,9 +343,11 @@ def parse_send(data: dict[str, Any]) -> SendRequest:
     else:
         fields.error("recipients", "model_type", "Input should be an object", None)
     subject = fields.string("subject", required=True, max_length=MAX_SUBJECT)
+    header_safe(fields, ["subject"], "subject", subject)
     body_text = fields.string("body_text")
     body_html = fields.string("body_html")
     in_reply_to = fields.string("in_reply_to_message_id", max_length=998)
+    header_safe(fields, ["in_reply_to_message_id"], "in_reply_to_message_id", in_reply_to)
     attachments = parse_attachments(fields, "attachments", inline=isinstance(body_html, str))
     track_opens = _track_opens(fields, isinstance(body_html, str))
     fields.raise_errors()
@@ -349,11 +389,10 @@ def parse_forward(data: dict[str, Any]) -> ForwardRequest:
     mode = fields.literal("mode", ("inline", "wrapped"), nullable=False)
     include = _bool(fields, "include_original_attachments", True)
     subject = fields.string("subject", max_length=MAX_SUBJECT)
+    header_safe(fields, ["subject"], "subject", subject)
     body_text = fields.string("body_text")
     body_html = fields.string("body_html")
-    reply_to = fields.string("reply_to")
-    if isinstance(reply_to, str) and not is_email(reply_to.strip()):
-        _email_error(fields, ["reply_to"], reply_to)
+    reply_to = _reply_to(fields)
     attachments = parse_attachments(fields, "additional_attachments")
     # An inline forward carries the original's HTML; a wrapped one needs the caller's.
     track_opens = _track_opens(fields, mode != "wrapped" or isinstance(body_html, str))
@@ -404,6 +443,8 @@ def parse_inject(data: dict[str, Any]) -> InjectRequest:
         _value_error(fields, ["to"], "at least one recipient is required", [])
     cc = _one_or_many(fields, "cc")
     sender = fields.string("from_address", required=True)
+    if not header_safe(fields, ["from_address"], "from_address", sender):
+        sender = ""
     if sender and not is_email(sender.strip()):
         _email_error(fields, ["from_address"], sender)
     subject = fields.string("subject", max_length=MAX_SUBJECT)
@@ -411,6 +452,12 @@ def parse_inject(data: dict[str, Any]) -> InjectRequest:
     body_html = fields.string("body_html")
     in_reply_to = fields.string("in_reply_to")
     message_id = fields.string("message_id", max_length=998)
+    for name, text in (
+        ("subject", subject),
+        ("in_reply_to", in_reply_to),
+        ("message_id", message_id),
+    ):
+        header_safe(fields, [name], name, text)
     refs = fields.raw("references")
     references: list[str] = []
     if isinstance(refs, str):
@@ -419,6 +466,9 @@ def parse_inject(data: dict[str, Any]) -> InjectRequest:
         references = [r.strip() for r in refs if r.strip()]
     elif refs is not MISSING and refs is not None:
         fields.error("references", "list_type", "Input should be a valid list of strings", refs)
+    for ref in references:
+        if not header_safe(fields, ["references"], "references", ref):
+            break
     attachments = parse_attachments(fields, "attachments", outbound=False)
     fields.raise_errors()
     return InjectRequest(

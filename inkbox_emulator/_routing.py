@@ -16,10 +16,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._errors import ApiError, ValidationItem
+from ._validation import parse_json
 
 __all__ = ["Handler", "Query", "decode_cursor", "encode_cursor", "json_response", "method_route"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+"""The integers the database binds: larger query integers answer 422."""
 
 
 def json_response(data: Any, status: int = 200) -> JSONResponse:
@@ -85,7 +90,11 @@ class Query:
                 raw,
             )
             return default
-        if ge is not None and value < ge:
+        if ge is None or ge < INT64_MIN:
+            ge = INT64_MIN
+        if le is None or le > INT64_MAX:
+            le = INT64_MAX
+        if value < ge:
             self._error(
                 name,
                 "greater_than_equal",
@@ -93,10 +102,12 @@ class Query:
                 raw,
                 ge=ge,
             )
-        elif le is not None and value > le:
+            return default
+        if value > le:
             self._error(
                 name, "less_than_equal", f"Input should be less than or equal to {le}", raw, le=le
             )
+            return default
         return value
 
     def literal(self, name: str, choices: Sequence[str]) -> str | None:
@@ -142,13 +153,21 @@ def encode_cursor(*parts: Any) -> str:
 
 
 def decode_cursor(cursor: str, arity: int) -> list[Any]:
-    """The parts of a cursor made by :func:`encode_cursor` (422 when it is not one)."""
+    """The parts of a cursor made by :func:`encode_cursor` (422 when it is not one).
+
+    Every part must be a string, a finite number or a 64-bit integer, so a
+    crafted cursor can never reach the database as something it cannot bind.
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        parts = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if isinstance(parts, list) and len(parts) == arity:
+        parts = parse_json(base64.urlsafe_b64decode(padded.encode()))
+        if (
+            isinstance(parts, list)
+            and len(parts) == arity
+            and all(_cursor_part(part) for part in parts)
+        ):
             return parts
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, ApiError):
         pass
     raise ApiError(
         422,
@@ -162,3 +181,11 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
             }
         ],
     )
+
+
+def _cursor_part(part: object) -> bool:
+    if isinstance(part, bool):
+        return False
+    if isinstance(part, int):
+        return INT64_MIN <= part <= INT64_MAX
+    return isinstance(part, str | float)

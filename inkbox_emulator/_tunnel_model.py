@@ -9,7 +9,6 @@ inside one ``Store.run`` transaction.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from ._identities import tunnel_record
 from ._store import Db
 from ._test_ca import CsrProblem, TunnelCA
 from ._times import iso
-from ._validation import MISSING, Missing
+from ._validation import MISSING, Missing, json_text
 
 __all__ = [
     "DataPlaneGrant",
@@ -114,9 +113,10 @@ def update_tunnel(
     """``PATCH /api/v1/tunnels/{tunnel_id}``: ``metadata`` replaces (``{}``/``None`` clear)."""
     row = find_tunnel(db, principal, tunnel_id)
     if metadata is not MISSING:
+        text = json_text(metadata or {}, ("body", "metadata"))
         db.exec(
             "UPDATE tunnels SET metadata = ?, updated_at = ? WHERE id = ?",
-            (json.dumps(metadata or {}), db.now, row["id"]),
+            (text, db.now, row["id"]),
         )
     return tunnel_record(db.one("SELECT * FROM tunnels WHERE id = ?", (row["id"],)), connected)
 

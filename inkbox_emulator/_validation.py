@@ -8,14 +8,25 @@ one 422 whose ``detail`` is a list of ``{type, loc, msg, input[, ctx]}``.
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from collections.abc import Sequence
 from enum import Enum
 from typing import Any, Final, Literal, overload
 
-from ._errors import ApiError, ValidationItem, validation_error
+from ._errors import ApiError, ValidationItem, validation_error, value_error
 
-__all__ = ["MISSING", "Fields", "Missing", "parse_json_object", "parse_uuid"]
+__all__ = [
+    "MAX_BODY_BYTES",
+    "MAX_DEPTH",
+    "MISSING",
+    "Fields",
+    "Missing",
+    "json_text",
+    "parse_json",
+    "parse_json_object",
+    "parse_uuid",
+]
 
 
 class Missing(Enum):
@@ -33,8 +44,138 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+MAX_BODY_BYTES: Final = 64 * 1024 * 1024
+"""The largest JSON body accepted (25 MB of attachments, base64-encoded, fit well)."""
+
+MAX_DEPTH: Final = 64
+"""The deepest nesting of objects and arrays accepted in a body."""
+
+MAX_INT_DIGITS: Final = 4300
+"""The longest integer literal accepted (Python's own ``int`` conversion limit)."""
+
+
+class _Refused(ValueError):
+    """A JSON text that parses but is not JSON-safe (NaN, ±Infinity, huge numbers)."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a valid JSON value")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"integer longer than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused("number out of range")
+    return value
+
+
+def _json_invalid(loc: Loc, reason: str) -> ApiError:
+    return validation_error(
+        [
+            {
+                "type": "json_invalid",
+                "loc": list(loc),
+                "msg": "JSON decode error",
+                "input": {},
+                "ctx": {"error": reason},
+            }
+        ]
+    )
+
+
+def _unsafe_part(value: object) -> tuple[Loc, str] | None:
+    """Where a decoded body nests too deep or holds a lone surrogate, and why."""
+    stack: list[tuple[object, Loc]] = [(value, ())]
+    while stack:
+        item, loc = stack.pop()
+        if isinstance(item, str):
+            if not _encodable(item):
+                return loc, "lone surrogate in string"
+            continue
+        if isinstance(item, dict):
+            children: list[tuple[object, Loc]] = []
+            for key, child in item.items():
+                if not _encodable(key):
+                    return loc, "lone surrogate in object key"
+                children.append((child, (*loc, key)))
+        elif isinstance(item, list):
+            children = [(child, (*loc, i)) for i, child in enumerate(item)]
+        else:
+            continue
+        if children and len(loc) >= MAX_DEPTH:
+            return loc, f"nesting deeper than {MAX_DEPTH} levels"
+        stack.extend(children)
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a request body strictly: the one JSON parser of every route.
+
+    Refuses (422 ``json_invalid``) malformed JSON and invalid UTF-8, the
+    ``NaN``/``Infinity`` constants, numbers that overflow a float, integers
+    longer than :data:`MAX_INT_DIGITS` digits, lone surrogate escapes and
+    nesting deeper than :data:`MAX_DEPTH`; a body over :data:`MAX_BODY_BYTES`
+    answers 413. What it returns is therefore safe to store and to echo.
+    """
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "Request body too large")
+    try:
+        value = json.loads(
+            raw,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise _json_invalid(("body", exc.pos), exc.msg) from None
+    except UnicodeDecodeError as exc:
+        raise _json_invalid(("body", exc.start), "Invalid UTF-8") from None
+    except _Refused as exc:
+        raise _json_invalid(("body",), str(exc)) from None
+    except RecursionError:
+        raise _json_invalid(("body",), f"nesting deeper than {MAX_DEPTH} levels") from None
+    unsafe = _unsafe_part(value)
+    if unsafe is not None:
+        loc, reason = unsafe
+        raise _json_invalid(("body", *loc), reason)
+    return value
+
+
+def json_text(value: Any, loc: Loc) -> str:
+    """The JSON text to store for a free-form value, refused (422 at ``loc``) unless it is
+    JSON-safe: finite numbers, no lone surrogates, at most :data:`MAX_DEPTH` levels.
+
+    Call it before writing, inside the write's transaction, so a value that could not be
+    read back never reaches the database.
+    """
+    unsafe = _unsafe_part(value)
+    try:
+        text = json.dumps(value, allow_nan=False) if unsafe is None else None
+    except (ValueError, TypeError):
+        text = None
+    if text is None:
+        reason = "not valid JSON" if unsafe is None else unsafe[1]
+        where = loc if unsafe is None else (*loc, *unsafe[0])
+        raise value_error(where, f"value is not JSON-safe: {reason}", None)
+    return text
+
+
 def parse_json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any]:
-    """Decode a request body that must be a JSON object.
+    """Decode a request body that must be a JSON object (strictly, see :func:`parse_json`).
 
     An empty body is ``{}`` when ``allow_empty`` else a ``missing`` error at
     ``["body"]``; malformed JSON gives ``json_invalid``; any other JSON value
@@ -46,22 +187,7 @@ def parse_json_object(raw: bytes, *, allow_empty: bool = False) -> dict[str, Any
         raise validation_error(
             [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]
         )
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        pos = exc.pos if isinstance(exc, json.JSONDecodeError) else exc.start
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "Invalid UTF-8"
-        raise validation_error(
-            [
-                {
-                    "type": "json_invalid",
-                    "loc": ["body", pos],
-                    "msg": "JSON decode error",
-                    "input": {},
-                    "ctx": {"error": reason},
-                }
-            ]
-        ) from None
+    value = parse_json(raw)
     if not isinstance(value, dict):
         raise validation_error([_model_type(("body",), value)])
     return value
