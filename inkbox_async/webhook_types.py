@@ -12,6 +12,13 @@ on every event, the text message's ``conversation_id`` / ``sender_phone_number``
 ``context``, the optional mail body fields) are ``NotRequired``, and so are
 the keys of the 0.4.4 shapes the service replaced (text and call
 ``contact``), so payloads recorded from older servers still type-check.
+
+``data.context`` (:class:`WebhookContext`) is the conversation history a
+subscription asked for with ``context_config``; it rides only ``*.received``
+events. ``call.ended`` (:class:`CallEndedWebhookPayload`) is delivered to
+subscriptions like mail and text events; the inbound-call request
+(:class:`PhoneIncomingCallWebhookPayload`) is a different, flat payload that
+the reply decides.
 """
 
 from __future__ import annotations
@@ -19,6 +26,9 @@ from __future__ import annotations
 from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
+    "CallEndedWebhookData",
+    "CallEndedWebhookPayload",
+    "CallWebhookEventType",
     "CallDirectionWire",
     "CallStatusWire",
     "HangupReasonWire",
@@ -42,9 +52,20 @@ __all__ = [
     "TextMessageRecipientWire",
     "TextWebhookPayload",
     "WebhookAgentIdentity",
+    "WebhookCallTranscript",
     "WebhookContact",
+    "WebhookContext",
+    "WebhookContextBlock",
+    "WebhookContextCallItem",
+    "WebhookContextMailItem",
+    "WebhookContextMode",
+    "WebhookContextScope",
+    "WebhookContextSkipReason",
+    "WebhookContextTextItem",
     "WebhookMailAgentIdentity",
     "WebhookMailContact",
+    "WebhookPhoneCall",
+    "WebhookTranscriptEntry",
 ]
 
 MessageDirectionWire = Literal["inbound", "outbound"]
@@ -76,6 +97,10 @@ TextWebhookEventType = Literal[
     "text.delivery_failed",
     "text.delivery_unconfirmed",
 ]
+CallWebhookEventType = Literal["call.ended"]
+WebhookContextMode = Literal["count", "window"]
+WebhookContextScope = Literal["thread", "conversation", "contact"]
+WebhookContextSkipReason = Literal["no_contact", "no_resource", "unavailable"]
 
 
 class TextMediaItemWire(TypedDict):
@@ -131,6 +156,89 @@ class WebhookAgentIdentity(TypedDict):
     display_name: str | None
 
 
+class WebhookContextMailItem(TypedDict):
+    """One message of the ``email`` context: metadata and snippet, never the body.
+
+    Fetch the whole message with ``email_address`` and ``id``.
+    """
+
+    id: str
+    direction: str
+    from_address: str
+    to_addresses: list[str]
+    created_at: str
+    subject: str | None
+    snippet: str | None
+    email_address: NotRequired[str | None]
+
+
+class WebhookContextTextItem(TypedDict):
+    """One text of the ``texts`` context (long texts are cut: ``text_truncated``)."""
+
+    id: str
+    channel: Literal["sms", "imessage"]
+    direction: str
+    text: str
+    text_truncated: bool
+    created_at: str
+    sender: str | None
+    status: str | None
+    media: dict[Literal["count"], int] | None
+
+
+class WebhookTranscriptEntry(TypedDict, total=False):
+    """A transcript turn (``party``, ``text``, ``ts_ms``) or the abridgment marker.
+
+    Tell them apart with ``"marker" in entry``.
+    """
+
+    party: str
+    text: str
+    ts_ms: int
+    phone_number: str | None
+    truncated: bool
+    marker: Literal["abridged"]
+    omitted_turns: int
+    omitted_ms: int
+
+
+class WebhookContextCallItem(TypedDict):
+    """One call of the ``calls`` context with its (possibly abridged) transcript."""
+
+    call_id: str
+    abridged: bool
+    transcript: list[WebhookTranscriptEntry]
+    direction: str | None
+    remote_number: str | None
+    duration: int | None
+    started_at: str | None
+
+
+class WebhookContextBlock(TypedDict):
+    """One class of ``data.context``: items oldest first, the triggering message excluded.
+
+    ``mode`` and ``requested`` (count mode) or ``hours`` (window mode) echo
+    the subscription's ``context_config``; a class that could not be
+    resolved has no items and says why in ``skipped``.
+    """
+
+    scope: WebhookContextScope
+    items: list[WebhookContextMailItem | WebhookContextTextItem | WebhookContextCallItem]
+    truncated: bool
+    mode: NotRequired[WebhookContextMode]
+    requested: NotRequired[int]
+    hours: NotRequired[int]
+    skipped: NotRequired[WebhookContextSkipReason]
+
+
+class WebhookContext(TypedDict, total=False):
+    """``data.context``: only the classes the subscription configured appear."""
+
+    email: WebhookContextBlock
+    texts: WebhookContextBlock
+    calls: WebhookContextBlock
+
+
 class WebhookMailContact(TypedDict):
     """An address-book match for one address of one bucket of a message."""
 
@@ -182,7 +290,7 @@ class MailWebhookData(TypedDict):
     message: MailWebhookMessage
     contacts: list[WebhookMailContact]
     agent_identities: NotRequired[list[WebhookMailAgentIdentity]]
-    context: NotRequired[dict[str, Any]]
+    context: NotRequired[WebhookContext]
 
 
 class MailWebhookPayload(TypedDict):
@@ -230,7 +338,7 @@ class TextWebhookData(TypedDict):
     contacts: NotRequired[list[WebhookContact]]
     agent_identities: NotRequired[list[WebhookAgentIdentity]]
     recipient_phone_number: NotRequired[str | None]
-    context: NotRequired[dict[str, Any]]
+    context: NotRequired[WebhookContext]
     contact: NotRequired[WebhookContact | None]
 
 
@@ -264,3 +372,60 @@ class PhoneIncomingCallWebhookPayload(TypedDict):
     contacts: NotRequired[list[WebhookContact]]
     agent_identities: NotRequired[list[WebhookAgentIdentity]]
     contact: NotRequired[WebhookContact | None]
+
+
+class WebhookPhoneCall(TypedDict):
+    """The call of a ``call.ended`` event (``duration_seconds`` is None if it never connected)."""
+
+    id: str
+    origin: str
+    local_phone_number: str | None
+    remote_phone_number: str
+    direction: CallDirectionWire
+    status: CallStatusWire
+    hangup_reason: HangupReasonWire | None
+    started_at: str | None
+    ended_at: str | None
+    created_at: str
+    updated_at: str
+    duration_seconds: int | None
+    mode: NotRequired[str]
+    reason: NotRequired[str | None]
+    hosted_agent_authority_mode: NotRequired[str | None]
+    voicemail_detection: NotRequired[str | None]
+    on_voicemail: NotRequired[str | None]
+    forwardings: NotRequired[list[dict[str, Any]]]
+    connections: NotRequired[list[dict[str, Any]]]
+
+
+class WebhookCallTranscript(TypedDict):
+    """The inline transcript of an ended call; ``url`` is the verbatim record."""
+
+    entries: list[WebhookTranscriptEntry]
+    abridged: bool
+    url: str
+
+
+class CallEndedWebhookData(TypedDict):
+    """``data`` of ``call.ended``: the call, who the caller is, and its transcript.
+
+    ``transcript`` is None when none was captured; ``transcript_url`` is
+    always there (fetch it with a key that can read the call).
+    """
+
+    call: WebhookPhoneCall
+    contacts: list[WebhookContact]
+    agent_identities: list[WebhookAgentIdentity]
+    transcript: WebhookCallTranscript | None
+    transcript_url: str
+    outcome: NotRequired[str | None]
+    post_call_action_items: NotRequired[list[dict[str, Any]]]
+
+
+class CallEndedWebhookPayload(TypedDict):
+    """A ``call.ended`` delivery; ``id`` is the event's id, stable across replays."""
+
+    id: str
+    event_type: CallWebhookEventType
+    timestamp: str
+    data: CallEndedWebhookData

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ._accounts import Principal
 from ._errors import ApiError, value_error
 from ._events import Later, WebhookEvent
-from ._fanout import phone_parties
+from ._fanout import emit_call_ended, phone_parties
 from ._phone_model import (
     CALLS_LIMIT,
     MINUTES_LIMIT,
@@ -215,6 +215,7 @@ def advance_call(db: Db, call_id: str) -> None:
             "updated_at = ? WHERE id = ?",
             (db.now, "remote", db.now, call_id),
         )
+        emit_call_ended(db, _load(db, call_id))
         return
     else:
         return
@@ -285,6 +286,10 @@ def _route(db: Db, call_id: str, routing: dict[str, Any], **sets: Any) -> None:
     db.exec(f"UPDATE phone_calls SET {assignments} WHERE id = ?", (*sets.values(), call_id))
 
 
+_NOT_IN_HOOK = frozenset({"is_blocked", "origin", "mode", "reason"})
+"""PhoneCall keys the flat incoming-call payload does not carry."""
+
+
 def create_inbound_call(db: Db, to_number: str, from_number: str) -> InboundPlan:
     """Store a call from the outside world and decide it when no webhook is involved."""
     if not is_e164(from_number):
@@ -334,9 +339,10 @@ def create_inbound_call(db: Db, to_number: str, from_number: str) -> InboundPlan
             hangup_reason="rejected",
             ended_at=db.now,
         )
+        emit_call_ended(db, _load(db, call_id))
         return call_id, None
     payload = {
-        **{k: v for k, v in call_record(_load(db, call_id)).items() if k != "is_blocked"},
+        **{k: v for k, v in call_record(_load(db, call_id)).items() if k not in _NOT_IN_HOOK},
         "rate_limit": rate_limit(db, str(number["id"])),
     }
     payload["contacts"], payload["agent_identities"] = phone_parties(
@@ -382,9 +388,11 @@ def finish_inbound_call(
     elif decision == "reject":
         routing["outcome"] = "rejected"
         _route(db, call_id, routing, status="canceled", hangup_reason="rejected", ended_at=db.now)
+        emit_call_ended(db, _load(db, call_id))
     else:
         routing["outcome"] = "declined"
         _route(db, call_id, routing, status="failed", ended_at=db.now)
+        emit_call_ended(db, _load(db, call_id))
 
 
 def inbound_call_result(db: Db, call_id: str) -> dict[str, Any]:
@@ -613,4 +621,6 @@ def hangup_call(db: Db, principal: Principal, call_id: str) -> dict[str, Any]:
         "WHERE id = ?",
         ("completed" if answered else "canceled", db.now, db.now, call_id),
     )
-    return call_record(_load(db, call_id))
+    row = _load(db, call_id)
+    emit_call_ended(db, row)
+    return call_record(row)

@@ -23,15 +23,28 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from ._contacts import match_contacts, match_phone_contact
 from ._events import WebhookEvent
-from ._mail_model import addresses, webhook_message
+from ._mail_model import addresses, html_text, webhook_message
+from ._phone_model import call_record
 from ._store import Db
 from ._times import iso
+from ._webhook_context import ContextTrigger, context_builder
 
-__all__ = ["emit_mail_event", "emit_text_event", "fan_out", "phone_parties"]
+__all__ = [
+    "WEBHOOK_BODY_CHARS",
+    "emit_call_ended",
+    "emit_mail_event",
+    "emit_text_event",
+    "fan_out",
+    "phone_parties",
+]
+
+WEBHOOK_BODY_CHARS = 16_384
+"""The most body characters a ``message.received`` delivery carries inline."""
 
 
 def _subscriptions(
@@ -62,8 +75,13 @@ def fan_out(
     identity_id: str | None,
     mailbox_id: str | None = None,
     phone_number_id: str | None = None,
+    context: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> None:
-    """Queue one signed delivery of the event per matching subscription."""
+    """Queue one signed delivery of the event per matching subscription.
+
+    ``context`` builds ``data.context`` from a subscription's
+    ``context_config`` (only for the ``*.received`` events that carry one).
+    """
     subscriptions = _subscriptions(
         db, organization_id, event_type, identity_id, mailbox_id, phone_number_id
     )
@@ -71,8 +89,12 @@ def fan_out(
         return
     event_id = "evt_" + uuid.uuid4().hex
     envelope = {"id": event_id, "event_type": event_type, "timestamp": iso(db.now), "data": data}
-    body = json.dumps(envelope, separators=(",", ":")).encode()
+    plain = json.dumps(envelope, separators=(",", ":")).encode()
     for sub in subscriptions:
+        body = plain
+        if context is not None and sub["context_config"] is not None:
+            with_context = {**data, "context": context(json.loads(sub["context_config"]))}
+            body = json.dumps({**envelope, "data": with_context}, separators=(",", ":")).encode()
         db.emit(
             WebhookEvent(
                 organization_id=organization_id,
@@ -140,14 +162,50 @@ def _mailbox_owner(db: Db, message: Any) -> str | None:
     return None if row is None else row["agent_identity_id"]
 
 
+def _body_fields(message: Any, received: bool) -> dict[str, Any]:
+    """The optional body fields: filled on ``message.received``, null on other events."""
+    fields: dict[str, Any] = dict.fromkeys(
+        ("body", "body_state", "body_truncated", "body_total_chars", "body_included_chars")
+    )
+    if not received:
+        return fields
+    text = message["body_text"] or html_text(message["body_html"]) or ""
+    if not text:
+        return {**fields, "body_state": "unavailable"}
+    included = text[:WEBHOOK_BODY_CHARS]
+    cut = len(included) < len(text)
+    return {
+        "body": included,
+        "body_state": "truncated" if cut else "complete",
+        "body_truncated": cut,
+        "body_total_chars": len(text),
+        "body_included_chars": len(included),
+    }
+
+
 def emit_mail_event(db: Db, mailbox: Any, message: Any, event_type: str) -> None:
     """Deliver a mail event of ``mailbox`` to the subscriptions that want it."""
     organization_id = str(mailbox["organization_id"])
+    received = event_type == "message.received"
+    contacts = [_with_memories(c) for c in match_contacts(db, organization_id, message)]
     data = {
-        "message": webhook_message(message),
-        "contacts": [_with_memories(c) for c in match_contacts(db, organization_id, message)],
+        "message": {
+            **webhook_message(message),
+            "email_address": mailbox["email_address"],
+            **_body_fields(message, received),
+        },
+        "contacts": contacts,
         "agent_identities": _mail_identities(db, organization_id, message),
     }
+    trigger = ContextTrigger(
+        organization_id=organization_id,
+        identity_id=mailbox["agent_identity_id"],
+        kind="mail",
+        trigger_id=str(message["id"]),
+        created_at=float(message["created_at"]),
+        thread_id=message["thread_id"],
+        contact_id=contacts[0]["id"] if contacts else None,
+    )
     fan_out(
         db,
         organization_id=organization_id,
@@ -155,6 +213,7 @@ def emit_mail_event(db: Db, mailbox: Any, message: Any, event_type: str) -> None
         data=data,
         identity_id=mailbox["agent_identity_id"],
         mailbox_id=str(mailbox["id"]),
+        context=context_builder(db, trigger) if received else None,
     )
 
 
@@ -196,10 +255,84 @@ def emit_text_event(db: Db, number: Any, message: dict[str, Any], event_type: st
         "agent_identities": identities,
         "recipient_phone_number": message["local_phone_number"] if inbound else remote,
     }
+    received = event_type == "text.received"
+    trigger = ContextTrigger(
+        organization_id=organization_id,
+        identity_id=owner,
+        kind="text",
+        trigger_id=str(message["id"]),
+        created_at=db.now,
+        phone_number_id=str(number["id"]),
+        remote_number=remote,
+        contact_id=contacts[0]["id"] if contacts else None,
+    )
     fan_out(
         db,
         organization_id=organization_id,
         event_type=event_type,
+        data=data,
+        identity_id=owner,
+        phone_number_id=str(number["id"]),
+        context=context_builder(db, trigger) if received else None,
+    )
+
+
+_CALL_KEYS = (
+    "id",
+    "origin",
+    "local_phone_number",
+    "remote_phone_number",
+    "direction",
+    "status",
+    "hangup_reason",
+    "started_at",
+    "ended_at",
+    "created_at",
+    "updated_at",
+    "mode",
+    "reason",
+)
+
+
+def emit_call_ended(db: Db, call: Any) -> None:
+    """Deliver ``call.ended`` for a stored call row that just ended (never a blocked one)."""
+    if call["is_blocked"]:
+        return
+    number = db.one("SELECT * FROM phone_numbers WHERE id = ?", (call["phone_number_id"],))
+    if number is None:
+        return
+    organization_id = str(number["organization_id"])
+    owner = number["agent_identity_id"]
+    record = call_record(call)
+    started, ended = call["started_at"], call["ended_at"]
+    turns = db.all(
+        "SELECT party, text, ts_ms FROM phone_transcripts WHERE call_id = ? ORDER BY seq",
+        (call["id"],),
+    )
+    url = f"{db.public_url}/api/v1/phone/calls/{call['id']}/transcripts"
+    contacts, identities = phone_parties(db, organization_id, call["remote_phone_number"], owner)
+    data = {
+        "call": {
+            **{key: record[key] for key in _CALL_KEYS},
+            "duration_seconds": None if started is None or ended is None else int(ended - started),
+        },
+        "contacts": contacts,
+        "agent_identities": identities,
+        "transcript": {
+            "entries": [
+                {"party": t["party"], "text": t["text"], "ts_ms": t["ts_ms"]} for t in turns
+            ],
+            "abridged": False,
+            "url": url,
+        }
+        if turns
+        else None,
+        "transcript_url": url,
+    }
+    fan_out(
+        db,
+        organization_id=organization_id,
+        event_type="call.ended",
         data=data,
         identity_id=owner,
         phone_number_id=str(number["id"]),

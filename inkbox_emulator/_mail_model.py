@@ -15,6 +15,7 @@ __all__ = [
     "addresses",
     "attachment_metadata",
     "dumps_list",
+    "html_text",
     "is_email",
     "message_detail",
     "message_record",
@@ -47,11 +48,14 @@ def addresses(raw: str | None) -> list[str] | None:
     return None if raw is None else list(json.loads(raw))
 
 
+def html_text(body_html: str | None) -> str | None:
+    """The text of an HTML body, tags stripped and entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", body_html)) if body_html else None
+
+
 def snippet_of(body_text: str | None, body_html: str | None) -> str | None:
     """A one-line preview of the body (plain text preferred, tags stripped from HTML)."""
-    text = body_text
-    if not text and body_html:
-        text = html.unescape(re.sub(r"<[^>]+>", " ", body_html))
+    text = body_text or html_text(body_html)
     if not text:
         return None
     flat = " ".join(text.split())

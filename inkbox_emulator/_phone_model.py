@@ -117,7 +117,8 @@ def call_record(row: Any) -> dict[str, Any]:
         "is_blocked": bool(row["is_blocked"]),
         "origin": "dedicated_number",
         "mode": routing.get("mode") or "client_websocket",
-        "reason": routing.get("reason"),
+        # inbound routing notes keep a webhook failure under "reason": not the call's brief
+        "reason": routing.get("reason") if routing.get("action") == "outbound" else None,
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
