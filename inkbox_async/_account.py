@@ -9,6 +9,7 @@ from inkbox_async import _bodies
 from inkbox_async import _validate as check
 from inkbox_async._config import DEFAULT_MAX_RETRIES, check_timeout, resolve_base_url
 from inkbox_async._converter import structure
+from inkbox_async._logging import register_secret
 from inkbox_async._wire import NO_BODY
 from inkbox_async.models.account import (
     AgentSignupResendResponse,
@@ -67,7 +68,7 @@ class AsyncSignup:
         json: object = NO_BODY,
     ) -> object:
         if api_key is not None:
-            check.text("api_key", api_key)
+            register_secret(check.credential("api_key", api_key))
         http = AsyncTransport(
             base_url=resolve_base_url(base_url),
             api_key=api_key,

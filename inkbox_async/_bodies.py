@@ -213,7 +213,7 @@ def identity_create(
     """Body of ``POST /api/v1/identities/``."""
     body: dict[str, Any] = {"agent_handle": check.handle("agent_handle", agent_handle)}
     if display_name is not None:
-        body["display_name"] = check.text("display_name", display_name, max_length=DISPLAY_NAME_MAX)
+        body["display_name"] = check.line("display_name", display_name, max_length=DISPLAY_NAME_MAX)
     if description is not UNSET:
         body["description"] = check.optional_text(
             "description", description, max_length=DESCRIPTION_MAX, allow_empty=True
@@ -230,12 +230,12 @@ def identity_create(
         body["claim_imessage_number"] = True
     mailbox: dict[str, Any] = {}
     if email_local_part is not None:
-        mailbox["email_local_part"] = check.text(
+        mailbox["email_local_part"] = check.line(
             "email_local_part", email_local_part, max_length=64
         )
     if sending_domain is not UNSET:
         mailbox["sending_domain"] = check.optional_text(
-            "sending_domain", sending_domain, max_length=253
+            "sending_domain", sending_domain, max_length=253, single_line=True
         )
     if mailbox:
         body["mailbox"] = mailbox
@@ -270,7 +270,7 @@ def identity_update(
     body: dict[str, Any] = {}
     if display_name is not UNSET:
         body["display_name"] = check.optional_text(
-            "display_name", display_name, max_length=DISPLAY_NAME_MAX
+            "display_name", display_name, max_length=DISPLAY_NAME_MAX, single_line=True
         )
     if description is not UNSET:
         body["description"] = check.optional_text(
@@ -355,9 +355,9 @@ def signup(
         "note_to_human": check.text("note_to_human", note_to_human, max_length=2000),
     }
     if display_name is not None:
-        body["display_name"] = check.text("display_name", display_name, max_length=DISPLAY_NAME_MAX)
+        body["display_name"] = check.line("display_name", display_name, max_length=DISPLAY_NAME_MAX)
     if agent_handle is not None:
         body["agent_handle"] = check.handle("agent_handle", agent_handle)
     if email_local_part is not None:
-        body["email_local_part"] = check.text("email_local_part", email_local_part, max_length=64)
+        body["email_local_part"] = check.line("email_local_part", email_local_part, max_length=64)
     return body

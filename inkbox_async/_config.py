@@ -7,6 +7,8 @@ import os
 from urllib.parse import urlsplit
 
 from inkbox_async._errors import InvalidArgumentError, InvalidArgumentTypeError
+from inkbox_async._logging import register_secret
+from inkbox_async._validate import credential
 
 DEFAULT_BASE_URL = "https://inkbox.ai"
 DEFAULT_TIMEOUT = 30.0
@@ -59,18 +61,19 @@ def resolve_base_url(base_url: str | None) -> str:
 
 
 def resolve_api_key(api_key: str | None) -> str:
-    """The API key, falling back to ``INKBOX_API_KEY``."""
+    """The API key, falling back to ``INKBOX_API_KEY``.
+
+    A key with leading or trailing whitespace, inner spaces, control or
+    non-ASCII characters is refused with :class:`InvalidArgumentError`
+    (never stripped, never shown): it is a mangled copy of the real key.
+    The accepted key is masked wherever the SDK or its HTTP libraries log.
+    """
     if api_key is None:
         api_key = os.environ.get(API_KEY_ENV)
         if not api_key:
             raise InvalidArgumentError("api_key", f"no API key given and {API_KEY_ENV} is not set")
-    if not isinstance(api_key, str):
-        raise InvalidArgumentTypeError("api_key", f"expected a str, got {type(api_key).__name__}")
-    if not api_key.strip():
-        raise InvalidArgumentError("api_key", "must not be empty")
-    if any(ch in api_key for ch in "\r\n\0"):
-        raise InvalidArgumentError("api_key", "contains control characters")
-    return api_key
+        return register_secret(credential("api_key", api_key, source=API_KEY_ENV))
+    return register_secret(credential("api_key", api_key))
 
 
 def check_timeout(timeout: float) -> float:

@@ -138,7 +138,7 @@ def _custom_field(argument: str, item: object) -> dict[str, Any]:
 def _raw(argument: str, item: object, cls: type) -> dict[str, Any]:
     if not isinstance(item, Mapping):
         raise check.type_error(argument, f"a {cls.__name__} or a dict", item)
-    return dict(item)
+    return dict(check.json_value(argument, item))
 
 
 _ITEMS = {

@@ -93,7 +93,9 @@ class InkboxConnectionError(InkboxError):
     idempotency_key: str | None = None
 
     def __init__(self, message: str, *, request_sent: bool) -> None:
-        super().__init__(message)
+        from inkbox_async._logging import scrub  # the HTTP library may quote a header value
+
+        super().__init__(scrub(message))
         self.request_sent = request_sent
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 
 logger = logging.getLogger("inkbox")
 
@@ -45,7 +46,34 @@ _SECRET_HEADER = re.compile(
     r"['\"], b)(['\"]).*?(?<!\\)\2\)",
     re.IGNORECASE,
 )
-_HTTP_LOGGERS = ("httpx2", "httpcore2.http11", "httpcore2.http2")
+# h11/h2 refusing a header value quote it: LocalProtocolError("Illegal header value b'...'")
+_REFUSED_HEADER_VALUE = re.compile(
+    r"(header value:? b?)(['\"]).*?(?<!\\)\2", re.IGNORECASE | re.DOTALL
+)
+_HTTP_LOGGERS = ("inkbox", "httpx2", "httpcore2.http11", "httpcore2.http2")
+
+_SECRET_MIN_LENGTH = 8  # shorter values (test keys like "k") would mask ordinary words
+_secrets: frozenset[str] = frozenset()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(secret: str) -> str:
+    """Mask ``secret`` (as given and stripped) in logs and connection errors; returns it.
+
+    Redaction does not rely on the secret's form: header values are masked by
+    name too. Only the secrets themselves are kept, in this process.
+    """
+    forms = {form for form in (secret, secret.strip()) if len(form) >= _SECRET_MIN_LENGTH}
+    global _secrets
+    if not forms <= _secrets:
+        with _secrets_lock:
+            _secrets = _secrets | forms
+    return secret
+
+
+def scrub(text: str) -> str:
+    """``text`` with registered secrets, secret headers and URL secrets masked."""
+    return _mask(text)
 
 
 class _MaskURLSecrets(logging.Filter):
@@ -55,6 +83,7 @@ class _MaskURLSecrets(logging.Filter):
     its auth hash in the query (the wire requires it); an offloaded tunnel body
     is fetched from a capability URL. httpcore2's DEBUG traces print response
     headers, which for a tunnel's ``https://`` target include its users' cookies.
+    Registered secrets (the API key) are masked in whatever form they appear.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -63,13 +92,16 @@ class _MaskURLSecrets(logging.Filter):
             record.args = tuple(
                 arg if isinstance(arg, int | float) else _mask(str(arg)) for arg in args
             )
-        elif isinstance(record.msg, str):
+        if isinstance(record.msg, str):
             record.msg = _mask(record.msg)
         return True
 
 
 def _mask(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
     text = _SECRET_HEADER.sub(r"\1\2***\2)", text)
+    text = _REFUSED_HEADER_VALUE.sub(r"\1\2***\2", text)
     return _HEX64.sub("***", _SECRET_PARAM.sub(r"\1***", text))
 
 

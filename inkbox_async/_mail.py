@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 import attrs
@@ -19,7 +18,7 @@ from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
 from inkbox_async._errors import InkboxError, InvalidArgumentError
 from inkbox_async._idempotency import send_key
-from inkbox_async._paths import segment
+from inkbox_async._paths import path_argument, segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
     AttachmentLink,
@@ -56,7 +55,8 @@ MAIL = "/api/v1/mail"
 def mailbox_path(email_address: str, *rest: str | UUID) -> str:
     """``/api/v1/mail/mailboxes/{email}[/rest...]``, every segment escaped."""
     check.text("email_address", email_address, max_length=320)
-    return "/".join([MAIL, "mailboxes", segment(email_address), *(segment(p) for p in rest)])
+    address = segment(email_address, argument="email_address")
+    return "/".join([MAIL, "mailboxes", address, *(segment(p) for p in rest)])
 
 
 class AsyncMailboxes:
@@ -348,7 +348,9 @@ class AsyncMessages:
             "messages",
             check.uuid("message_id", message_id),
             "attachments",
-            check.text("filename", filename, max_length=bodies.FILENAME_MAX),
+            path_argument(
+                "filename", check.text("filename", filename, max_length=bodies.FILENAME_MAX)
+            ),
         )
         params = {"redirect": check.boolean("redirect", redirect)}
         response = await self._transport.send("GET", path, params=params)
@@ -432,7 +434,7 @@ class AsyncDomains:
         platform domain (new mailboxes then use the platform domain again).
         """
         name = check.text("domain_name", domain_name, max_length=253)
-        path = f"/api/v1/domains/{quote(name, safe='')}/set-default"
+        path = f"/api/v1/domains/{segment(name, argument='domain_name')}/set-default"
         data = await self._transport.request("POST", path, json={})
         value = data.get("default_domain") if isinstance(data, dict) else None
         return None if value is None else str(value)
@@ -574,7 +576,7 @@ def _reply_ref(value: str | UUID | None) -> str | None:
         return None
     if isinstance(value, UUID):
         return str(value)
-    return check.text("in_reply_to_message_id", value, max_length=998)
+    return check.line("in_reply_to_message_id", value, max_length=998)
 
 
 def _json(content: bytes) -> Any:

@@ -104,12 +104,12 @@ def attachments(
         unknown = set(item) - {"filename", "content_type", "content_base64", "content_id"}
         if unknown:
             raise InvalidArgumentError(name, f"unknown keys {sorted(unknown)}")
-        filename = check.text(f"{name}.filename", item.get("filename"), max_length=FILENAME_MAX)
+        filename = check.line(f"{name}.filename", item.get("filename"), max_length=FILENAME_MAX)
         if filename.lower().endswith(BLOCKED_EXTENSIONS):
             raise InvalidArgumentError(
                 f"{name}.filename", f"{filename!r}: executables cannot be attached"
             )
-        content_type = check.text(f"{name}.content_type", item.get("content_type"), max_length=255)
+        content_type = check.line(f"{name}.content_type", item.get("content_type"), max_length=255)
         encoded = check.text(f"{name}.content_base64", item.get("content_base64"), allow_empty=True)
         try:
             total += len(base64.b64decode(encoded, validate=True))
@@ -132,7 +132,7 @@ def attachments(
 def _content_id(
     argument: str, value: object, content_type: str, inline: bool, body_html: str | None
 ) -> str:
-    content_id = check.text(argument, value, max_length=255)
+    content_id = check.line(argument, value, max_length=255)
     if not inline:
         raise InvalidArgumentError(argument, "inline images are not supported on forwards")
     if body_html is None:
@@ -169,14 +169,16 @@ def send(
         recipients["bcc"] = check.email_list("bcc", bcc)
     body: dict[str, Any] = {
         "recipients": recipients,
-        "subject": check.text("subject", subject, max_length=SUBJECT_MAX, allow_empty=True),
+        "subject": check.line("subject", subject, max_length=SUBJECT_MAX, allow_empty=True),
     }
     if body_text is not None:
         body["body_text"] = check.text("body_text", body_text, allow_empty=True)
     if body_html is not None:
         body["body_html"] = check.text("body_html", body_html, allow_empty=True)
     if in_reply_to is not None:
-        body["in_reply_to_message_id"] = in_reply_to
+        body["in_reply_to_message_id"] = check.line(
+            "in_reply_to_message_id", in_reply_to, max_length=998
+        )
     if attachments_ is not None:
         body["attachments"] = attachments("attachments", attachments_, body_html=body_html)
     if check.boolean("track_opens", track_opens):
@@ -197,7 +199,7 @@ def reply_all(
     """Body of ``POST …/messages/{id}/reply-all`` (the server picks the recipients)."""
     body: dict[str, Any] = {}
     if subject is not None:
-        body["subject"] = check.text("subject", subject, max_length=SUBJECT_MAX)
+        body["subject"] = check.line("subject", subject, max_length=SUBJECT_MAX)
     if body_text is not None:
         body["body_text"] = check.text("body_text", body_text, allow_empty=True)
     if body_html is not None:
@@ -238,7 +240,7 @@ def forward(
         ),
     }
     if subject is not None:
-        body["subject"] = check.text("subject", subject, max_length=SUBJECT_MAX)
+        body["subject"] = check.line("subject", subject, max_length=SUBJECT_MAX)
     if body_text is not None:
         body["body_text"] = check.text("body_text", body_text, allow_empty=True)
     if body_html is not None:
@@ -327,7 +329,7 @@ def rule_create(
 ) -> dict[str, Any]:
     """Body of a contact rule create."""
     kind = check.choice("match_type", match_type, MailRuleMatchType)
-    target = check.text("match_target", match_target, max_length=320)
+    target = check.line("match_target", match_target, max_length=320)
     if kind == MailRuleMatchType.EXACT_EMAIL:
         check.email_address("match_target", target)
     elif "@" in target or "." not in target:

@@ -7,17 +7,30 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
+from inkbox_async import _validate as check
+from inkbox_async._errors import InvalidArgumentError
+
 # RFC 3986 pchar minus the characters that would end or split a segment.
 _SEGMENT_SAFE = "!$&'()*+,;=:@"
 
 
-def segment(value: str | UUID) -> str:
+def segment(value: str | UUID, *, argument: str = "path segment") -> str:
     """One path segment, percent-escaped (``/``, ``?``, ``#``, ``%``, spaces...).
 
     ``@`` and ``+`` stay literal, so handles and email addresses read as the
-    hosted API expects them.
+    hosted API expects them. Every caller-given path argument goes through
+    here, named by ``argument``: an empty value, ``.`` and ``..`` (which
+    servers resolve to another path, escaped or not) and control characters
+    are refused with :class:`InvalidArgumentError`.
     """
-    return quote(str(value), safe=_SEGMENT_SAFE)
+    return quote(path_argument(argument, str(value)), safe=_SEGMENT_SAFE)
+
+
+def path_argument(argument: str, value: str) -> str:
+    """``value`` if it can be one path segment (see :func:`segment`), unescaped."""
+    if value in ("", ".", ".."):
+        raise InvalidArgumentError(argument, f"{value!r} is not a valid path segment")
+    return check.line(argument, value)
 
 
 def query_string(params: Mapping[str, Any]) -> str:
@@ -29,5 +42,5 @@ def query_string(params: Mapping[str, Any]) -> str:
                 continue
             if isinstance(item, bool):
                 item = "true" if item else "false"
-            pairs.append((key, str(item)))
+            pairs.append((key, check.sendable(key, str(item))))
     return urlencode(pairs)

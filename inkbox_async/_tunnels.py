@@ -74,7 +74,7 @@ class AsyncTunnels:
         if metadata is not UNSET:
             if metadata is not None and not isinstance(metadata, Mapping):
                 raise check.type_error("metadata", "a mapping or None", metadata)
-            body["metadata"] = None if metadata is None else dict(metadata)
+            body["metadata"] = None if metadata is None else check.json_value("metadata", metadata)
         return structure(await self._transport.request("PATCH", path, json=body), Tunnel)
 
     async def sign_csr(self, tunnel_id: UUID | str, *, csr_pem: str | bytes) -> SignedCert:

@@ -109,7 +109,7 @@ def create(
     if context_config_ is not None:
         body["context_config"] = context_config(context_config_)
     if auth_token is not None:
-        body["auth_token"] = check.text("auth_token", auth_token, max_length=1024)
+        body["auth_token"] = check.credential("auth_token", auth_token, max_length=1024)
     return body
 
 
@@ -132,6 +132,8 @@ def update(
         )
     if auth_token is not UNSET:
         body["auth_token"] = (
-            None if auth_token is None else check.text("auth_token", auth_token, max_length=1024)
+            None
+            if auth_token is None
+            else check.credential("auth_token", auth_token, max_length=1024)
         )
     return body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -31,6 +32,8 @@ class ReplayGuard:
     """
 
     def __init__(self, window: float = DEFAULT_TOLERANCE, *, max_entries: int = 100_000) -> None:
+        if _seconds("window", window) < 0:
+            raise InvalidArgumentError("window", f"must be >= 0 seconds, got {window!r}")
         self._window = window
         self._max = max_entries
         self._seen: OrderedDict[str, float] = OrderedDict()
@@ -48,6 +51,15 @@ class ReplayGuard:
                 return False
             self._seen[request_id] = now
             return True
+
+
+def _seconds(argument: str, value: object) -> float:
+    """A finite number of seconds: NaN would make every comparison pass."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgumentTypeError(argument, f"expected seconds, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise InvalidArgumentError(argument, f"must be a finite number of seconds, got {value!r}")
+    return float(value)
 
 
 def _secret_key(secret: str) -> bytes:
@@ -90,8 +102,14 @@ def verify_webhook(
         raise InvalidArgumentTypeError("secret", f"expected a str, got {type(secret).__name__}")
     if not secret.removeprefix("whsec_"):
         raise InvalidArgumentError("secret", "must not be empty")
-    if tolerance is not None and (isinstance(tolerance, bool) or tolerance < 0):
-        raise InvalidArgumentError("tolerance", f"must be >= 0 seconds or None, got {tolerance!r}")
+    if tolerance is not None:
+        _seconds("tolerance", tolerance)
+        if tolerance < 0:
+            raise InvalidArgumentError(
+                "tolerance", f"must be >= 0 seconds or None, got {tolerance!r}"
+            )
+    if now is not None:
+        _seconds("now", now)
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     signature = lowered.get("x-inkbox-signature", "")
     request_id = lowered.get("x-inkbox-request-id", "")

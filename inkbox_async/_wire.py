@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import attrs
+
+from inkbox_async._errors import InvalidArgumentError
 
 USER_AGENT = "inkbox-sdk-python/0.1.0"
 
@@ -19,3 +22,21 @@ class EngineResponse:
     status_code: int
     headers: dict[str, str]
     content: bytes
+
+
+def json_body(value: Any) -> bytes:
+    """A request body as strict JSON in UTF-8.
+
+    The backstop behind the argument checks: NaN and infinities (not JSON)
+    and lone surrogates (not encodable) raise :class:`InvalidArgumentError`
+    before anything is sent, never a raw ``ValueError``/``UnicodeEncodeError``.
+    """
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgumentError(
+            "request body", f"contains a lone surrogate U+{ord(exc.object[exc.start]):04X}"
+        ) from None
+    except ValueError as exc:
+        raise InvalidArgumentError("request body", f"is not strict JSON ({exc})") from None
