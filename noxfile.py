@@ -117,9 +117,11 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print the benchmark figures (ratios measured in one run, the official client included)."""
+    """Print the benchmark figures (ratios measured in one run, the official client included),
+    then the chaos figures (``nox -s bench -- --seed N --ops N`` passes options to chaos.py)."""
     install(session)
     session.run("python", "benchmarks/run_all.py")
+    session.run("python", "benchmarks/chaos.py", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -24,10 +24,10 @@ that did nothing. When such an attempt is followed by a final failure:
   a key rotation checks that its new key is registered; a vault secret or
   access rule created under an id checks that it exists): success with what
   the read found, or the failure when the read shows nothing happened;
-- PUT/PATCH and keyed sends answered with an error on a retry: that answer
+- PUT/PATCH and keyed sends answered with a 4xx on a retry: that answer
   stands (repeating such a request gives the first one's answer);
-- anything else (retries exhausted on a lost answer, 5xx or 429, or an
-  unkeyed POST whose answer was lost): :class:`OutcomeUnknownError`, naming
+- anything else (a 5xx on the retry, retries exhausted on lost answers or
+  429s, an unkeyed POST whose answer was lost): :class:`OutcomeUnknownError`, naming
   the method and path (auth hashes masked), the last failure chained; the
   caller must check before acting again.
 """
@@ -141,7 +141,7 @@ def settle(
     if (
         isinstance(failure, InkboxAPIError)
         and (method in IDEMPOTENT_METHODS or keyed)
-        and not may_have_taken_effect(failure)
+        and failure.status_code < 500
         and not may_retry_status(method, failure.status_code, keyed=keyed, code=failure.code)
     ):
         return Outcome.FAILED  # a retry's own answer: repeating gives the first one's

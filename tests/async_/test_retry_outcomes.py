@@ -139,3 +139,23 @@ async def test_unkeyed_post_whose_answer_is_lost_is_outcome_unknown(
     assert org.api_key not in str(info.value)
     # the caller checks, as the error says: it did happen
     assert (await inkbox.get_identity(handle)).agent_handle == handle
+
+
+async def test_send_whose_retry_fails_after_a_lost_answer_is_unknown_then_resumable(
+    inkbox: AsyncInkbox, emulator: Emulator, org: OrgCredentials
+) -> None:
+    bot = await inkbox.create_identity(unique("mail-unknown"))
+    path = f"/api/v1/mail/mailboxes/{bot.email_address}/messages"
+    emulator.inject_fault(method="POST", path=path, kind="drop_after")
+    emulator.inject_fault(method="POST", path=path, kind="status", status=500)
+    with pytest.raises(OutcomeUnknownError) as info:
+        await bot.send_email(to=["x@example.com"], subject="once only", body_text=".")
+    key = info.value.idempotency_key
+    assert key is not None
+    # the same key resumes the send: the service replays its first answer
+    sent = await bot.send_email(
+        to=["x@example.com"], subject="once only", body_text=".", idempotency_key=key
+    )
+    outbox = [o for o in emulator.outbox(org.organization_id) if o["subject"] == "once only"]
+    assert len(outbox) == 1
+    assert sent.subject == "once only"
