@@ -822,6 +822,11 @@ def delete_identity(db: Db, principal: Principal, handle: str) -> None:
         (ident, ident),
     )
     remove_identity_rules(db, ident)
+    db.exec(
+        "UPDATE webhook_subscriptions SET status = 'deleted', updated_at = ? "
+        "WHERE owner_identity_id = ? AND status != 'deleted'",
+        (now, ident),
+    )
 
 
 def _release_numbers(db: Db, identity_id: str) -> int:

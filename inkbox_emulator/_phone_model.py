@@ -86,7 +86,6 @@ def number_record(row: Any, now: float) -> dict[str, Any]:
         "incoming_call_action": row["incoming_call_action"],
         "client_websocket_url": row["client_websocket_url"],
         "incoming_call_webhook_url": row["incoming_call_webhook_url"],
-        "incoming_text_webhook_url": row["incoming_text_webhook_url"],
         "forwarding_target_type": row["forwarding_target_type"],
         "forwarding_phone_number": row["forwarding_phone_number"],
         "forwarding_sip_uri": row["forwarding_sip_uri"],

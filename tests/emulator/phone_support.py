@@ -32,7 +32,6 @@ NUMBER_KEYS = {
     "incoming_call_action",
     "client_websocket_url",
     "incoming_call_webhook_url",
-    "incoming_text_webhook_url",
     "forwarding_target_type",
     "forwarding_phone_number",
     "forwarding_sip_uri",

@@ -23,7 +23,7 @@ def test_provision_local_numbers_agree_with_identity(emu: Emulator, admin: httpx
     assert local["sms_ready_at"] is not None
     assert local["incoming_call_action"] == "auto_reject"
     assert local["filter_mode"] == "blacklist"
-    assert local["incoming_text_webhook_url"] is None  # text events: webhook subscriptions
+    assert "incoming_text_webhook_url" not in local  # removed: text events use subscriptions
     toll = new_number(admin, "local", state="NY")
     assert toll["number"].startswith("+1212555")
     assert toll["state"] == "NY"
