@@ -1,11 +1,13 @@
 """The HTTP/2 server on a decrypted passthrough connection (``tunnels.md`` §4.6, §4.7).
 
-SETTINGS: ENABLE_PUSH 0, MAX_CONCURRENT_STREAMS 100, ENABLE_CONNECT_PROTOCOL 1.
-Each stream is one request streamed through ``forwarder.open`` (receive
-credit is returned as the local side takes the body); RFC 8441 extended
-CONNECT with ``:protocol websocket`` is relayed to the local WebSocket
-target. Inbound cap → RST_STREAM(REFUSED_STREAM); outbound cap →
-RST_STREAM(INTERNAL_ERROR). The server returns once the third party's side
+SETTINGS: ENABLE_PUSH 0, MAX_CONCURRENT_STREAMS 100, ENABLE_CONNECT_PROTOCOL 1,
+MAX_HEADER_LIST_SIZE 65536. Each stream is one request streamed through
+``forwarder.open`` (receive credit is returned as the local side takes the
+body); RFC 8441 extended CONNECT with ``:protocol websocket`` is relayed to
+the local WebSocket target. Inbound cap → RST_STREAM(REFUSED_STREAM);
+outbound cap → RST_STREAM(INTERNAL_ERROR). What one request's header block
+carries fails only its stream (:mod:`.plaintext_h2_conn`): a header list over
+the limit is answered 431, a malformed one RST_STREAM(PROTOCOL_ERROR). The server returns once the third party's side
 ended and the open streams finished.
 
 Decisions: repeated ``cookie`` fields are joined for the HTTP/1.1 target;
@@ -30,9 +32,11 @@ import h2.exceptions
 import h2.settings
 
 from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers, TunnelAttribute
+from inkbox_async._tunnel.h2_engine import MAX_HEADER_LIST
 from inkbox_async._tunnel.headers import local_response_headers
-from inkbox_async._tunnel.hpack_codec import FastDecoder, TablelessEncoder
+from inkbox_async._tunnel.hpack_codec import TablelessEncoder
 from inkbox_async._tunnel.paths import is_safe_path
+from inkbox_async._tunnel.plaintext_h2_conn import TOO_LARGE, StreamTolerantConnection
 from inkbox_async._tunnel.plaintext_request import (
     PlaintextRequest,
     local_request,
@@ -98,15 +102,15 @@ class _H2Server:
         self._session = session
         self._forwarder = forwarder
         config = h2.config.H2Configuration(client_side=False, header_encoding=None)
-        self._conn = h2.connection.H2Connection(config)
+        self._conn = StreamTolerantConnection(config)  # its decoder logs nothing either
         self._conn.encoder = TablelessEncoder()  # type: ignore[assignment]  # neither logs the third-party fields it codes
-        self._conn.decoder = FastDecoder()
         self._conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
                 h2.settings.SettingCodes.ENABLE_PUSH: 0,
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: 100,
                 h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST,
             },
         )
         self._streams: dict[int, _Stream] = {}
@@ -141,6 +145,7 @@ class _H2Server:
                 terminated = False
                 for event in events:
                     terminated |= self._on_event(event, tg)
+                self._refuse_streams()
                 await self._flush()
                 if terminated:
                     break
@@ -177,6 +182,28 @@ class _H2Server:
         elif isinstance(event, h2.events.ConnectionTerminated):
             return True
         return False
+
+    def _refuse_streams(self) -> None:
+        """Answer the streams whose header blocks were refused (see :mod:`.plaintext_h2_conn`)."""
+        refused = self._conn.refused
+        while refused:
+            stream_id, problem = refused.popitem()
+            st = self._streams.get(stream_id)
+            too_large = problem == TOO_LARGE
+            if st is not None:  # trailers of a request being served
+                code = h2.errors.ErrorCodes.ENHANCE_YOUR_CALM
+                self._reset(st, code if too_large else h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                continue
+            with suppress(h2.exceptions.H2Error):
+                if not too_large:
+                    self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
+                    continue
+                logger.info("passthrough HTTP/2 request refused: header list too large")
+                head = [(b":status", b"431"), (b"content-length", b"0")]
+                self._conn.send_headers(stream_id, head, end_stream=True)
+                stream = self._conn.streams.get(stream_id)
+                if stream is not None and stream.open:  # its body need not be sent now
+                    self._conn.reset_stream(stream_id, h2.errors.ErrorCodes.NO_ERROR)
 
     def _on_data(self, event: h2.events.DataReceived) -> None:
         stream_id = event.stream_id or 0

@@ -473,3 +473,24 @@ async def test_an_oversized_envelope_is_refused_431_and_nothing_else_is_lost() -
         assert (status, body) == (200, b"/after")
         assert len(run.peer.connections) == 1 and len(run.peer.hellos) == 1
         assert run.statuses == ["connecting", "connected"]
+
+
+async def test_a_reply_with_too_many_header_bytes_is_sent_as_502() -> None:
+    """The edge (h2, 64 KiB) would drop the whole connection for such a POST."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        count = 1500 if scope["path"] == "/many" else 1
+        headers = [(b"x-h%04d" % n, b"v") for n in range(count)]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async with running(app) as run:
+        await run.peer.deliver(envelope_headers("many", "/many"))
+        status, fields, body = reply_fields(await run.peer.reply("many"))
+        assert (status, body) == (502, b"response too large")
+        assert dict(fields)["inkbox-reason"] == "response-too-large"
+        await run.peer.deliver(envelope_headers("one", "/one"))
+        status, fields, body = reply_fields(await run.peer.reply("one"))
+        assert (status, fields, body) == (200, [("x-h0000", "v")], b"ok")
+        assert len(run.peer.connections) == 1 and len(run.peer.hellos) == 1

@@ -16,6 +16,7 @@ import h2.errors
 import h2.events
 import h11
 import pytest
+from h2.settings import SettingCodes
 
 from inkbox_async._tunnel import passthrough
 from inkbox_async._tunnel.contracts import ASGIApp, Envelope
@@ -500,6 +501,64 @@ async def test_h2_websocket_rfc8441(target: str) -> None:
         await run_passthrough(upstream.url, client, alpn=["h2"])
         tg.cancel_scope.cancel()
     assert upstream.received == ["yo"] and upstream.closed_with == [1000]
+
+
+async def test_h2_header_problems_fail_only_their_stream() -> None:
+    """2,000 headers (80 KB: over the 64 KiB announced) → 431; malformed blocks → RST_STREAM;
+    a request in flight meanwhile and one after both get their answers."""
+    outcomes: dict[int, object] = {}
+    settings: list[int] = []
+
+    async def client(tp: ThirdPartyTLS) -> None:
+        h2c = H2Client(tp)
+        h2c.conn.config.validate_outbound_headers = False
+        h2c.conn.config.normalize_outbound_headers = False
+        await h2c.start()
+        changed = await h2c.until(lambda e: isinstance(e, h2.events.RemoteSettingsChanged))
+        assert isinstance(changed, h2.events.RemoteSettingsChanged)
+        settings.append(changed.changed_settings[SettingCodes.MAX_HEADER_LIST_SIZE].new_value)
+        base = [(":scheme", "https"), (":authority", PUBLIC_HOST)]
+        h2c.conn.send_headers(1, [(":method", "POST"), (":path", "/first"), *base])
+        h2c.conn.send_data(1, b"half")  # in flight while the others fail
+        many = [(f"x-h{n:04d}", "v") for n in range(2000)]
+        h2c.conn.send_headers(3, [(":method", "GET"), (":path", "/big"), *base, *many])
+        bad = [(":method", "GET"), (":path", "/bad"), *base, ("x-bad", "a\r\nb")]
+        h2c.conn.send_headers(5, bad, end_stream=True)
+        h2c.conn.send_headers(
+            7, [(":method", "GET"), (":path", "/cl"), *base, ("content-length", "x")]
+        )
+        h2c.flush()
+        for stream_id in (3, 5, 7):
+            event = await h2c.until(lambda e, s=stream_id: getattr(e, "stream_id", None) == s)
+            if isinstance(event, h2.events.ResponseReceived):
+                outcomes[stream_id] = dict(event.headers or [])[b":status"]
+            else:
+                assert isinstance(event, h2.events.StreamReset)
+                outcomes[stream_id] = event.error_code
+        await h2c.send_body(1, b" more")
+        h2c.conn.send_headers(9, [(":method", "GET"), (":path", "/after"), *base], end_stream=True)
+        h2c.flush()
+        for stream_id in (1, 9):
+            body = b""
+            while True:
+                event = await h2c.until(lambda e, s=stream_id: getattr(e, "stream_id", None) == s)
+                if isinstance(event, h2.events.DataReceived):
+                    body += event.data or b""
+                elif isinstance(event, h2.events.StreamEnded):
+                    break
+            outcomes[stream_id] = json.loads(body)
+        h2c.conn.close_connection()
+        h2c.flush()
+        tp.close()
+
+    await run_passthrough(echo_app, client, alpn=["h2"])
+    assert settings == [65536]
+    assert outcomes[3] == b"431"
+    assert outcomes[5] == outcomes[7] == h2.errors.ErrorCodes.PROTOCOL_ERROR
+    first, after = outcomes[1], outcomes[9]
+    assert isinstance(first, dict) and isinstance(after, dict)
+    assert (first["path"], first["body"]) == ("/first", "half more")
+    assert after["path"] == "/after"
 
 
 async def test_responses_over_the_outbound_cap_are_cut_off() -> None:
