@@ -17,11 +17,8 @@ import httpx2
 import pytest
 
 from inkbox_async import InkboxConnectionError, InvalidArgumentError
-from inkbox_async._logging import register_secret, scrub
 from inkbox_async._transport import AsyncTransport
-from inkbox_async._validate import json_value, sendable
 from inkbox_async._webhooks import ReplayGuard, sign_webhook, verify_webhook
-from inkbox_async._wire import json_body
 from inkbox_sync import Inkbox
 
 KEY = "ApiKey_5b1e0c8a-2f4d-4c69-9d1e-7a3f0b6c2e91.secret_Zq8wL2vN4xR7tY1u"
@@ -142,6 +139,8 @@ def test_the_key_is_masked_in_connection_errors_and_retry_lines(
 
 
 def test_redaction_covers_the_key_as_given_and_stripped() -> None:
+    from inkbox_async._logging import register_secret, scrub
+
     given = "  sk_live_4f9a8b7c6d5e  \n"
     register_secret(given)
     for shown in (given, given.strip(), f"key={given.strip()}!"):
@@ -155,6 +154,7 @@ def test_redaction_covers_the_key_as_given_and_stripped() -> None:
 
 def test_the_inkbox_logger_masks_registered_secrets(caplog: pytest.LogCaptureFixture) -> None:
     import inkbox_async._engine  # noqa: F401 - attaches the filters
+    from inkbox_async._logging import register_secret
 
     register_secret(KEY)
     caplog.set_level(logging.INFO, logger="inkbox")
@@ -207,6 +207,8 @@ def test_contact_fields_given_as_dicts_must_be_strict_json(
 
 
 def test_the_serialiser_never_emits_nan_or_raises_a_raw_error() -> None:
+    from inkbox_async._wire import json_body
+
     assert json_body({"a": 1.5, "b": "\u00e9"}) == '{"a":1.5,"b":"\u00e9"}'.encode()
     for bad in ({"a": NAN}, {"a": INF}, ["\ud800"]):
         refused(lambda b=bad: json_body(b), "request body")  # type: ignore[misc]
@@ -237,6 +239,8 @@ async def test_the_transport_refuses_a_non_json_body_before_sending() -> None:
 
 
 def test_json_value_limits_nesting() -> None:
+    from inkbox_async._validate import json_value
+
     deep: Any = 1
     for _ in range(100):
         deep = [deep]
@@ -332,6 +336,8 @@ def test_a_lone_surrogate_in_a_query_is_an_argument_error(
 
 
 def test_sendable_text_keeps_newlines_where_they_belong() -> None:
+    from inkbox_async._validate import sendable
+
     assert sendable("body_text", "line one\r\nline two\t\u00e9") == "line one\r\nline two\t\u00e9"
     refused(lambda: sendable("body_text", "a\x00b"), "body_text")
     refused(lambda: sendable("subject", "a\tb", single_line=True), "subject")
