@@ -97,6 +97,7 @@ LIVE_STATUSES = ("initiated", "ringing", "answered")
 CONCURRENT_CALLS_LIMIT = 10
 """Live calls an organization may have at once (429 ``concurrent_calls_limit`` beyond)."""
 CONCURRENT_RETRY_AFTER = 5
+CAPACITY_RETRY_AFTER = 1
 PARTIES = ("local", "remote", "system")
 CALL_EVENT_TYPE = "phone.incoming_call"
 """The ``event_type`` under which incoming-call POSTs appear in ``webhook_deliveries()``
@@ -222,6 +223,23 @@ def advance_call(db: Db, call_id: str) -> None:
     _later(db, call_id)
 
 
+def _check_capacity(db: Db) -> None:
+    capacity = db.settings.call_capacity
+    if capacity is None:
+        return
+    live = db.one(
+        "SELECT COUNT(*) FROM phone_calls WHERE status IN "
+        f"({', '.join('?' * len(LIVE_STATUSES))})",
+        LIVE_STATUSES,
+    )
+    if live is not None and int(live[0]) >= capacity:
+        raise ApiError(
+            503,
+            {"error": "call_capacity_busy", "message": "No call capacity is free right now"},
+            headers={"Retry-After": str(CAPACITY_RETRY_AFTER)},
+        )
+
+
 def _check_concurrency(db: Db, organization_id: str) -> None:
     live = db.one(
         "SELECT COUNT(*) FROM phone_calls WHERE organization_id = ? AND status IN "
@@ -261,6 +279,7 @@ def place_call(
     check_outbound(db, number, to_number)
     _check_rate(db, number)
     _check_concurrency(db, str(number["organization_id"]))
+    _check_capacity(db)
     call_id = _insert(
         db,
         number,

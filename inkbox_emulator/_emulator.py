@@ -72,7 +72,10 @@ class Emulator:
     end it); outbound texts move ``queued`` → ``sent`` → outcome, and calls
     ``initiated`` → ``ringing`` → ``answered`` → ``completed``, one step every
     ``text_status_delay`` / ``call_status_delay`` seconds; an incoming-call webhook
-    gets ``call_webhook_timeout`` seconds to reply.
+    gets ``call_webhook_timeout`` seconds to reply. ``call_capacity`` caps the live
+    calls of all organisations together: a call placed beyond it answers 503
+    ``call_capacity_busy`` with ``Retry-After`` (the service's shared capacity
+    running out; each organisation's own limit answers 429 ``concurrent_calls_limit``).
 
     Webhooks: mail and text events reach the webhook subscriptions of the owning
     identity, signed with that identity's key (:meth:`identity_signing_key`). The
@@ -111,6 +114,7 @@ class Emulator:
         text_status_delay: float = 0.05,
         call_status_delay: float = 0.05,
         call_webhook_timeout: float = 5.0,
+        call_capacity: int | None = None,
         org_signing_keys_sunset: float | None = ORG_SIGNING_KEYS_SUNSET,
         edge_port: int = 0,
         public_port: int = 0,
@@ -131,6 +135,7 @@ class Emulator:
             text_status_delay=text_status_delay,
             call_status_delay=call_status_delay,
             call_webhook_timeout=call_webhook_timeout,
+            call_capacity=call_capacity,
             org_signing_keys_sunset=org_signing_keys_sunset,
             connected_tunnels=lambda: self._edge.connected_ids(),
         )

@@ -523,6 +523,9 @@ class Settings:
     """Wall-clock seconds between two status transitions of a call."""
     call_webhook_timeout: float = 5.0
     """Seconds the emulator waits for the reply to an incoming-call webhook."""
+    call_capacity: int | None = None
+    """Live calls the whole emulator carries at once (``None``: unlimited); one more
+    answers 503 ``call_capacity_busy`` with ``Retry-After``."""
     org_signing_keys_sunset: float | None = 1788220800.0
     """Emulator-clock epoch from which ``POST /api/v1/signing-keys`` answers 410 (the service
     retired it after 2026-08-31); ``None`` keeps the deprecated route answering."""

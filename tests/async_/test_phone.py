@@ -463,3 +463,33 @@ async def test_imessage_line_call_without_a_local_number_parses() -> None:
         got = await inkbox.calls.get(call_id)
     assert got.local_phone_number is None and got.origin == CallOrigin.SHARED_IMESSAGE_NUMBER
     assert got.extra == {"forwardings": []}
+
+
+async def test_busy_call_capacity_is_waited_out_and_the_call_placed_once() -> None:
+    emulator = Emulator(call_capacity=1, call_status_delay=0.3).start()
+    try:
+        org = emulator.create_org()
+        async with AsyncInkbox(org.api_key, base_url=emulator.base_url) as inkbox:
+            identity = await inkbox.create_identity(unique("busy"))
+            await identity.provision_phone_number()
+            first = await identity.place_call(to_number=CUSTOMER)
+            async with AsyncInkbox(
+                org.api_key, base_url=emulator.base_url, max_retries=0
+            ) as impatient:
+                caller = await impatient.get_identity(identity.agent_handle)
+                with pytest.raises(CallCapacityBusyError) as info:
+                    await caller.place_call(to_number=CUSTOMER)
+            assert info.value.status_code == 503 and info.value.retry_after == 1.0
+            # the default client honours Retry-After; the first call ends within a second
+            second = await identity.place_call(to_number=CUSTOMER)
+            calls = await identity.list_calls()
+            assert {c.id for c in calls} == {first.id, second.id}
+            attempts = [
+                r
+                for r in emulator.requests()
+                if r.method == "POST" and r.path == "/api/v1/phone/place-call"
+            ]
+            keys = [r.headers.get("idempotency-key") for r in attempts]
+            assert len(attempts) == 4 and keys[2] == keys[3] != keys[1]
+    finally:
+        emulator.close()
