@@ -16,8 +16,8 @@ E = TypeVar("E", bound=enum.Enum)
 _HANDLE = re.compile(r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*")
 # Lone surrogates cannot be encoded as UTF-8; NUL is refused by the service's storage.
 _UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
-# ... and C0 controls (CR, LF...), DEL and C1 controls (NEL...): never in a header-like value.
-_NOT_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# ... and C0 controls but tab (CR, LF...), DEL and C1 controls (NEL...): never in a header.
+_NOT_ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 # What a credential may hold: visible ASCII, no spaces.
 _CREDENTIAL = re.compile("[\x21-\x7e]+")
 
@@ -36,8 +36,8 @@ def _describe(char: str) -> str:
 def sendable(argument: str, value: str, *, single_line: bool = False) -> str:
     """``value`` if it can go on the wire: no lone surrogate, no NUL.
 
-    ``single_line`` also refuses every control character (CR, LF, tab, DEL,
-    C1...), for values that end up in a header or a header-like field.
+    ``single_line`` also refuses the control characters but tab (CR, LF,
+    DEL, C1...), for values that end up in a header or a header-like field.
     """
     found = (_NOT_ONE_LINE if single_line else _UNSENDABLE).search(value)
     if found is not None:
@@ -57,8 +57,9 @@ def text(
 ) -> str:
     """A string, non-blank unless ``allow_empty``, at most ``max_length`` characters.
 
-    Lone surrogates and NUL are refused; ``single_line`` refuses every control
-    character too (for subjects, names, ids and other header-like values).
+    Lone surrogates and NUL are refused; ``single_line`` refuses the other
+    control characters but tab too (for subjects, names, ids and other
+    header-like values).
     """
     if not isinstance(value, str):
         raise type_error(argument, "a str", value)
@@ -72,7 +73,7 @@ def text(
 
 
 def line(argument: str, value: object, **kwargs: Any) -> str:
-    """Like :func:`text` with ``single_line``: no CR, LF or other control character."""
+    """Like :func:`text` with ``single_line``: no CR, LF or other control character but tab."""
     return text(argument, value, single_line=True, **kwargs)
 
 

@@ -340,7 +340,8 @@ def test_sendable_text_keeps_newlines_where_they_belong() -> None:
 
     assert sendable("body_text", "line one\r\nline two\t\u00e9") == "line one\r\nline two\t\u00e9"
     refused(lambda: sendable("body_text", "a\x00b"), "body_text")
-    refused(lambda: sendable("subject", "a\tb", single_line=True), "subject")
+    assert sendable("subject", "a\tb", single_line=True) == "a\tb"  # tab is header whitespace
+    refused(lambda: sendable("subject", "a\x0bb", single_line=True), "subject")
 
 
 # --- defect 9: webhook verification with non-finite numbers -------------------------------
