@@ -20,16 +20,16 @@ that did nothing. When such an attempt is followed by a final failure:
 - a read: the failure stands (reads change nothing);
 - a DELETE answered 404 on a retry: success (what the lost attempt removed is
   gone; that is what was asked);
-- a call that declares a verifying read (``verify=`` on the transport's request, e.g.
-  a key rotation checks that its new key is registered; a vault secret or
-  access rule created under an id checks that it exists): success with what
-  the read found, or the failure when the read shows nothing happened;
+- a call that declares a verifying read (``verify=`` on the transport's
+  request: a key rotation checks that its new key is the primary, a vault
+  secret created under its id or an access grant checks that it exists):
+  success with what the read found, or the failure when it found nothing;
 - PUT/PATCH and keyed sends answered with a 4xx on a retry: that answer
   stands (repeating such a request gives the first one's answer);
 - anything else (a 5xx on the retry, retries exhausted on lost answers or
-  429s, an unkeyed POST whose answer was lost): :class:`OutcomeUnknownError`, naming
-  the method and path (auth hashes masked), the last failure chained; the
-  caller must check before acting again.
+  429s, an unkeyed POST whose answer was lost): :class:`OutcomeUnknownError`,
+  naming the method and path (auth hashes masked), the last failure chained;
+  the caller must check before acting again.
 """
 
 from __future__ import annotations
