@@ -152,6 +152,24 @@ def test_official_client_serves_a_request(zone_emulator: Emulator, official_agen
     assert connections[0]["pool_size"] == 2
 
 
+def test_official_client_is_spared_oversized_header_lists(
+    zone_emulator: Emulator, official_agent: str
+) -> None:
+    """h2 ends the whole connection for a header list over the 64 KiB it announces: the edge
+    answers such a request 431 itself, and the agent's connection stays (issue 14)."""
+    emu, name = zone_emulator, official_agent
+    [before] = emu.tunnel_connections(name)
+    host = {"Host": f"{name}.127.0.0.1"}
+    many = [(f"x-h{n:04d}", "v") for n in range(1500)]
+    with httpx2.Client(base_url=emu.tunnel_public_url, timeout=30) as public:
+        refused = public.get("/big", headers=[*host.items(), *many])
+        served = public.post("/after", content=b"ok", headers=host)
+    assert refused.status_code == 431
+    assert refused.headers["inkbox-reason"] == "request-header-fields-too-large"
+    assert (served.status_code, served.text) == (200, "official:POST /after ok")
+    assert emu.tunnel_connections(name) == [before]  # the same connection, never dropped
+
+
 def test_official_client_websocket(zone_emulator: Emulator, official_agent: str) -> None:
     emu, name = zone_emulator, official_agent
     host, port = emu.tunnel_public_url.removeprefix("http://").rsplit(":", 1)
