@@ -28,7 +28,14 @@ from typing import Any
 from ._errors import ApiError
 from ._events import DeliveryDue
 from ._fanout import emit_mail_event
-from ._mail_model import addresses, dumps_list, is_email, message_detail, snippet_of
+from ._mail_model import (
+    addresses,
+    dumps_list,
+    is_email,
+    message_detail,
+    message_record,
+    snippet_of,
+)
 from ._mail_parse import InjectRequest, NewAttachment
 from ._mail_rules import verdict
 from ._store import Db
@@ -42,6 +49,7 @@ __all__ = [
     "list_outbox",
     "local_mailbox",
     "new_message_id",
+    "record_open",
     "send_outbound",
     "set_delivery_outcome",
 ]
@@ -129,6 +137,7 @@ def insert_message(
     references: list[str] | None,
     attachments: list[NewAttachment],
     reply_to: str | None = None,
+    track_opens: bool = False,
 ) -> Any:
     """Store one message (and its attachments) in ``thread_id``; returns the row."""
     row_id = str(uuid.uuid4())
@@ -156,6 +165,7 @@ def insert_message(
             "in_reply_to": in_reply_to,
             '"references"': dumps_list(references or None),
             "ses_message_id": f"ses-{secrets.token_hex(12)}" if direction == "outbound" else None,
+            "track_opens": int(track_opens),
             "created_at": db.now,
             "updated_at": db.now,
         },
@@ -171,6 +181,7 @@ def insert_message(
                 "content_type": attachment.content_type,
                 "size": len(attachment.content),
                 "content": attachment.content,
+                "content_id": attachment.content_id,
             },
         )
     if direction == "inbound":
@@ -259,6 +270,7 @@ def send_outbound(
     attachments: list[NewAttachment],
     event_type: str,
     reply_to: str | None = None,
+    track_opens: bool = False,
 ) -> Any:
     """Store an outbound message, deliver local copies, queue the outside delivery."""
     message_id = new_message_id(db)
@@ -282,6 +294,7 @@ def send_outbound(
         references=references,
         attachments=attachments,
         reply_to=reply_to,
+        track_opens=track_opens,
     )
     external: list[str] = []
     for address in _unique([*to, *cc, *bcc]):
@@ -450,3 +463,17 @@ def inject_inbound(db: Db, request: InjectRequest) -> dict[str, Any]:
         for mailbox in targets
     ]
     return message_detail(db, rows[0])
+
+
+def record_open(db: Db, message_row_id: str) -> dict[str, Any]:
+    """A recipient opened a sent message: count it when the send asked for ``track_opens``."""
+    row = db.one("SELECT * FROM mail_messages WHERE id = ?", (message_row_id,))
+    if row is None or row["direction"] != "outbound":
+        raise ApiError(404, "No sent message with that id")
+    if row["track_opens"]:
+        db.exec(
+            "UPDATE mail_messages SET open_count = open_count + 1, "
+            "first_opened_at = COALESCE(first_opened_at, ?), updated_at = ? WHERE id = ?",
+            (db.now, db.now, message_row_id),
+        )
+    return message_record(db.one("SELECT * FROM mail_messages WHERE id = ?", (message_row_id,)))

@@ -391,6 +391,14 @@ class Emulator:
         ``bounced`` or ``failed`` (``delivered`` removes the override)."""
         self._store.run(_delivery.set_delivery_outcome, pattern, outcome)
 
+    def open_email(self, message_id: str) -> dict[str, Any]:
+        """A recipient opens the sent message ``message_id`` (its id, not the RFC Message-ID).
+
+        Sends made with ``track_opens`` count it (``open_count``, ``first_opened_at``);
+        others are unchanged. Returns the Message.
+        """
+        return self._store.run(_delivery.record_open, message_id)
+
     def set_storage_limit(self, email_address: str, limit_bytes: int) -> None:
         """Lower (or raise) one mailbox's storage cap; a send past it answers 402
         ``storage_limit_exceeded``."""

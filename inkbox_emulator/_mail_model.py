@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from ._store import Db
-from ._times import iso
+from ._times import iso, iso_or_none
 
 __all__ = [
     "EMAIL_RE",
@@ -84,18 +84,29 @@ def message_record(row: Any) -> dict[str, Any]:
         "is_starred": bool(row["is_starred"]),
         "has_attachments": row["attachment_count"] > 0,
         "created_at": iso(row["created_at"]),
+        "first_opened_at": iso_or_none(row["first_opened_at"]),
+        "open_count": row["open_count"],
     }
 
 
 def attachment_metadata(db: Db, message_row_id: str) -> list[dict[str, Any]]:
-    """``{filename, content_type, size}`` of a message's attachments, in order."""
+    """``{filename, content_type, size[, content_id, is_inline]}`` of a message's attachments."""
     rows = db.all(
-        "SELECT filename, content_type, size FROM mail_attachments WHERE message_row_id = ? "
-        "ORDER BY position",
+        "SELECT filename, content_type, size, content_id FROM mail_attachments "
+        "WHERE message_row_id = ? ORDER BY position",
         (message_row_id,),
     )
     return [
-        {"filename": r["filename"], "content_type": r["content_type"], "size": r["size"]}
+        {
+            "filename": r["filename"],
+            "content_type": r["content_type"],
+            "size": r["size"],
+            **(
+                {}
+                if r["content_id"] is None
+                else {"content_id": r["content_id"], "is_inline": True}
+            ),
+        }
         for r in rows
     ]
 

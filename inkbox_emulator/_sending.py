@@ -182,6 +182,7 @@ def send_message(db: Db, principal: Principal, key: str, request: SendRequest) -
         thread_id=thread_id,
         attachments=request.attachments,
         event_type="message.sent",
+        track_opens=request.track_opens,
     )
     return message_record(row)
 
@@ -303,6 +304,7 @@ def forward_message(
         attachments=attachments,
         event_type="message.forwarded",
         reply_to=request.reply_to,
+        track_opens=request.track_opens,
     )
     return message_record(row)
 

@@ -193,6 +193,9 @@ CREATE TABLE IF NOT EXISTS mail_messages (
     in_reply_to TEXT,
     "references" TEXT,
     ses_message_id TEXT,
+    track_opens INTEGER NOT NULL DEFAULT 0,
+    first_opened_at REAL,
+    open_count INTEGER NOT NULL DEFAULT 0,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     deleted_at REAL
@@ -206,7 +209,8 @@ CREATE TABLE IF NOT EXISTS mail_attachments (
     filename TEXT NOT NULL,
     content_type TEXT NOT NULL,
     size INTEGER NOT NULL,
-    content BLOB NOT NULL
+    content BLOB NOT NULL,
+    content_id TEXT
 );
 CREATE INDEX IF NOT EXISTS mail_attachments_message ON mail_attachments(message_row_id);
 CREATE TABLE IF NOT EXISTS mail_rules (
@@ -652,6 +656,15 @@ class Store:
         columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(text_messages)")}
         if "media_urls" not in columns:
             self._conn.execute("ALTER TABLE text_messages ADD COLUMN media_urls TEXT")
+        columns = {str(r[1]) for r in self._conn.execute("PRAGMA table_info(mail_messages)")}
+        if "track_opens" not in columns:
+            for column in (
+                "track_opens INTEGER NOT NULL DEFAULT 0",
+                "first_opened_at REAL",
+                "open_count INTEGER NOT NULL DEFAULT 0",
+            ):
+                self._conn.execute(f"ALTER TABLE mail_messages ADD COLUMN {column}")
+            self._conn.execute("ALTER TABLE mail_attachments ADD COLUMN content_id TEXT")
         for table, owner, owners in (
             ("mail_rules", "mailbox_id", "mailboxes"),
             ("phone_rules", "phone_number_id", "phone_numbers"),

@@ -161,7 +161,12 @@ class Mailbox:
 
 @attrs.frozen(kw_only=True)
 class Message:
-    """A message's metadata (lists, send results, thread members, search hits)."""
+    """A message's metadata (lists, send results, thread members, search hits).
+
+    ``first_opened_at`` / ``open_count`` report opens of a message sent with
+    ``track_opens=True`` (``first_opened_at`` is the reliable signal; the count
+    is approximate, as mail clients prefetch and collapse opens).
+    """
 
     id: UUID
     mailbox_id: UUID
@@ -178,6 +183,8 @@ class Message:
     is_starred: bool = False
     has_attachments: bool = False
     created_at: datetime
+    first_opened_at: datetime | None = None
+    open_count: int = 0
     extra: dict[str, Any] = extra_field()
 
 

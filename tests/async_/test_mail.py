@@ -404,6 +404,20 @@ async def test_track_opens_and_inline_images(inkbox: AsyncInkbox, emulator: Emul
     assert "track_opens" not in emulator.requests()[-1].json()  # only sent when asked for
     assert plain.subject == "plain"
 
+    # a recipient opens both: only the tracked send counts it
+    assert sent.open_count == 0 and sent.first_opened_at is None
+    emulator.open_email(str(sent.id))
+    emulator.open_email(str(sent.id))
+    emulator.open_email(str(plain.id))
+    opened = await bot.get_message(sent.id)
+    assert opened.open_count == 2 and opened.first_opened_at is not None
+    untracked = await bot.get_message(plain.id)
+    assert untracked.open_count == 0 and untracked.first_opened_at is None
+    assert [
+        (a["filename"], a.get("content_id"), a.get("is_inline"))
+        for a in opened.attachment_metadata or []
+    ] == [("chart.png", "chart1", True), ("c.png", "chart2", True)]
+
 
 PIXEL_DICT = {"filename": "c.png", "content_type": "image/png", "content_base64": "iVBORw=="}
 
