@@ -155,6 +155,10 @@ def control_routes(
         assert isinstance(outcome, str)
         return JSONResponse(store.run(_delivery.set_delivery_outcome, pattern, outcome))
 
+    async def opens(request: Request) -> Response:
+        message_id = request.path_params["message_id"]
+        return JSONResponse(store.run(_delivery.record_open, message_id), status_code=201)
+
     async def deliveries(request: Request) -> Response:
         attempts = dispatcher.attempts(
             request.query_params.get("organization_id"), request.query_params.get("event_type")
@@ -257,6 +261,7 @@ def control_routes(
         Route(f"{p}/mail/inbound", inbound, methods=["POST"]),
         Route(f"{p}/mail/outbox", outbox, methods=["GET"]),
         Route(f"{p}/mail/outcomes", outcomes, methods=["POST"]),
+        Route(f"{p}/mail/messages/{{message_id}}/opens", opens, methods=["POST"]),
         Route(f"{p}/webhooks/deliveries", deliveries, methods=["GET"]),
         Route(f"{p}/contacts", contacts, methods=["POST"]),
         Route(f"{p}/faults", add_fault, methods=["POST"]),

@@ -8,6 +8,8 @@ import httpx2
 
 from inkbox_emulator import Emulator, RecordedRequest
 
+from .conftest import new_mailbox, sent_ok
+
 
 def test_health_and_org(http: httpx2.Client) -> None:
     assert http.get("/_emulator/health").json() == {"status": "ok"}
@@ -111,3 +113,18 @@ def test_reset_wipes_state() -> None:
         emu.create_org()
         emu.reset()
         assert emu.row_counts()["orgs"] == 0
+
+
+def test_opens_count_only_for_tracked_sends(http: httpx2.Client, admin: httpx2.Client) -> None:
+    address = new_mailbox(admin)["email_address"]
+    tracked = sent_ok(admin, address, body_html="<p>Hi</p>", track_opens=True)
+    plain = sent_ok(admin, address, body_html="<p>Hi</p>")
+    assert tracked["open_count"] == 0 and tracked["first_opened_at"] is None
+    for message in (tracked, plain, tracked):
+        opened = http.post(f"/_emulator/mail/messages/{message['id']}/opens")
+        assert opened.status_code == 201, opened.text
+    stored = admin.get(f"/api/v1/mail/mailboxes/{address}/messages/{tracked['id']}").json()
+    assert stored["open_count"] == 2 and stored["first_opened_at"] is not None
+    untouched = admin.get(f"/api/v1/mail/mailboxes/{address}/messages/{plain['id']}").json()
+    assert untouched["open_count"] == 0 and untouched["first_opened_at"] is None
+    assert http.post(f"/_emulator/mail/messages/{tracked['mailbox_id']}/opens").status_code == 404
