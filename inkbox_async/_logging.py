@@ -53,7 +53,9 @@ _REFUSED_HEADER_VALUE = re.compile(
 _HTTP_LOGGERS = ("inkbox", "httpx2", "httpcore2.http11", "httpcore2.http2")
 
 _SECRET_MIN_LENGTH = 8  # shorter values (test keys like "k") would mask ordinary words
-_secrets: frozenset[str] = frozenset()
+_SECRETS_KEPT = 1024  # the most recently registered; older ones are forgotten
+_registered: dict[str, None] = {}  # insertion-ordered
+_secrets: tuple[str, ...] = ()  # longest first, so a key's stripped form never splits it
 _secrets_lock = threading.Lock()
 
 
@@ -61,13 +63,18 @@ def register_secret(secret: str) -> str:
     """Mask ``secret`` (as given and stripped) in logs and connection errors; returns it.
 
     Redaction does not rely on the secret's form: header values are masked by
-    name too. Only the secrets themselves are kept, in this process.
+    name too. The last 1024 secrets registered in this process are kept.
     """
     forms = {form for form in (secret, secret.strip()) if len(form) >= _SECRET_MIN_LENGTH}
     global _secrets
-    if not forms <= _secrets:
+    if not forms.issubset(_registered):
         with _secrets_lock:
-            _secrets = _secrets | forms
+            for form in forms:
+                _registered.pop(form, None)
+                _registered[form] = None
+            while len(_registered) > _SECRETS_KEPT:
+                del _registered[next(iter(_registered))]
+            _secrets = tuple(sorted(_registered, key=len, reverse=True))
     return secret
 
 
@@ -98,7 +105,7 @@ class _MaskURLSecrets(logging.Filter):
 
 
 def _mask(text: str) -> str:
-    for secret in sorted(_secrets, key=len, reverse=True):
+    for secret in _secrets:
         text = text.replace(secret, "***")
     text = _SECRET_HEADER.sub(r"\1\2***\2)", text)
     text = _REFUSED_HEADER_VALUE.sub(r"\1\2***\2", text)
