@@ -46,6 +46,9 @@ MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 BLOCKED_EXTENSIONS = (".exe", ".bat", ".scr")
 HEADER_BREAKERS = frozenset("\r\n\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 """NUL and every character Python treats as a line boundary."""
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_MSG_ID = re.compile(rf"<?{_ATEXT}(\.{_ATEXT})*@({_ATEXT}(\.{_ATEXT})*|\[[!-Z^-~]*\])>?")
+"""An RFC 5322 msg-id (angle brackets optional): what an injected ``message_id`` must be."""
 _MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?")
 
 
@@ -458,6 +461,11 @@ def parse_inject(data: dict[str, Any]) -> InjectRequest:
         ("message_id", message_id),
     ):
         header_safe(fields, [name], name, text)
+    own_id = message_id.strip() if isinstance(message_id, str) else ""
+    if own_id and not breaks_header(own_id) and not _MSG_ID.fullmatch(own_id):
+        _value_error(
+            fields, ["message_id"], "message_id must be a msg-id like <id@domain>", message_id
+        )
     refs = fields.raw("references")
     references: list[str] = []
     if isinstance(refs, str):

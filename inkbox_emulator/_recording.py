@@ -11,6 +11,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._store import Store
+from ._validation import MAX_BODY_BYTES
 
 __all__ = ["CONTROL_PREFIX", "FAULT_KEY", "RecordedRequest", "RecordingMiddleware"]
 
@@ -83,11 +84,19 @@ class RecordingMiddleware:
             return
         seq = next(self._seq)
         chunks: list[bytes] = []
+        size = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
                 return
-            chunks.append(message.get("body", b""))
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                # Stop buffering: answer 413 at once and keep none of it (the connection closes).
+                self._record(scope, b"", 413, seq)
+                await _too_large(send)
+                return
+            chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
@@ -142,6 +151,22 @@ class RecordingMiddleware:
         )
         with self.store.lock:
             _insert(self.store.requests, entry)
+
+
+async def _too_large(send: Send) -> None:
+    body = json.dumps({"detail": "Request body too large"}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _insert(log: list[Any], entry: RecordedRequest) -> None:

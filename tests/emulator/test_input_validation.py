@@ -127,6 +127,17 @@ def test_nesting_up_to_the_limit_and_long_integers_within_it_parse() -> None:
     assert caught.value.status == 413
 
 
+def test_a_body_over_the_limit_is_413_before_it_is_buffered(
+    emu: Emulator, admin: httpx2.Client
+) -> None:
+    emu.clear_requests()
+    response = admin.post("/api/v1/api-keys", content=b" " * (MAX_BODY_BYTES + 1), headers=JSON)
+    assert _detail(response, 413) == "Request body too large"
+    [recorded] = emu.requests()
+    assert (recorded.status, recorded.body) == (413, b"")
+    assert admin.get("/api/whoami").status_code == 200
+
+
 def test_a_lone_surrogate_on_the_path_to_a_store_is_refused(admin: httpx2.Client) -> None:
     response = admin.post("/api/v1/notes", content=b'{"body": "note \\udc80 here"}', headers=JSON)
     assert _invalid_json(response)["loc"] == ["body", "body"]
@@ -274,6 +285,25 @@ def test_injected_mail_refuses_header_breaking_values(emu: Emulator, admin: http
         assert caught.value.status == 422
         assert isinstance(caught.value.detail, list)
         assert [item["loc"] for item in caught.value.detail] == [["body", name]]
+
+
+def test_an_injected_message_id_must_be_a_msg_id_and_forwards_wrapped(
+    emu: Emulator, admin: httpx2.Client
+) -> None:
+    box = new_mailbox(admin)["email_address"]
+    for bad in ("<>", "(", "é@example.com", "<a b@c>", "no-at-sign"):
+        with pytest.raises(ApiError) as caught:
+            emu.inject_email(to=box, from_address="a@example.com", message_id=bad)
+        assert caught.value.status == 422
+        assert isinstance(caught.value.detail, list)
+        assert caught.value.detail[0]["loc"] == ["body", "message_id"]
+    for good in ("plain@example.com", "<a.b+c@[10.0.0.1]>", "<" + "x" * 900 + "@example.com>"):
+        stored = emu.inject_email(to=box, from_address="a@example.com", message_id=good)
+        forwarded = admin.post(
+            f"{M}/{box}/messages/{stored['id']}/forward",
+            json={"recipients": {"to": ["b@example.com"]}, "mode": "wrapped", "body_text": "x"},
+        )
+        assert forwarded.status_code == 200, forwarded.text
 
 
 # -- the safety net -----------------------------------------------------------------------------
