@@ -25,7 +25,7 @@ import tokenize_rt
 import unasync
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rules import PACKAGE_RULES, TEST_RULES
+from rules import PACKAGE_RULES, PROSE_RULES, TEST_RULES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,11 +60,18 @@ HEADER_RE = re.compile(
 class CountingRule(unasync.Rule):  # type: ignore[misc]
     """An unasync rule that counts which replacements fired and rejects unknown Async names."""
 
-    def __init__(self, fromdir: str, todir: str, replacements: dict[str, str]) -> None:
+    def __init__(
+        self, fromdir: str, todir: str, replacements: dict[str, str], *, prose: bool = False
+    ) -> None:
         super().__init__(fromdir, todir, replacements)
+        self.replacements = replacements
         self.own = set(replacements)
         self.used: Counter[str] = Counter()
         self.unknown: set[str] = set()
+        self.prose = prose
+        """Also rewrite docstrings and comments (the package; tests keep theirs)."""
+        names = sorted((n for n in replacements if n.startswith("Async")), key=len, reverse=True)
+        self.names = re.compile(r"\b(?:" + "|".join(names) + r")\b")
 
     def _unasync_name(self, name: str) -> str:
         if name in self.own:
@@ -76,8 +83,43 @@ class CountingRule(unasync.Rule):  # type: ignore[misc]
         return result
 
     def convert(self, source: str) -> str:
-        tokens = tokenize_rt.src_to_tokens(source)
-        return tokenize_rt.tokens_to_src(list(self._unasync_tokens(tokens)))
+        tokens = list(self._unasync_tokens(tokenize_rt.src_to_tokens(source)))
+        if self.prose:
+            tokens = [
+                token._replace(src=self.prose_of(token.src)) if is_prose(tokens, i) else token
+                for i, token in enumerate(tokens)
+            ]
+        return tokenize_rt.tokens_to_src(tokens)
+
+    def prose_of(self, text: str) -> str:
+        """Docstring or comment text in the sync flavour's words.
+
+        A line that names ``inkbox_async`` speaks of that package and stays as written.
+        """
+        lines = text.splitlines(keepends=True)
+        return "".join(line if "inkbox_async" in line else self._line(line) for line in lines)
+
+    def _line(self, line: str) -> str:
+        for pattern, replacement in PROSE_RULES:
+            line = pattern.sub(replacement, line)
+        return self.names.sub(lambda m: self.replacements[m.group(0)], line)
+
+
+_SKIPPED = frozenset({"NL", "COMMENT", tokenize_rt.UNIMPORTANT_WS})
+_STATEMENT_START = frozenset({"NEWLINE", "INDENT", "DEDENT", "ENCODING"})
+
+
+def is_prose(tokens: list[tokenize_rt.Token], index: int) -> bool:
+    """A comment, or a string that is a statement of its own (a docstring)."""
+    token = tokens[index]
+    if token.name == "COMMENT":
+        return True
+    if token.name != "STRING":
+        return False
+    before = next((t for t in reversed(tokens[:index]) if t.name not in _SKIPPED), None)
+    after = next((t for t in tokens[index + 1 :] if t.name not in _SKIPPED), None)
+    starts = before is None or before.name in _STATEMENT_START
+    return starts and (after is None or after.name in ("NEWLINE", "ENDMARKER"))
 
 
 def ruff_tidy(code: str, filename: str) -> str:
@@ -104,7 +146,7 @@ def ruff_tidy(code: str, filename: str) -> str:
 
 def jobs() -> Iterable[tuple[Path, Path, CountingRule]]:
     """(source, target, rule) for every file to generate."""
-    package = CountingRule("inkbox_async", "inkbox_sync", PACKAGE_RULES)
+    package = CountingRule("inkbox_async", "inkbox_sync", PACKAGE_RULES, prose=True)
     for name in PACKAGE_MODULES:
         yield ROOT / "inkbox_async" / name, ROOT / "inkbox_sync" / name, package
     tests = CountingRule("tests/async_", "tests/sync", TEST_RULES)

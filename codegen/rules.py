@@ -1,9 +1,15 @@
 """The async -> sync rule table: every name codegen rewrites, and to what.
 
+``PROSE_RULES`` rewrite the words of docstrings and comments in the package
+(``async with`` → ``with``, ``await x`` → ``x``, ``aclose`` → ``close``);
+``Async*`` names in them follow ``PACKAGE_RULES``.
+
 Each rule must be used by some generated file (the check fails otherwise),
 and every ``Async*`` name met in a source must be listed here, so the table
 stays exact and minimal.
 """
+
+import re
 
 # Names rewritten in the SDK package (pure modules are imported from
 # inkbox_async by absolute imports, which these rules leave alone).
@@ -58,3 +64,14 @@ TEST_RULES: dict[str, str] = {
     "call_in_thread": "call_here",
     "serve_forever": "wait",
 }
+
+# Words rewritten in the package's docstrings and comments, in order.
+PROSE_RULES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\ban async (context manager|iterator|generator)"), r"a \1"),
+    (re.compile(r"\basync (with|for)\b"), r"\1"),
+    (re.compile(r"\basync (context manager|iterator|generator|iterable|method|call)"), r"\1"),
+    (re.compile(r"\bawait "), ""),
+    (re.compile(r"\baclose\b"), "close"),
+    (re.compile(r"\b__aenter__\b"), "__enter__"),
+    (re.compile(r"\b__aexit__\b"), "__exit__"),
+]

@@ -1,8 +1,8 @@
 """The Inkbox SDK.
 
-``inkbox_async`` is the async flavour (``async with AsyncInkbox(...)``) and
-``inkbox_sync`` its generated blocking twin (``with Inkbox(...)``); both share
-the same models, errors and webhook verification.
+Two flavours share one set of models, errors and webhook verification:
+``inkbox_async`` for ``async with AsyncInkbox(...) as inkbox``, and
+``inkbox_sync``, generated from it, for ``with Inkbox(...) as inkbox``.
 
 Every name is loaded on first use, so ``import inkbox_async`` costs almost
 nothing and each program pays only for the parts it touches.

@@ -73,7 +73,7 @@ class AsyncCursorPager(Generic[T]):
 
 
 class AsyncCursorWalk(Generic[T]):
-    """One pass over an :class:`AsyncCursorPager` (a plain iterator, safe to abandon)."""
+    """One pass over the pages of a :class:`AsyncCursorPager` (safe to abandon)."""
 
     def __init__(self, pager: AsyncCursorPager[T]) -> None:
         self._pager = pager

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import io
+import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +48,65 @@ def test_check_catches_hand_edit_and_stale_file(tmp_path: Path) -> None:
 
     (tmp_path / "inkbox_sync" / "stray.py").write_text("x = 1\n")
     assert "neither generated" in run_check(tmp_path).stderr
+
+
+ASYNC_WORDS = re.compile(
+    r"\basync (with|for|context manager|iterator)\b|\bawait |\baclose\b|\bAsync[A-Z]\w*"
+)
+
+
+def prose(path: Path) -> list[tuple[int, str]]:
+    """(line number, line) of every docstring and comment line of a module."""
+    source = path.read_text()
+    lines: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                start = value.lineno
+                lines += [(start + i, text) for i, text in enumerate(value.value.splitlines())]
+    tokens = tokenize.generate_tokens(io.StringIO(source).readline)
+    lines += [(t.start[0], t.string) for t in tokens if t.type == tokenize.COMMENT]
+    return lines
+
+
+def test_sync_docstrings_and_comments_speak_sync() -> None:
+    wrong = [
+        f"{path.name}:{number}: {text.strip()}"
+        for path in sorted((ROOT / "inkbox_sync").glob("*.py"))
+        if path.name
+        != "_tunnel_listener.py"  # hand-written: it describes the async agent it drives
+        for number, text in prose(path)
+        if ASYNC_WORDS.search(text) and "inkbox_async" not in text
+    ]
+    assert wrong == []
+
+
+def test_help_of_the_sync_client_says_with_and_close() -> None:
+    import inkbox_sync
+
+    doc = inkbox_sync.Inkbox.__doc__ or ""
+    assert "a context manager, or call :meth:`close`" in doc
+    assert "async" not in doc and "aclose" not in doc
+
+
+def test_prose_rules_rewrite_async_words() -> None:
+    sys.path.insert(0, str(ROOT / "codegen"))
+    try:
+        from generate import CountingRule
+    finally:
+        sys.path.remove(str(ROOT / "codegen"))
+    rule = CountingRule("inkbox_async", "inkbox_sync", {"AsyncInkbox": "Inkbox"}, prose=True)
+    source = (
+        '"""Use ``async with AsyncInkbox() as c`` and ``await c.aclose()``."""\n'
+        "# an async context manager\n"
+        'x = "await kept: not prose"\n'
+        '"""``inkbox_async`` keeps ``async with AsyncInkbox``."""\n'
+    )
+    assert rule.convert(source) == (
+        '"""Use ``with Inkbox() as c`` and ``c.close()``."""\n'
+        "# a context manager\n"
+        'x = "await kept: not prose"\n'
+        '"""``inkbox_async`` keeps ``async with AsyncInkbox``."""\n'
+    )
