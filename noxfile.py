@@ -110,7 +110,7 @@ suite_session("conformance", "the official clients and ours send the same reques
 
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The seed's quick start, both flavours (async on asyncio and trio), on its own emulator."""
+    """The 0.4.4 README's quick start, both flavours (async on asyncio and trio), on its own emulator."""
     install(session, "examples")
     session.run("python", "examples/demo.py")
 

@@ -1,5 +1,5 @@
 """The demo: the quick start in both flavours (async on asyncio and trio), agent signup and
-the seed's mail, phone and tunnel examples, each against a fresh emulator."""
+the 0.4.4 README's mail, phone and tunnel examples, each against a fresh emulator."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The seed's quick start (identity and mail parts), blocking flavour.
+"""The 0.4.4 README's quick start (identity and mail parts), blocking flavour.
 
 Runs against a fresh local emulator, or the hosted API when INKBOX_API_KEY is set.
 """

@@ -1,4 +1,4 @@
-"""The seed's tunnel example: put an in-process ASGI app online at ``https://{name}.{zone}``.
+"""The 0.4.4 README's tunnel example: put an in-process ASGI app online at ``https://{name}.{zone}``.
 
 Against the emulator the script also plays the internet (a request through the
 edge) and stops; against the hosted API it serves until Ctrl-C.

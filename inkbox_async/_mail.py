@@ -189,7 +189,7 @@ class AsyncMessages:
 
         ``in_reply_to_message_id`` threads the reply: give the parent's RFC 5322
         ``Message-ID`` (``message.message_id``) or its Inkbox id
-        (``message.id``, as the seed README does) — an Inkbox id is looked up
+        (``message.id``, as the 0.4.4 README does) — an Inkbox id is looked up
         first and its ``Message-ID`` sent. Attachments are :class:`Attachment`
         objects or ``{"filename", "content_type", "content_base64"}`` dicts
         (add ``content_id`` for an inline image). ``track_opens`` embeds an

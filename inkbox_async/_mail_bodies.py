@@ -38,7 +38,7 @@ class Attachment:
 
     ``content_id`` makes an image inline: the HTML body shows it with
     ``<img src="cid:{content_id}">`` (sends and reply-alls with ``body_html``;
-    not forwards). Plain dicts with the same keys work too (the seed's form).
+    not forwards). Plain dicts with the same keys work too (the 0.4.4 README's form).
     """
 
     filename: str

@@ -309,7 +309,7 @@ class AsyncCalls:
         """Place an outbound call; the result carries the remaining quota.
 
         ``from_number`` (your number, E.164) is needed for the default
-        ``dedicated_number`` origination; a phone-number id (as the seed
+        ``dedicated_number`` origination; a phone-number id (as the 0.4.4
         README passes) is accepted too and looked up first. iMessage-line
         originations take ``agent_identity_id`` instead. ``mode="hosted_agent"``
         lets Inkbox Voice AI run the call: it needs ``reason`` (the task) and
@@ -435,7 +435,7 @@ class AsyncTexts:
     ) -> TextMessage:
         """Mark a text read or unread, or delete it with ``status="deleted"``.
 
-        ``status`` is what the seed README shows; 0.4.4 dropped it, the API
+        ``status`` is what the 0.4.4 README shows; 0.4.4 dropped it, the API
         documentation still describes it. It is sent as ``{"status": "deleted"}``.
         """
         body: dict[str, object] = {}

@@ -2,7 +2,7 @@
 
 ``in_reply_to_message_id`` may be the RFC 5322 ``Message-ID`` of a message of
 the mailbox (with or without angle brackets) or the Inkbox row id of one (as
-the seed README passes it); the reply joins that message's thread and gets
+the 0.4.4 README passes it); the reply joins that message's thread and gets
 ``In-Reply-To``/``References`` headers from it. An id that matches nothing is
 kept as the ``In-Reply-To`` header and the reply starts a new thread.
 
