@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 
 from inkbox_async import (
+    CALL_EVENT_TYPES,
+    MAIL_EVENT_TYPES,
+    TEXT_EVENT_TYPES,
     CallEndedWebhookPayload,
     MailWebhookPayload,
     PhoneIncomingCallWebhookPayload,
@@ -53,22 +56,7 @@ OLD_HASHES = {
     "text_received.json": "04496d8be996e2090e86685ad0249223744ab57471dc23f435d388db69af3356",
     "text_sent.json": "8a274871b1e269214a15d26e0e841dba08310a15258ff837de9fad4b0d04f6f3",
 }
-MAIL_EVENTS = [
-    "message.received",
-    "message.sent",
-    "message.forwarded",
-    "message.delivered",
-    "message.bounced",
-    "message.failed",
-]
-TEXT_EVENTS = [
-    "text.received",
-    "text.sent",
-    "text.delivered",
-    "text.delivery_failed",
-    "text.delivery_unconfirmed",
-]
-SUBSCRIBED = [*MAIL_EVENTS, *TEXT_EVENTS, "call.ended"]
+SUBSCRIBED = [*MAIL_EVENT_TYPES, *TEXT_EVENT_TYPES, *CALL_EVENT_TYPES]
 ALL_EVENTS = [*SUBSCRIBED, "phone.incoming_call"]
 JANE = "+14155550999"
 CONTEXT_CONFIG = {
