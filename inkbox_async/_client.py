@@ -278,13 +278,7 @@ class AsyncInkbox(AsyncSignup):
         except InkboxAPIError as exc:
             if exc.status_code not in (409, 410):
                 raise
-            raise SigningKeyPerIdentityError(
-                exc.status_code,
-                exc.detail,
-                request_id=exc.request_id,
-                agent_support=exc.agent_support,
-                retry_after=exc.retry_after,
-            ) from exc
+            raise exc.recast(SigningKeyPerIdentityError) from exc
         return structure(data, SigningKey)
 
     async def create_identity(

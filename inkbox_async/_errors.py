@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+import re
+from http import HTTPStatus
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "TunnelSupersededError",
     "TunnelNotProvisionedError",
     "TunnelStateError",
+    "TunnelLifespanError",
     "ForwardingRefusedError",
     "error_from_response",
 ]
@@ -133,7 +136,14 @@ class InkboxAPIError(InkboxError):
     ``agent_support`` is the service's escalation text for agents (the body's
     top-level ``agent_support`` string) or None; ``retry_after`` the
     ``Retry-After`` delay in seconds when the response had one;
-    ``idempotency_key`` the key a send carried (None for other calls).
+    ``idempotency_key`` the key a send carried (None for other calls);
+    ``method`` and ``path`` the request that failed (the URL path without its
+    query, auth hashes masked), when the SDK sent it.
+
+    ``str(error)`` reads as a sentence: the status, the service's message,
+    the error code and the request, e.g. ``409 Conflict: Handle 'support-bot'
+    is already in use by an agent identity (handle_unavailable) — POST
+    /api/v1/identities``.
     """
 
     status: ClassVar[int | None] = None
@@ -148,13 +158,31 @@ class InkboxAPIError(InkboxError):
         request_id: str | None = None,
         agent_support: str | None = None,
         retry_after: float | None = None,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
         self.status_code = status_code
         self.detail = detail
         self.request_id = request_id
         self.agent_support = agent_support
         self.retry_after = retry_after
-        super().__init__(f"HTTP {status_code}: {detail}")
+        self.method = method
+        self.path = path
+        super().__init__(_sentence(status_code, detail, method, path))
+
+    def recast(self, cls: type[_E]) -> _E:
+        """This error as the more specific ``cls``, keeping everything it carries."""
+        other = cls(
+            self.status_code,
+            self.detail,
+            request_id=self.request_id,
+            agent_support=self.agent_support,
+            retry_after=self.retry_after,
+            method=self.method,
+            path=self.path,
+        )
+        other.idempotency_key = self.idempotency_key
+        return other
 
     def _field(self, name: str) -> Any:
         return self.detail.get(name) if isinstance(self.detail, dict) else None
@@ -173,6 +201,79 @@ class InkboxAPIError(InkboxError):
             if isinstance(value, str):
                 return value
         return None
+
+
+_E = TypeVar("_E", bound=InkboxAPIError)
+
+_SHOWN_CHARS = 300  # of a text body (an HTML error page from a proxy, say)
+_SHOWN_PROBLEMS = 3  # of a validation error's list
+_BASE_URL_HINT = "is base_url right? it should be the service root, e.g. https://inkbox.ai"
+
+
+def _sentence(status_code: int, detail: Any, method: str | None, path: str | None) -> str:
+    """``409 Conflict: <the service's message> (<code>) — POST /api/v1/identities``."""
+    from inkbox_async._logging import scrub  # a service message may quote the key back
+
+    try:
+        head = f"{status_code} {HTTPStatus(status_code).phrase}"
+    except ValueError:
+        head = f"HTTP {status_code}"
+    said = _service_message(detail)
+    if said.lower() in (head.lower(), head.partition(" ")[2].lower()):
+        said = ""  # not "404 Not Found: Not Found"
+    code = detail.get("error") if isinstance(detail, dict) else None
+    if isinstance(code, str) and code and code not in said:
+        said = f"{said} ({code})" if said else code
+    if status_code == 404 and _no_such_route(detail):
+        said = f"{said}; {_BASE_URL_HINT}" if said else _BASE_URL_HINT
+    text = f"{head}: {said}" if said else head
+    if method and path:
+        text = f"{text} — {method} {path}"
+    return scrub(text)
+
+
+def _service_message(detail: Any) -> str:
+    """The human-readable part of an error's ``detail``, on one line."""
+    if isinstance(detail, dict):
+        for key in ("detail", "message"):
+            value = detail.get(key)
+            if isinstance(value, str) and value.strip():
+                return _one_line(value).removesuffix(".")
+        return ""
+    if isinstance(detail, list):
+        problems = [_problem(item) for item in detail[:_SHOWN_PROBLEMS]]
+        if len(detail) > _SHOWN_PROBLEMS:
+            problems.append(f"and {len(detail) - _SHOWN_PROBLEMS} more")
+        return "; ".join(problems)
+    if detail is None:
+        return ""
+    text = str(detail)
+    if text.lstrip().startswith("<"):  # an HTML error page: its title, else its words
+        title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+        text = title.group(1) if title else re.sub(r"<[^>]*>", " ", text)
+    return _one_line(text).removesuffix(".")
+
+
+def _problem(item: Any) -> str:
+    """One entry of a 422's list: ``body.agent_handle: Field required``."""
+    if not isinstance(item, dict):
+        return _one_line(str(item))
+    where = ".".join(str(part) for part in item.get("loc") or ())
+    message = _one_line(str(item.get("msg", "invalid")))
+    return f"{where}: {message}" if where else message
+
+
+def _one_line(text: str) -> str:
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= _SHOWN_CHARS else flat[: _SHOWN_CHARS - 1] + "…"
+
+
+def _no_such_route(detail: Any) -> bool:
+    """Whether a 404 came from the web server (no such route), not from an Inkbox route."""
+    if not isinstance(detail, str):
+        return False
+    text = detail.strip().lower()
+    return text in ("", "not found", "404 not found", "404: not found") or text.startswith("<")
 
 
 class BadRequestError(InkboxAPIError):
@@ -485,6 +586,13 @@ class TunnelStateError(TunnelError):
     """The tunnel is not in a state that can serve (not active, or passthrough not signed)."""
 
 
+class TunnelLifespanError(TunnelError):
+    """The ASGI app's lifespan startup failed (or, with ``lifespan="on"``, is not supported).
+
+    Raised when serving starts, before the tunnel goes online.
+    """
+
+
 class ForwardingRefusedError(InvalidArgumentError):
     """``forward_to`` is not a loopback URL and ``allow_remote_forwarding`` was not given.
 
@@ -575,8 +683,10 @@ def error_from_response(
     *,
     request_id: str | None = None,
     retry_after: float | None = None,
+    method: str | None = None,
+    path: str | None = None,
 ) -> InkboxAPIError:
-    """Build the typed exception for an error response."""
+    """Build the typed exception for an error response to ``method path``."""
     detail, agent_support = _parse_envelope(body)
     return error_class(status_code, detail)(
         status_code,
@@ -584,4 +694,6 @@ def error_from_response(
         request_id=request_id,
         agent_support=agent_support,
         retry_after=retry_after,
+        method=method,
+        path=path,
     )

@@ -94,13 +94,7 @@ def handle_unavailable(error: ConflictError) -> HandleUnavailableError:
     """Every 409 of identity create means the handle is unavailable."""
     if isinstance(error, HandleUnavailableError):
         return error
-    return HandleUnavailableError(
-        error.status_code,
-        error.detail,
-        request_id=error.request_id,
-        agent_support=error.agent_support,
-        retry_after=error.retry_after,
-    )
+    return error.recast(HandleUnavailableError)
 
 
 class AsyncAgentIdentity:

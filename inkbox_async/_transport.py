@@ -6,6 +6,7 @@ import json as jsonlib
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
 
 from inkbox_async import _idempotency, _retry
 from inkbox_async._aio import sleep
@@ -190,6 +191,8 @@ class AsyncTransport:
                     response.content,
                     request_id=response.headers.get("x-request-id"),
                     retry_after=retry_after,
+                    method=method,
+                    path=urlsplit(self.base_url).path + shown,
                 )
                 failure = error
                 retryable = _retry.may_retry_status(
