@@ -8,7 +8,8 @@ once for the module (so handlers get past their 404s), then every route gets:
   5000-digit integers, non-object JSON, invalid UTF-8, an empty body;
 * query strings: ``limit``/``offset`` and every other query parameter the emulator
   reads set to 2**63, -1, ``abc``, 5000 digits, NUL, invalid UTF-8; crafted cursors;
-* path parameters: ``..``, ``%00``, non-ASCII, invalid UTF-8, 5000 digits.
+* path parameters: ``..``, ``%00``, non-ASCII, invalid UTF-8, 5000 digits;
+* headers: odd ``X-API-Key``, ``Idempotency-Key`` and ``Content-Type`` values.
 
 One test collects every 5xx and reports each route and input that caused one.
 """
@@ -21,7 +22,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -298,6 +299,17 @@ PATH_VALUES = [
     "%0D%0AX:%20y",
 ]
 
+BAD_HEADERS: dict[str, dict[str, bytes]] = {
+    "key-latin1": {"X-API-Key": b"\xff\xfe"},
+    "key-long": {"X-API-Key": b"a" * 20_000},
+    "key-empty": {"X-API-Key": b""},
+    "key-del": {"X-API-Key": b"sk-\x7f"},
+    "idempotency-latin1": {"Idempotency-Key": b"\xe9" * 3},
+    "idempotency-long": {"Idempotency-Key": b"x" * 5000},
+    "idempotency-nul": {"Idempotency-Key": b"a\x00b"},
+    "content-type-latin1": {"Content-Type": b"text/plain; charset=\xff"},
+}
+
 # Control routes that would wipe, stall or fault the emulator under test on a body that
 # happens to be a valid object (none of them is public API).
 SKIP = {
@@ -492,6 +504,7 @@ class Case:
     query: str
     body: bytes | None
     label: str
+    headers: dict[str, bytes] = field(default_factory=dict)
 
 
 def _routes(emu: Emulator) -> list[tuple[str, str]]:
@@ -534,6 +547,8 @@ def _cases(emu: Emulator, objects: Objects) -> list[Case]:
         base = objects.queries.get(template, "")
         empty = b"{}" if method in ("POST", "PUT", "PATCH") else None
         cases.append(Case(method, template, path, base, empty, "baseline"))
+        for label, headers in BAD_HEADERS.items():
+            cases.append(Case(method, template, path, base, empty, f"header:{label}", headers))
         if method in ("POST", "PUT", "PATCH"):
             for label, body in BAD_BODIES.items():
                 cases.append(Case(method, template, path, "", body, f"body:{label}"))
@@ -564,7 +579,11 @@ class RawClient:
 
     def send(self, case: Case) -> tuple[int, bytes]:
         target = case.path + (f"?{case.query}" if case.query else "")
-        headers = {"X-API-Key": self.api_key, "Content-Type": "application/json"}
+        headers: dict[str, str | bytes] = {
+            "X-API-Key": self.api_key,
+            "Content-Type": "application/json",
+            **case.headers,
+        }
         for attempt in range(2):
             try:
                 self.conn.request(case.method, target, body=case.body, headers=headers)
