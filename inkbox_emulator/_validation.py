@@ -3,6 +3,9 @@
 Handlers read JSON bodies through :func:`parse_json_object` and
 :class:`Fields`, which collect every problem (like pydantic does) and raise
 one 422 whose ``detail`` is a list of ``{type, loc, msg, input[, ctx]}``.
+:func:`parse_json` is the one JSON parser of the routes: strict (no NaN or
+Infinity, no lone surrogates, bounded depth, integer length and body size), so
+what a handler gets can always be stored and echoed back.
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def _json_invalid(loc: Loc, reason: str) -> ApiError:
 
 
 def _unsafe_part(value: object) -> tuple[Loc, str] | None:
-    """Where a decoded body nests too deep or holds a lone surrogate, and why."""
+    """Where a value nests too deep, holds a lone surrogate or a non-finite number, and why."""
     stack: list[tuple[object, Loc]] = [(value, ())]
     while stack:
         item, loc = stack.pop()
@@ -98,6 +101,8 @@ def _unsafe_part(value: object) -> tuple[Loc, str] | None:
             if not _encodable(item):
                 return loc, "lone surrogate in string"
             continue
+        if isinstance(item, float) and not math.isfinite(item):
+            return loc, "number out of range"
         if isinstance(item, dict):
             children: list[tuple[object, Loc]] = []
             for key, child in item.items():

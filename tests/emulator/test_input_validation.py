@@ -84,8 +84,10 @@ def test_a_bad_tunnel_metadata_value_is_refused_and_nothing_breaks(
 def test_stored_free_form_json_is_checked_before_the_write() -> None:
     assert json_text({"a": [1, 2.5, "x"]}, ("body", "metadata")) == '{"a": [1, 2.5, "x"]}'
     for value, loc in (
-        ({"a": float("nan")}, ["body", "metadata"]),
+        ({"a": float("nan")}, ["body", "metadata", "a"]),
+        ({"a": [float("-inf")]}, ["body", "metadata", "a", 0]),
         ({"a": {"b": "\ud800"}}, ["body", "metadata", "a", "b"]),
+        ({"a": object()}, ["body", "metadata"]),
     ):
         with pytest.raises(ApiError) as caught:
             json_text(value, ("body", "metadata"))
