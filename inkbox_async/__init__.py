@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         VaultPayloadError,
         VaultSecretTypeError,
         VaultUnlockError,
+        WebhookVerificationError,
     )
     from inkbox_async._mail_bodies import (
         Attachment,
@@ -87,6 +88,7 @@ if TYPE_CHECKING:
     from inkbox_async._webhooks import (
         ReplayGuard,
         verify_webhook,
+        verify_webhook_or_raise,
     )
     from inkbox_async.models import (
         AccessRule,
@@ -369,6 +371,8 @@ _EXPORTS = {
     "generate_vault_key_material": "inkbox_async._vault_crypto",
     "ReplayGuard": "inkbox_async._webhooks",
     "verify_webhook": "inkbox_async._webhooks",
+    "verify_webhook_or_raise": "inkbox_async._webhooks",
+    "WebhookVerificationError": "inkbox_async._errors",
     "APIKeyPayload": "inkbox_async.models",
     "AccessRule": "inkbox_async.models",
     "AgentSignupResendResponse": "inkbox_async.models",
@@ -763,6 +767,8 @@ __all__ = [
     "generate_vault_key_material",
     "parse_totp_uri",
     "verify_webhook",
+    "verify_webhook_or_raise",
+    "WebhookVerificationError",
     "CallCapacityBusyError",
     "ConcurrentCallsLimitError",
     "CallMode",

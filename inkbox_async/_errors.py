@@ -56,6 +56,7 @@ __all__ = [
     "TunnelStateError",
     "TunnelLifespanError",
     "ForwardingRefusedError",
+    "WebhookVerificationError",
     "error_from_response",
 ]
 
@@ -600,6 +601,32 @@ class ForwardingRefusedError(InvalidArgumentError):
     internet reach services behind this machine (SSRF); opt in with
     ``allow_remote_forwarding=True`` only after reviewing that trade-off.
     """
+
+
+class WebhookVerificationError(InkboxError):
+    """A webhook delivery failed verification (``verify_webhook_or_raise``).
+
+    ``reason`` is one of ``"missing_header"`` (``header`` names which),
+    ``"malformed_signature"``, ``"bad_signature"`` (wrong secret or altered
+    body), ``"bad_timestamp"``, ``"stale_timestamp"`` or ``"replayed"``.
+    Neither the secret nor the signature is ever part of it. Answer such a
+    delivery with 401 or 403 and do not act on it.
+    """
+
+    _SAID: ClassVar[dict[str, str]] = {
+        "missing_header": "the {header} header is missing",
+        "malformed_signature": "X-Inkbox-Signature is not 'sha256=' and 64 hex digits",
+        "bad_signature": "the signature does not match (wrong secret, or the body was altered)",
+        "bad_timestamp": "X-Inkbox-Timestamp is not a whole number of seconds",
+        "stale_timestamp": "X-Inkbox-Timestamp is outside the tolerance",
+        "replayed": "this X-Inkbox-Request-Id was already seen",
+    }
+
+    def __init__(self, reason: str, *, header: str | None = None) -> None:
+        said = self._SAID.get(reason, reason).format(header=header)
+        super().__init__(f"webhook delivery not verified: {said} ({reason})")
+        self.reason = reason
+        self.header = header
 
 
 class TotpNotConfiguredError(InkboxError, ValueError):

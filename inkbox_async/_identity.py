@@ -29,6 +29,7 @@ from inkbox_async.models.identities import (
     IdentityMailbox,
     IdentityPhoneNumber,
     IdentityStatus,
+    IdentitySummary,
     TunnelSummary,
 )
 from inkbox_async.models.mail import (
@@ -194,7 +195,7 @@ class AsyncAgentIdentity:
         return self._detail.description
 
     @property
-    def email_address(self) -> str | None:
+    def email_address(self) -> str:
         """The mailbox address assigned at creation."""
         return self._detail.email_address
 
@@ -209,13 +210,16 @@ class AsyncAgentIdentity:
         return self._detail.updated_at
 
     @property
-    def mailbox(self) -> IdentityMailbox | None:
-        """Its mailbox."""
+    def mailbox(self) -> IdentityMailbox:
+        """Its mailbox (every identity has one)."""
         return self._detail.mailbox
 
     @property
-    def tunnel(self) -> TunnelSummary | None:
-        """Its tunnel (a summary: ``inkbox.tunnels.get(identity.tunnel.id)`` has the rest)."""
+    def tunnel(self) -> TunnelSummary:
+        """Its tunnel (every identity has one).
+
+        A summary: ``inkbox.tunnels.get(identity.tunnel.id)`` has the live state.
+        """
         return self._detail.tunnel
 
     @property
@@ -302,7 +306,15 @@ class AsyncAgentIdentity:
         data = await self._transport.request(
             "PATCH", identity_path(self.agent_handle), json=body, idempotency_key=key
         )
-        self._detail = structure(data, IdentityDetail)
+        if isinstance(data, dict) and not {"mailbox", "tunnel"} <= data.keys():
+            # The older wire answers with the summary only: the cached channels stay.
+            summary = structure(data, IdentitySummary)
+            fields = {f.name: getattr(summary, f.name) for f in attrs.fields(IdentitySummary)}
+            if fields["email_address"] is None:
+                del fields["email_address"]
+            self._detail = attrs.evolve(self._detail, **fields)
+        else:
+            self._detail = structure(data, IdentityDetail)
 
     async def delete(self) -> None:
         """Delete the identity, its mailbox, tunnel and phone number.
@@ -337,8 +349,6 @@ class AsyncAgentIdentity:
     # -- mail -------------------------------------------------------------------
 
     def _mailbox_address(self) -> str:
-        if self._detail.mailbox is None:
-            raise InkboxError(f"identity {self.agent_handle!r} has no mailbox")
         return self._detail.mailbox.email_address
 
     async def send_email(

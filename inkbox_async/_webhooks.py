@@ -5,19 +5,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
 from typing import Any, Protocol
 
-from inkbox_async._errors import InvalidArgumentError, InvalidArgumentTypeError
+from inkbox_async._errors import (
+    InvalidArgumentError,
+    InvalidArgumentTypeError,
+    WebhookVerificationError,
+)
+from inkbox_async._logging import logger
 
-__all__ = ["DEFAULT_TOLERANCE", "ReplayGuard", "sign_webhook", "verify_webhook"]
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "ReplayGuard",
+    "sign_webhook",
+    "verify_webhook",
+    "verify_webhook_or_raise",
+]
 
 DEFAULT_TOLERANCE = 300.0
 """Seconds a delivery's timestamp may differ from now before it is rejected."""
 
 _PREFIX = "sha256="
+_WELL_FORMED = re.compile(r"sha256=[0-9a-fA-F]{64}")
+_SIGNATURE = "X-Inkbox-Signature"
+_REQUEST_ID = "X-Inkbox-Request-Id"
+_TIMESTAMP = "X-Inkbox-Timestamp"
 
 
 class _HasItems(Protocol):
@@ -91,8 +107,41 @@ def verify_webhook(
     Stale deliveries (``X-Inkbox-Timestamp`` more than ``tolerance`` seconds
     from now) are rejected; pass ``tolerance=None`` for the 0.4.4 behaviour of
     no freshness check. With a :class:`ReplayGuard`, a delivery id seen before
-    is rejected too. A malformed signature header gives False, never an
-    exception.
+    is rejected too. A malformed or missing header gives False, never an
+    exception; why it was rejected is logged at DEBUG on the ``inkbox``
+    logger, and :func:`verify_webhook_or_raise` raises it instead.
+    """
+    try:
+        verify_webhook_or_raise(
+            payload=payload,
+            headers=headers,
+            secret=secret,
+            tolerance=tolerance,
+            replay_guard=replay_guard,
+            now=now,
+        )
+    except WebhookVerificationError as exc:
+        logger.debug("webhook delivery rejected: %s", exc)
+        return False
+    return True
+
+
+def verify_webhook_or_raise(
+    *,
+    payload: bytes,
+    headers: _HasItems,
+    secret: str,
+    tolerance: float | None = DEFAULT_TOLERANCE,
+    replay_guard: ReplayGuard | None = None,
+    now: float | None = None,
+) -> None:
+    """Like :func:`verify_webhook`, but a rejected delivery raises and says why.
+
+    Raises :class:`~inkbox_async.WebhookVerificationError` whose ``reason`` is
+    one of ``"missing_header"`` (``header`` names it),
+    ``"malformed_signature"``, ``"bad_signature"`` (wrong secret or altered
+    body), ``"bad_timestamp"``, ``"stale_timestamp"`` or ``"replayed"``. The
+    secret and the signature are never part of the error.
     """
     if not isinstance(payload, bytes | bytearray | memoryview):
         raise InvalidArgumentTypeError(
@@ -111,22 +160,26 @@ def verify_webhook(
     if now is not None:
         _seconds("now", now)
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    signature = lowered.get("x-inkbox-signature", "")
-    request_id = lowered.get("x-inkbox-request-id", "")
-    timestamp = lowered.get("x-inkbox-timestamp", "")
-    if not signature.startswith(_PREFIX) or not signature.isascii():
-        return False
+    for name in (_SIGNATURE, _REQUEST_ID, _TIMESTAMP):
+        if name.lower() not in lowered:
+            raise WebhookVerificationError("missing_header", header=name)
+    signature = lowered[_SIGNATURE.lower()]
+    request_id = lowered[_REQUEST_ID.lower()]
+    timestamp = lowered[_TIMESTAMP.lower()]
+    if not _WELL_FORMED.fullmatch(signature):
+        raise WebhookVerificationError("malformed_signature")
     expected = sign_webhook(
         payload=bytes(payload), secret=secret, request_id=request_id, timestamp=timestamp
     )
     if not hmac.compare_digest(expected.encode("ascii"), signature.encode("ascii")):
-        return False
+        raise WebhookVerificationError("bad_signature")
     current = time.time() if now is None else now
     if tolerance is not None:
         try:
             sent_at = int(timestamp)
         except ValueError:
-            return False
+            raise WebhookVerificationError("bad_timestamp") from None
         if abs(current - sent_at) > tolerance:
-            return False
-    return replay_guard is None or replay_guard.first_sighting(request_id, current)
+            raise WebhookVerificationError("stale_timestamp")
+    if replay_guard is not None and not replay_guard.first_sighting(request_id, current):
+        raise WebhookVerificationError("replayed")

@@ -169,7 +169,11 @@ class SignedCert:
 
 @attrs.frozen(kw_only=True)
 class IdentitySummary:
-    """An identity without its channels (list items and update results)."""
+    """An identity without its channels (``list_identities`` items).
+
+    ``email_address`` is the mailbox's address; the service may leave it null
+    in a summary, while :class:`IdentityDetail` always has it.
+    """
 
     id: UUID
     organization_id: str
@@ -193,13 +197,24 @@ class IdentitySummary:
     extra: dict[str, Any] = extra_field()
 
 
+def _mailbox_address(detail: IdentityDetail) -> str:
+    return detail.mailbox.email_address
+
+
 @attrs.frozen(kw_only=True)
 class IdentityDetail(IdentitySummary):
-    """An identity with its mailbox, tunnel summary and optional phone number."""
+    """An identity with its mailbox, tunnel summary and optional phone number.
 
-    mailbox: IdentityMailbox | None = None
+    Every identity has a mailbox and a tunnel (the service creates both with
+    it), so ``mailbox``, ``tunnel`` and ``email_address`` are never None here;
+    a response without them is refused as malformed. ``email_address`` falls
+    back to the mailbox's address when the summary field is absent or null.
+    """
+
+    mailbox: IdentityMailbox
+    tunnel: TunnelSummary
     phone_number: IdentityPhoneNumber | None = None
-    tunnel: TunnelSummary | None = None
+    email_address: str = attrs.field(default=attrs.Factory(_mailbox_address, takes_self=True))
 
 
 @attrs.frozen(kw_only=True)

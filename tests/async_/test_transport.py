@@ -48,6 +48,24 @@ SUMMARY = {
     "created_at": "2026-03-09T00:00:00Z",
     "updated_at": "2026-03-09T00:00:00Z",
 }
+TUNNEL = {  # the summary the current service embeds: no org, state or cert fields
+    "id": SUMMARY["id"],
+    "tunnel_name": "sales-agent",
+    "agent_identity_id": SUMMARY["id"],
+    "tls_mode": "edge",
+    "status": "active",
+    "public_host": "sales-agent.inkboxwire.com",
+    "zone": "inkboxwire.com",
+    "created_at": "2026-03-09T00:00:00Z",
+    "updated_at": "2026-03-09T00:00:00Z",
+}
+MAILBOX = {
+    "id": "ffff6666-0000-4000-8000-000000000000",
+    "email_address": "sales-agent@inkbox.ai",
+    "created_at": "2026-03-09T00:00:00Z",
+    "updated_at": "2026-03-09T00:00:00Z",
+}
+DETAIL = {**SUMMARY, "mailbox": MAILBOX, "tunnel": TUNNEL, "phone_number": None}
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
 
@@ -210,7 +228,7 @@ async def test_connection_error_is_typed() -> None:
 
 
 async def test_request_shape_and_escaping() -> None:
-    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
+    detail = DETAIL
     server = Recorder(httpx2.Response(200, json=detail))
     async with client(server) as inkbox:
         await inkbox.get_identity("@sales-agent")
@@ -240,7 +258,7 @@ async def test_pager_walks_cursors_one_page_at_a_time() -> None:
 
 
 async def test_pager_refuses_to_loop_forever() -> None:
-    page = {"items": [], "next_cursor": None, "has_more": True}
+    page: dict[str, object] = {"items": [], "next_cursor": None, "has_more": True}
     async with client(Recorder(httpx2.Response(200, json=page))) as inkbox:
         with pytest.raises(InkboxError, match="without a new cursor"):
             async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary):
@@ -249,20 +267,13 @@ async def test_pager_refuses_to_loop_forever() -> None:
 
 async def test_unknown_fields_and_values_are_tolerated() -> None:
     body = {
-        **SUMMARY,
-        "mailbox": None,
-        "phone_number": None,
+        **DETAIL,
         "brand_new": {"x": 1},
-        "tunnel": {  # the summary the current service embeds: no org, state or cert fields
-            "id": SUMMARY["id"],
-            "tunnel_name": "t",
-            "agent_identity_id": SUMMARY["id"],
+        "tunnel": {
+            **TUNNEL,
             "tls_mode": "quantum",
             "status": "hibernating",
             "public_host": "t.z",
-            "zone": "z",
-            "created_at": "2026-03-09T00:00:00Z",
-            "updated_at": "2026-03-09T00:00:00Z",
             "later": True,
         },
     }
@@ -377,12 +388,15 @@ async def test_secrets_never_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -
 
 
 async def test_patch_body_is_exact() -> None:
-    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
+    detail = DETAIL
     server = Recorder(httpx2.Response(200, json=detail), httpx2.Response(200, json=SUMMARY))
     async with client(server) as inkbox:
         identity = await inkbox.get_identity("sales-agent")
         await identity.update(description=None)
     assert json.loads(server.requests[1].content) == {"description": None}
+    # a summary-only answer (the older wire) keeps the cached channels
+    assert identity.tunnel.public_host == TUNNEL["public_host"]
+    assert identity.mailbox.email_address == identity.email_address == MAILBOX["email_address"]
 
 
 async def test_malformed_response_is_an_inkbox_error() -> None:
@@ -392,13 +406,33 @@ async def test_malformed_response_is_an_inkbox_error() -> None:
                 await inkbox.list_identities()
 
 
-async def test_identity_without_mailbox_is_a_clear_error() -> None:
-    detail = {**SUMMARY, "mailbox": None, "tunnel": None, "phone_number": None}
-    server = Recorder(httpx2.Response(200, json=detail))
+async def test_identity_without_mailbox_or_tunnel_is_a_clear_error() -> None:
+    for channel in ("mailbox", "tunnel"):
+        for broken in (
+            {**DETAIL, channel: None},
+            {k: v for k, v in DETAIL.items() if k != channel},
+        ):
+            async with client(Recorder(httpx2.Response(200, json=broken))) as inkbox:
+                with pytest.raises(
+                    InkboxError, match="unexpected response shape for IdentityDetail"
+                ):
+                    await inkbox.get_identity("sales-agent")
+
+
+async def test_identity_address_comes_from_its_mailbox_when_the_summary_has_none() -> None:
+    for answer in (
+        {**DETAIL, "email_address": None},
+        {k: v for k, v in DETAIL.items() if k != "email_address"},
+    ):
+        async with client(Recorder(httpx2.Response(200, json=answer))) as inkbox:
+            identity = await inkbox.get_identity("sales-agent")
+        assert identity.email_address == identity.detail.email_address == MAILBOX["email_address"]
+
+
+async def test_identity_without_phone_number_is_a_clear_error() -> None:
+    server = Recorder(httpx2.Response(200, json=DETAIL))
     async with client(server) as inkbox:
         identity = await inkbox.get_identity("sales-agent")
-        with pytest.raises(InkboxError, match="no mailbox"):
-            await identity.send_email(to=["a@example.com"], subject="s")
         with pytest.raises(InkboxError, match="no phone number"):
             await identity.release_phone_number()
     assert len(server.requests) == 1
