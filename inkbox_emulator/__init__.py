@@ -30,8 +30,20 @@ SDK.
 
 from __future__ import annotations
 
-from ._emulator import Emulator, OrgCredentials
-from ._recording import RecordedRequest
-from ._signing import signing_headers
+from ._extra import missing_extra
 
 __all__ = ["Emulator", "OrgCredentials", "RecordedRequest", "signing_headers"]
+
+try:
+    from ._emulator import Emulator, OrgCredentials
+    from ._recording import RecordedRequest
+    from ._signing import signing_headers
+except ModuleNotFoundError as _exc:
+    # Without the ``emulator`` extra the package still imports (so the CLI can say what to
+    # install); using any of its names raises an ImportError naming the extra.
+    _missing = missing_extra(_exc)
+
+    def __getattr__(name: str) -> object:
+        if name in __all__:
+            raise _missing
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

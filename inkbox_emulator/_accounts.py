@@ -30,6 +30,7 @@ __all__ = [
     "current_signing_key",
     "insert_api_key",
     "org_is_unclaimed",
+    "resume_org",
     "whoami",
 ]
 
@@ -87,6 +88,34 @@ def create_org(db: Db, name: str | None = None) -> tuple[str, str]:
         db, org_id, created_by=owner, creator_type="human", label="Emulator admin key"
     )
     return org_id, secret
+
+
+def resume_org(db: Db, organization_id: str, api_key: str) -> str | None:
+    """An admin key of an org made by an earlier run on this database: ``api_key`` while it is
+    a live admin key of the org, else a newly minted one; None when the org does not exist."""
+    org = db.one("SELECT owner_user_id FROM orgs WHERE id = ?", (organization_id,))
+    if org is None:
+        return None
+    row = db.one(
+        "SELECT * FROM api_keys WHERE id = ? AND organization_id = ?",
+        (api_key.split(".", 1)[0], organization_id),
+    )
+    if (
+        row is not None
+        and secrets.compare_digest(row["secret_hash"], _hash(api_key))
+        and row["status"] == "active"
+        and row["scoped_identity_id"] is None
+        and (row["expires_at"] is None or row["expires_at"] > db.now)
+    ):
+        return api_key
+    secret, _ = insert_api_key(
+        db,
+        organization_id,
+        created_by=str(org["owner_user_id"]),
+        creator_type="human",
+        label="Emulator admin key",
+    )
+    return secret
 
 
 def require_org(db: Db, organization_id: str) -> Any:

@@ -64,13 +64,14 @@ class TunnelEdge:
         host: str = "127.0.0.1",
         edge_port: int = 0,
         public_port: int = 0,
+        ca_path: str | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
         self.host = host
         self.requested_edge_port = edge_port
         self.requested_public_port = public_port
-        self.ca = TunnelCA(settings.zone)
+        self.ca = TunnelCA(settings.zone, ca_path)
         self.faults = TunnelFaultRegistry()
         self.bodies = OffloadedBodies()
         self.hub = TunnelHub(store, settings, self.faults, self.bodies)

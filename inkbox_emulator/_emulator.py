@@ -33,6 +33,7 @@ from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
 from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
+from ._webhook_tunnels import EdgeRoute
 from ._webhooks import Dispatcher
 
 __all__ = ["Emulator", "OrgCredentials"]
@@ -92,10 +93,17 @@ class Emulator:
     waits ``tunnel_connect_wait`` seconds for a parked intake (then 503) and the
     deadline plus ``tunnel_reply_grace`` for its reply (then 504); request bodies above
     ``tunnel_offload_threshold`` bytes are fetched by the agent from a one-time URL.
+    Webhooks (subscriptions and the incoming-call webhook) addressed to
+    ``https://{tunnel_name}.{zone}/…`` go through this edge, never the internet.
 
     Contact rules: the per-mailbox and per-number rule routes answer until
     ``legacy_rules_until`` (emulator clock; default 2026-08-31T00:00:00Z, their
     sunset), then 410 like removed routes.
+
+    ``tunnel_ca_path`` keeps the tunnel test CA in files instead of memory: its
+    certificate at that path (then :attr:`tunnel_ca_file`), its key beside it
+    (``x.pem`` → ``x.key``, mode 0600); an emulator started on the same files
+    later is trusted by the same clients.
     """
 
     def __init__(
@@ -124,6 +132,7 @@ class Emulator:
         tunnel_connect_wait: float = 5.0,
         tunnel_offload_threshold: int = 1 << 20,
         legacy_rules_until: float | None = None,
+        tunnel_ca_path: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -163,6 +172,13 @@ class Emulator:
             host=host,
             edge_port=edge_port,
             public_port=public_port,
+            ca_path=tunnel_ca_path,
+        )
+        self._dispatcher.edge_route = EdgeRoute(
+            tunnel_zone,
+            self._edge.ca.ca_pem,
+            edge_address=lambda: self._edge.edge_address,
+            public_url=lambda: self._edge.public_url,
         )
         self._app = build_app(self._store, self._faults, self._dispatcher, self._edge)
         self._server: ServerThread | None = None
@@ -246,6 +262,13 @@ class Emulator:
         """Create an organisation and return its id with an admin-scoped API key."""
         org_id, key = self._store.run(_accounts.create_org, name)
         return OrgCredentials(organization_id=org_id, api_key=key)
+
+    def resume_org(self, organization_id: str, api_key: str) -> OrgCredentials | None:
+        """Credentials for an org an earlier run created in this database file: ``api_key``
+        while it is still a live admin key of the org, else a new admin key; ``None`` when the
+        database holds no such org."""
+        key = self._store.run(_accounts.resume_org, organization_id, api_key)
+        return None if key is None else OrgCredentials(organization_id, key)
 
     def create_human_session(
         self, organization_id: str, email: str = "owner@example.com", name: str | None = "Owner"

@@ -1,4 +1,4 @@
-"""The emulator's throwaway certificate authority for the tunnel edge.
+"""The emulator's test certificate authority for the tunnel edge (throwaway, or kept in files).
 
 One :class:`TunnelCA` per emulator: an EC P-256 root, a server certificate for
 the edge (the zone, ``*.{zone}``, ``localhost``, ``*.localhost`` and
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["LEAF_LIFETIME_DAYS", "CsrProblem", "SignedLeaf", "TunnelCA"]
+__all__ = ["LEAF_LIFETIME_DAYS", "CsrProblem", "SignedLeaf", "TunnelCA", "ca_key_path"]
 
 LEAF_LIFETIME_DAYS = 90
 
@@ -72,42 +72,101 @@ def _host_names(zone: str) -> list[x509.GeneralName]:
     return names
 
 
-class TunnelCA:
-    """An EC P-256 root CA with an edge server certificate, generated in memory."""
+def ca_key_path(ca_path: str) -> str:
+    """Where the private key of the CA kept at ``ca_path`` lives: ``x.pem`` → ``x.key``."""
+    stem = ca_path[:-4] if ca_path.endswith(".pem") else ca_path
+    return stem + ".key"
 
-    def __init__(self, zone: str) -> None:
-        self.zone = zone
-        now = dt.datetime.now(dt.UTC)
-        self._key = ec.generate_private_key(ec.SECP256R1())
-        subject = _name(f"Inkbox emulator tunnel CA {uuid.uuid4().hex[:8]}")
-        self._cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(self._key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self._key.public_key()), critical=False
-            )
-            .sign(self._key, hashes.SHA256())
+
+def _new_root() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    now = dt.datetime.now(dt.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = _name(f"Inkbox emulator tunnel CA {uuid.uuid4().hex[:8]}")
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
         )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return key, cert
+
+
+def _load_root(path: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate] | None:
+    """The root kept at ``path`` (and its key file); None when either file is missing.
+    Raises ``ValueError`` when they exist but are not this emulator's CA."""
+    key_path = ca_key_path(path)
+    try:
+        with open(path, "rb") as handle:
+            cert_pem = handle.read()
+        with open(key_path, "rb") as handle:
+            key_pem = handle.read()
+    except FileNotFoundError:
+        return None
+    try:
+        cert = x509.load_pem_x509_certificate(cert_pem)
+        key = serialization.load_pem_private_key(key_pem, password=None)
+    except ValueError:
+        raise ValueError(f"{path} / {key_path} do not hold a PEM certificate and key") from None
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or key.public_key() != cert.public_key():
+        raise ValueError(f"the key in {key_path} does not belong to the certificate in {path}")
+    return key, cert
+
+
+def _save_root(path: str, key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:
+    """Write the key (mode 0600) and then the certificate, each replacing its file at once."""
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    for target, data, mode in (
+        (ca_key_path(path), key_pem, 0o600),
+        (path, cert.public_bytes(serialization.Encoding.PEM), 0o644),
+    ):
+        partial = f"{target}.{uuid.uuid4().hex[:8]}.tmp"
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as handle:
+            handle.write(data)
+        os.replace(partial, target)
+
+
+class TunnelCA:
+    """An EC P-256 root CA with an edge server certificate.
+
+    Generated in memory, unless ``path`` names where to keep it: the certificate there and its
+    private key beside it (:func:`ca_key_path`, mode 0600), loaded when both exist and written
+    when not, so a later emulator on the same files is trusted by the same clients. The edge
+    certificate is issued afresh by that root on each start.
+    """
+
+    def __init__(self, zone: str, path: str | None = None) -> None:
+        self.zone = zone
+        self.path = path
+        root = _load_root(path) if path is not None else None
+        if root is None:
+            root = _new_root()
+            if path is not None:
+                _save_root(path, *root)
+        self._key, self._cert = root
         self.ca_pem: bytes = self._cert.public_bytes(serialization.Encoding.PEM)
         """The root certificate (PEM) every edge certificate chains to."""
         self._edge_key = ec.generate_private_key(ec.SECP256R1())
@@ -147,7 +206,10 @@ class TunnelCA:
 
     @property
     def ca_file(self) -> str:
-        """Path of a file holding :attr:`ca_pem` (written on first use, removed by :meth:`close`)."""
+        """Path of a file holding :attr:`ca_pem`: :attr:`path` when the CA is kept there, else a
+        temporary file written on first use and removed by :meth:`close`."""
+        if self.path is not None:
+            return self.path
         with self._lock:
             if self._dir is None:
                 self._dir = tempfile.mkdtemp(prefix="inkbox-emulator-ca-")

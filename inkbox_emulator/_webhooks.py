@@ -13,7 +13,9 @@ like every other date it serves). A non-2xx
 answer, a connection error or a timeout is retried after each of
 ``retry_delays`` in turn; every attempt is recorded. :meth:`Dispatcher.post_now`
 is the synchronous variant used by the incoming-call webhook: one signed POST
-in the caller's thread, no retries, recorded like the others. ``Later`` events
+in the caller's thread, no retries, recorded like the others. URLs on the
+emulator's tunnel zone are delivered through its own edge (``_webhook_tunnels``),
+never the internet. ``Later`` events
 (text and call status transitions) run a store operation after their delay.
 """
 
@@ -39,6 +41,7 @@ from ._signing import signing_headers
 from ._store import Store
 from ._subscriptions import identity_signing_key, log_delivery
 from ._times import iso
+from ._webhook_tunnels import EdgeRoute, Target
 
 __all__ = ["Dispatcher"]
 
@@ -82,6 +85,9 @@ class Dispatcher:
         self._threads: list[threading.Thread] = []
         self._closed = False
         self._client: httpx2.Client | None = None
+        self._edge_client: httpx2.Client | None = None
+        self.edge_route: EdgeRoute | None = None
+        """Set by the emulator: webhooks to its tunnel zone go through its own edge."""
 
     # -- wiring ------------------------------------------------------------------
 
@@ -108,6 +114,10 @@ class Dispatcher:
             trust_env=False,
             limits=httpx2.Limits(max_keepalive_connections=0),
         )
+        if self.edge_route is not None:
+            self._edge_client = self.edge_route.client(
+                self.timeout, limits=httpx2.Limits(max_keepalive_connections=0)
+            )
         scheduler = threading.Thread(target=self._scheduler, name="inkbox-emulator-scheduler")
         scheduler.daemon = True
         self._threads.append(scheduler)
@@ -165,6 +175,9 @@ class Dispatcher:
     def _later(self, event: Later, generation: int) -> None:
         if self._current(generation):
             self._store.run(event.op)
+
+    def _target(self, url: str) -> Target:
+        return Target(url) if self.edge_route is None else self.edge_route.target(url)
 
     def _secret(self, event: WebhookEvent) -> str | None:
         """The owning identity's key; the legacy org key when there is no identity key."""
@@ -256,8 +269,18 @@ class Dispatcher:
         error: str | None = None
         started = time.monotonic()
         try:
-            with httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
-                response = client.post(event.url, content=event.body, headers=headers)
+            target = self._target(event.url)
+            if target.via_edge and self.edge_route is not None:
+                client = self.edge_route.client(timeout)
+            else:
+                client = httpx2.Client(timeout=timeout, follow_redirects=False, trust_env=False)
+            with client:
+                response = client.post(
+                    target.url,
+                    content=event.body,
+                    headers={**headers, **target.headers},
+                    extensions=target.extensions,
+                )
             status, content = response.status_code, response.content
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
@@ -282,7 +305,16 @@ class Dispatcher:
         started = time.monotonic()
         body: str | None = None
         try:
-            response = self._client.post(event.url, content=event.body, headers=headers)
+            target = self._target(event.url)
+            client = self._edge_client if target.via_edge else self._client
+            if client is None:
+                raise RuntimeError("webhooks to tunnel hosts need the emulator's edge")
+            response = client.post(
+                target.url,
+                content=event.body,
+                headers={**headers, **target.headers},
+                extensions=target.extensions,
+            )
             status = response.status_code
             body = _text(response.content)
             if not 200 <= status < 300:
@@ -365,5 +397,6 @@ class Dispatcher:
             self._jobs.put(None)
         for thread in threads:
             thread.join(0.2)
-        if self._client is not None:
-            self._client.close()
+        for client in (self._client, self._edge_client):
+            if client is not None:
+                client.close()

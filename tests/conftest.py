@@ -493,6 +493,45 @@ def recording_ws_app() -> RecordingWebSocketApp:
     return RecordingWebSocketApp()
 
 
+class WebhookReceiverApp:
+    """An ASGI app receiving webhooks: ``check(body, headers)`` decides between 200 with
+    ``reply`` (JSON) and 401; every request is kept as ``(path, headers, body, accepted)``
+    (lowercase header names)."""
+
+    def __init__(
+        self, check: Callable[[bytes, dict[str, str]], bool], reply: bytes = b"{}"
+    ) -> None:
+        self.check = check
+        self.reply = reply
+        self.received: list[tuple[str, dict[str, str], bytes, bool]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        assert scope["type"] == "http"
+        body = await _read_body(receive)
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        accepted = self.check(body, headers)
+        self.received.append((scope["path"], headers, body, accepted))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200 if accepted else 401,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
+        await send({"type": "http.response.body", "body": self.reply if accepted else b""})
+
+
+@pytest.fixture
+def webhook_receiver_app() -> type[WebhookReceiverApp]:
+    return WebhookReceiverApp
+
+
 class WebSocketUpstream:
     """A local WebSocket echo server (HTTP/1.1 upgrade) to forward to: ``echo:{text}``.
 
