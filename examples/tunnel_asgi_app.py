@@ -32,7 +32,9 @@ def main() -> None:
     with _runtime.api() as (key, base_url), Inkbox(api_key=key, base_url=base_url) as inkbox:
         name = f"my-app-{uuid.uuid4().hex[:6]}"
         inkbox.create_identity(name)  # provisions the tunnel with the mailbox
-        listener = inkbox.tunnels.connect(name=name, forward_to=app)
+        listener = inkbox.tunnels.connect(
+            name=name, forward_to=app, state_dir=_runtime.tunnel_state_dir(name)
+        )
         print("public URL:", listener.public_url)
         if _runtime.EMULATOR is None:
             listener.wait()  # blocks until close() or Ctrl-C

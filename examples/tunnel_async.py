@@ -40,7 +40,10 @@ async def main() -> None:
                 name = f"my-app-{uuid.uuid4().hex[:6]}"
                 await inkbox.create_identity(name)
                 listener = await inkbox.tunnels.connect(
-                    name=name, forward_to=local_url, on_status=lambda s: print("status:", s)
+                    name=name,
+                    forward_to=local_url,
+                    on_status=lambda s: print("status:", s),
+                    state_dir=_runtime.tunnel_state_dir(name),
                 )
                 print("public URL:", listener.public_url)
                 if _runtime.EMULATOR is None:

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Literal, Self
 
 import anyio
+import attrs
 
+from inkbox_async._errors import TunnelError
 from inkbox_async._tunnel.contracts import TunnelSettings
 from inkbox_async.models.identities import Tunnel
 
@@ -25,13 +27,21 @@ def build_agent(settings: TunnelSettings) -> TunnelAgent:
     """The data-plane agent for ``settings`` with every route handler wired in."""
     from inkbox_async._tunnel.agent import TunnelAgent
     from inkbox_async._tunnel.forwarding import make_forwarder
+    from inkbox_async._tunnel.lifespan import Lifespan
     from inkbox_async._tunnel.passthrough import handle_tcp_stream
     from inkbox_async._tunnel.ws_edge import handle_ws_upgrade
 
+    lifespan = None
+    target = settings.forward_to
+    if not isinstance(target, str) and settings.lifespan in ("auto", "on"):
+        mode: Literal["auto", "on"] = "on" if settings.lifespan == "on" else "auto"
+        lifespan = Lifespan(target, mode=mode, name=settings.name)
+        settings = attrs.evolve(settings, forward_to=lifespan.app)
     return TunnelAgent(
         settings,
         forwarder=make_forwarder(settings),
         routes={"ws-upgrade": handle_ws_upgrade, "tcp-stream": handle_tcp_stream},
+        lifespan=lifespan,
     )
 
 
@@ -62,13 +72,25 @@ class ListenerView:
         """``idle`` before serving, then the last status (``connected``, ``closed``...)."""
         return "idle" if self._agent is None else self._agent.status
 
+    @property
+    def failure(self) -> TunnelError | None:
+        """The permanent failure that stopped serving, from the moment it happens.
+
+        :class:`~inkbox_async.TunnelSupersededError` (another agent took the
+        tunnel over), :class:`~inkbox_async.TunnelAuthError` or
+        :class:`~inkbox_async.TunnelLifespanError`; ``None`` while all is well.
+        It is also logged at WARNING (logger ``inkbox.tunnels``) when it happens.
+        """
+        return None if self._agent is None else self._agent.failure
+
 
 class AsyncTunnelListener(ListenerView):
     """Puts the local target online at :attr:`public_url` while it serves.
 
     ``await listener.serve_forever()`` serves until :meth:`aclose` (from
     another task) and raises :class:`~inkbox_async.TunnelAuthError` or
-    :class:`~inkbox_async.TunnelSupersededError` on a permanent failure; all
+    :class:`~inkbox_async.TunnelSupersededError` (or
+    :class:`~inkbox_async.TunnelLifespanError`) on a permanent failure; all
     other failures reconnect with capped, jittered backoff.
     ``async with listener.running():`` serves in the background for the
     duration of the block and is online on entry.
@@ -99,7 +121,9 @@ class AsyncTunnelListener(ListenerView):
     async def running(self, *, timeout: float = 30.0) -> AsyncIterator[Self]:
         """Serve in the background for the block; online (hello done) on entry.
 
-        A permanent failure is raised on entry (or when the block ends).
+        A permanent failure is raised on entry (or when the block ends); while
+        the block runs it is logged at WARNING and shows in :attr:`failure`
+        the moment it happens.
         """
         failure: list[BaseException] = []
         done = anyio.Event()
@@ -117,11 +141,10 @@ class AsyncTunnelListener(ListenerView):
             with anyio.fail_after(timeout):
                 while self.status != "connected" and not done.is_set():
                     await anyio.sleep(0.005)
-            if failure:
-                raise failure[0]
-            try:
-                yield self
-            finally:
-                await self.aclose()
+            if not failure:  # a failure before going online is raised below, unwrapped
+                try:
+                    yield self
+                finally:
+                    await self.aclose()
         if failure:
             raise failure[0]

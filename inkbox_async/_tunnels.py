@@ -10,7 +10,7 @@ import os
 import ssl
 import sys
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from inkbox_async import _validate as check
@@ -115,6 +115,7 @@ class AsyncTunnels:
         enable_h2_transcode: bool = True,
         forward_to_verify_tls: bool = True,
         forward_to_ca_bundle: bytes | str | None = None,
+        lifespan: Literal["auto", "on", "off"] = "auto",
     ) -> AsyncTunnelListener:
         """Prepare the listener that puts ``forward_to`` online at ``https://{name}.{zone}``.
 
@@ -126,7 +127,15 @@ class AsyncTunnels:
         does. ``edge`` (``host:port``) and ``edge_ca`` / ``edge_ssl_context``
         point the data plane at another edge, e.g. the local emulator's
         (defaults: ``INKBOX_TUNNEL_EDGE`` / ``INKBOX_TUNNEL_CA``, else the zone on 443).
-        State lives in ``state_dir`` (default ``~/.inkbox/tunnels/{name}``).
+        State lives in ``state_dir`` (default ``~/.inkbox/tunnels/{name}``);
+        a cached tunnel id the server no longer knows is looked up again by name.
+
+        An ASGI app's lifespan (``lifespan="auto"``, as uvicorn): its startup
+        runs when serving starts, before the tunnel goes online, and its
+        shutdown when serving stops; an app without lifespan support is
+        served as is. ``"on"`` requires lifespan support, ``"off"`` skips it.
+        A failed startup raises :class:`~inkbox_async.TunnelLifespanError`
+        from ``serve_forever()``.
         """
         from inkbox_async._tunnel import options as opts
 
@@ -148,6 +157,7 @@ class AsyncTunnels:
             enable_h2_transcode=enable_h2_transcode,
             forward_to_verify_tls=forward_to_verify_tls,
             forward_to_ca_bundle=forward_to_ca_bundle,
+            lifespan=lifespan,
         )
         return await self._bootstrap(options)
 
@@ -160,7 +170,7 @@ class AsyncTunnels:
 
         directory = disk.prepare_directory(options.name, options.state_dir)
         saved = disk.read_state(directory)
-        tunnel = await self._find(options.name, saved.get("tunnel_id"))
+        tunnel = await self._find(options.name, saved, directory)
         passthrough_context = None
         if tunnel.tls_mode == TlsMode.PASSTHROUGH:
             tunnel = await self._ensure_certificate(tunnel, directory)
@@ -202,23 +212,46 @@ class AsyncTunnels:
             forward_to_ca_bundle=options.forward_to_ca_bundle,
             enable_h2_transcode=options.enable_h2_transcode,
             passthrough_ssl_context=passthrough_context,
+            lifespan=options.lifespan,
         )
         return AsyncTunnelListener(settings, tunnel)
 
-    async def _find(self, name: str, saved_id: object) -> Tunnel:
-        if isinstance(saved_id, str) and check.is_uuid(saved_id):
+    async def _find(self, name: str, saved: Mapping[str, Any], directory: Path) -> Tunnel:
+        """The tunnel named ``name``: by the cached id when it is still live, else by name.
+
+        A cached id the server no longer knows (the identity was recreated, or
+        a local emulator restarted) is looked up again by name; the caller
+        then rewrites ``state.json``.
+        """
+        from inkbox_async._tunnel.state import STATE_FILE
+
+        saved_id = saved.get("tunnel_id")
+        stale = False
+        if (
+            isinstance(saved_id, str)
+            and check.is_uuid(saved_id)
+            and saved.get("name") in (None, name)
+        ):
             try:
-                return await self.get(saved_id)
+                tunnel = await self.get(saved_id)
             except NotFoundError:
-                raise TunnelNotProvisionedError(
-                    f"tunnel {name!r} (id {saved_id}) was removed; clear its state directory "
-                    "and create the identity again"
-                ) from None
+                stale = True
+            else:
+                if tunnel.tunnel_name == name:
+                    return tunnel
+                stale = True
         for tunnel in await self.list():
             if tunnel.tunnel_name == name:
                 return tunnel
+        state_file = directory / STATE_FILE
+        if stale:
+            raise TunnelNotProvisionedError(
+                f"tunnel {name!r} (id {saved_id}, cached in {str(state_file)!r}) was removed "
+                f"and no live tunnel has that name; create the identity {name!r} again"
+            )
         raise TunnelNotProvisionedError(
-            f"no tunnel named {name!r}; create the identity {name!r} first"
+            f"no tunnel named {name!r}; create the identity {name!r} first "
+            f"(state directory: {str(directory)!r})"
         )
 
     async def _ensure_certificate(self, tunnel: Tunnel, directory: Path) -> Tunnel:

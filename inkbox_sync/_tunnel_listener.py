@@ -38,7 +38,8 @@ class TunnelListener(ListenerView):
     ``listener.wait()`` brings the tunnel online and blocks until
     :meth:`close` (from another thread or a signal handler), Ctrl-C or
     SIGTERM; a permanent failure (:class:`~inkbox_async.TunnelAuthError`,
-    :class:`~inkbox_async.TunnelSupersededError`) is raised from it once.
+    :class:`~inkbox_async.TunnelSupersededError`,
+    :class:`~inkbox_async.TunnelLifespanError`) is raised from it once.
     ``with listener.running():`` serves in the background for the block and
     is online on entry. Do not mix with the async client's listener.
     """
@@ -144,7 +145,9 @@ class TunnelListener(ListenerView):
     def running(self, *, timeout: float = 30.0) -> Iterator[Self]:
         """Serve in the background for the block; online (hello done) on entry.
 
-        A permanent failure is raised on entry (or when the block ends).
+        A permanent failure is raised on entry (or when the block ends); while
+        the block runs it is logged at WARNING and shows in :attr:`failure`
+        the moment it happens.
         """
         self.start()
         future = self._future

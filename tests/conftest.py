@@ -681,3 +681,70 @@ def wss_upstream(upstream_tls: UpstreamTLS) -> Iterator[WebSocketUpstream]:
     server = WebSocketUpstream(tls=upstream_tls.context)
     yield server
     server.close()
+
+
+class LifespanApp:
+    """A FastAPI-like ASGI app: its lifespan startup creates what its route needs.
+
+    Startup fills ``resources`` (like ``app.state``) and the lifespan
+    ``state`` (like a lifespan that yields a dict); the HTTP route and the
+    WebSocket read both, and raise when startup never ran. ``events`` records
+    ``startup``, ``request`` and ``shutdown``.
+    """
+
+    def __init__(self, *, startup_failure: str | None = None) -> None:
+        self.events: list[str] = []
+        self.resources: dict[str, str] = {}
+        self._startup_failure = startup_failure
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    if self._startup_failure is not None:
+                        failed = {"type": "lifespan.startup.failed"}
+                        await send({**failed, "message": self._startup_failure})
+                        return
+                    self.resources["greeting"] = "hello"
+                    scope["state"]["database"] = "connected"
+                    self.events.append("startup")
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    self.events.append("shutdown")
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        elif scope["type"] == "http":
+            payload = {
+                "greeting": self.resources["greeting"],
+                "database": scope["state"]["database"],
+            }
+            self.events.append("request")
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
+        elif scope["type"] == "websocket":
+            await receive()
+            await send({"type": "websocket.accept"})
+            message = await receive()
+            reply = f"{message.get('text')}:{scope['state']['database']}"
+            await send({"type": "websocket.send", "text": reply})
+            await send({"type": "websocket.close", "code": 1000})
+
+
+@pytest.fixture
+def lifespan_app() -> Callable[..., LifespanApp]:
+    """Makes :class:`LifespanApp` instances (``startup_failure=`` fails the startup)."""
+    return LifespanApp
+
+
+async def http_only_asgi_app(scope: Any, receive: Any, send: Any) -> None:
+    """An ASGI app that raises on every scope but ``http`` (no lifespan support); 204."""
+    if scope["type"] != "http":
+        raise ValueError(f"unsupported scope {scope['type']!r}")
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.fixture
+def http_only_app() -> Callable[..., Awaitable[None]]:
+    return http_only_asgi_app

@@ -4,7 +4,12 @@ Statuses passed to ``settings.on_status``: ``connecting`` (once), ``connected``
 (after each hello), ``reconnecting`` (after a failed session or dial),
 ``draining`` (the edge asked to move, a replacement is being dialled),
 ``superseded`` (another agent took the tunnel; followed by ``closed``) and
-``closed``.
+``closed``. A permanent failure (refused key, superseded) is logged at
+WARNING and kept in :attr:`TunnelAgent.failure` the moment it happens.
+
+With a :class:`Lifespan` (an ASGI ``forward_to``), the app's startup runs
+after ``connecting`` and before the first dial, its shutdown once the
+connections are closed.
 
 Session ends (§2.8): EOF, a local HTTP/2 protocol error, a PING timeout and
 an intake 401 are clean (backoff back to its base, no ``reconnecting``);
@@ -29,7 +34,12 @@ from typing import TypeVar
 import anyio
 import anyio.abc
 
-from inkbox_async._errors import TunnelAuthError, TunnelSupersededError
+from inkbox_async._errors import (
+    TunnelAuthError,
+    TunnelError,
+    TunnelLifespanError,
+    TunnelSupersededError,
+)
 from inkbox_async._tunnel.backoff import Backoff
 from inkbox_async._tunnel.connection import dial, edge_ssl_context
 from inkbox_async._tunnel.contracts import (
@@ -44,6 +54,7 @@ from inkbox_async._tunnel.contracts import (
 )
 from inkbox_async._tunnel.envelope import HelloRejected, fixed_reply
 from inkbox_async._tunnel.http_dispatch import BodyFetcher, handle_webhook
+from inkbox_async._tunnel.lifespan import Lifespan
 from inkbox_async._tunnel.link import End, Link
 from inkbox_async._tunnel.options import split_host_port
 
@@ -75,8 +86,11 @@ class TunnelAgent:
         *,
         forwarder: Forwarder,
         routes: Mapping[str, RouteHandler],
+        lifespan: Lifespan | None = None,
     ) -> None:
         self._settings = settings
+        self._lifespan = lifespan
+        self._failure: TunnelError | None = None
         self._forwarder = forwarder
         self._routes = dict(routes)
         self._fetcher = BodyFetcher(settings)
@@ -102,6 +116,11 @@ class TunnelAgent:
         """The last status emitted (``idle`` before :meth:`serve`)."""
         return self._status
 
+    @property
+    def failure(self) -> TunnelError | None:
+        """The permanent failure that stopped (or is stopping) :meth:`serve`, else ``None``."""
+        return self._failure
+
     # -- public lifecycle ------------------------------------------------------------
 
     async def serve(self) -> None:
@@ -122,10 +141,14 @@ class TunnelAgent:
             async with anyio.create_task_group() as tg:
                 self._tg = tg
                 try:
-                    error = await self._loop()
+                    error = await self._start_app(tg)
+                    if error is None:
+                        error = await self._loop()
                 finally:
                     with anyio.CancelScope(shield=True):
                         await self._shutdown(graceful=error is None and self._stopping)
+                        if self._lifespan is not None:
+                            await self._lifespan.shutdown()
         finally:
             with anyio.CancelScope(shield=True):
                 await self._release()
@@ -153,6 +176,22 @@ class TunnelAgent:
 
     # -- the connect / serve / reconnect loop --------------------------------------------
 
+    async def _start_app(self, tg: anyio.abc.TaskGroup) -> Exception | None:
+        """The ASGI app's lifespan startup (interrupted by :meth:`aclose`)."""
+        if self._lifespan is None:
+            return None
+        try:
+            await self._until_stop(self._lifespan.startup(tg))
+        except TunnelLifespanError as exc:
+            return self._permanent(exc)
+        return None
+
+    def _permanent(self, error: TunnelError) -> TunnelError:
+        """Record a permanent failure and say so now (not only when serving returns)."""
+        self._failure = error
+        logger.warning("tunnel %s: stopping for good: %s", self._settings.name, error)
+        return error
+
     async def _loop(self) -> Exception | None:
         retiring: Link | None = None
         delay = 0.0
@@ -168,9 +207,14 @@ class TunnelAgent:
                     retiring.abort()
                 if exc.kind == "auth":
                     detail = exc.detail.replace(self._settings.api_key, "***")
-                    return TunnelAuthError(exc.status, detail)
+                    return self._permanent(TunnelAuthError(exc.status, detail))
+                error = self._permanent(
+                    TunnelSupersededError(
+                        "another agent took over this tunnel (hello 409); this one stopped"
+                    )
+                )
                 self._emit("superseded")
-                return TunnelSupersededError("another agent took over this tunnel (hello 409)")
+                return error
             except _Failed as exc:
                 logger.warning("tunnel %s: connection failed: %s", self._settings.name, exc)
                 self._emit("reconnecting")
@@ -191,8 +235,11 @@ class TunnelAgent:
             reason = link.end_reason
             logger.info("tunnel %s: session ended: %s", self._settings.name, link.end_detail)
             if reason is End.SUPERSEDED:
+                error = self._permanent(
+                    TunnelSupersededError("another agent took over this tunnel; this one stopped")
+                )
                 self._emit("superseded")
-                return TunnelSupersededError("another agent took over this tunnel")
+                return error
             if reason is End.FAILURE:
                 self._emit("reconnecting")
                 delay = self._backoff.next()

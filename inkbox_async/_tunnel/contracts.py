@@ -73,6 +73,8 @@ class TunnelSettings:
     enable_h2_transcode: bool = True
     passthrough_ssl_context: ssl.SSLContext | None = None
     """Server context (key + Inkbox-signed chain) for passthrough tunnels."""
+    lifespan: str = "auto"
+    """``auto``, ``on`` or ``off``: whether an ASGI ``forward_to`` gets lifespan events."""
     ping_interval: float = 20.0
     ping_timeout: float = 10.0
     backoff_base: float = 1.0

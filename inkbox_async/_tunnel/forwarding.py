@@ -11,8 +11,8 @@ is percent-*decoded* (UTF-8) as the ASGI spec requires, while ``raw_path``
 keeps the bytes as received. The response body streams out as the app sends
 it and ends at ``more_body: False`` (or when the app returns); leaving the
 ``open()`` block makes ``receive()`` answer ``http.disconnect`` and waits for
-the app to return (background work after the body included). No lifespan
-events are sent.
+the app to return (background work after the body included). The app's
+lifespan is run around serving by :mod:`inkbox_async._tunnel.lifespan`.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import attrs
 from inkbox_async import _validate as check
 from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._tunnel.contracts import MIB, ASGIApp
+from inkbox_async._tunnel.lifespan import LIFESPAN_MODES, LifespanMode
 
 __all__ = ["ConnectOptions", "connect_options", "edge_context", "split_host_port"]
 
@@ -37,6 +38,7 @@ class ConnectOptions:
     forward_to_verify_tls: bool
     forward_to_ca_bundle: bytes | str | None
     enable_h2_transcode: bool
+    lifespan: LifespanMode
 
 
 def split_host_port(argument: str, value: str, default_port: int = 443) -> tuple[str, int]:
@@ -95,6 +97,19 @@ def edge_context(
     return context
 
 
+def _lifespan(value: object, forward_to: object) -> LifespanMode:
+    if not isinstance(value, str):
+        raise check.type_error("lifespan", "'auto', 'on' or 'off'", value)
+    for mode in LIFESPAN_MODES:
+        if value == mode:
+            if mode == "on" and isinstance(forward_to, str):
+                raise InvalidArgumentError(
+                    "lifespan", "'on' needs an ASGI app as forward_to, not a URL"
+                )
+            return mode
+    raise InvalidArgumentError("lifespan", f"must be 'auto', 'on' or 'off', not {value!r}")
+
+
 def _body_cap(argument: str, value: object) -> int:
     return check.int_range(argument, value, 1, MAX_BODY_BYTES)
 
@@ -116,6 +131,7 @@ def connect_options(
     enable_h2_transcode: object,
     forward_to_verify_tls: object,
     forward_to_ca_bundle: object,
+    lifespan: object = "auto",
 ) -> ConnectOptions:
     """Check every ``connect()`` argument; raises a clear error naming the bad one.
 
@@ -151,6 +167,7 @@ def connect_options(
             "forward_to_ca_bundle", "PEM bytes or a file path", forward_to_ca_bundle
         )
     return ConnectOptions(
+        lifespan=_lifespan(lifespan, forward_to),
         name=handle,
         forward_to=forward_to,
         edge=edge_address,

@@ -9,7 +9,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,17 @@ from inkbox_async import (
     TunnelSupersededError,
 )
 from inkbox_emulator import Emulator
+
+
+@pytest.fixture(autouse=True)
+def home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A throwaway HOME: tunnel tests keep their state under ``tmp_path``, never in ``~``."""
+    directory = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(directory))
+    yield directory
+    assert list(directory.iterdir()) == [], "a tunnel test wrote to the home directory"
 
 
 def handle(prefix: str = "tun") -> str:
