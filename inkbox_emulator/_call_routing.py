@@ -2,9 +2,9 @@
 
 The call is stored in one transaction; when its number's action is
 ``webhook`` the flat payload (the call record minus ``is_blocked``, plus
-``rate_limit`` and ``contact``) is POSTed, signed like every webhook, **outside
-the store lock**, and the emulator waits up to ``call_webhook_timeout``
-seconds for the reply; a second transaction applies the decision. Reply rules:
+``rate_limit`` and ``contact``) is POSTed, signed like every webhook (to a
+``{tunnel}.{zone}`` URL through the emulator's own edge), **outside the store
+lock**, and the emulator waits up to ``call_webhook_timeout`` seconds for the reply; a second transaction applies the decision. Reply rules:
 HTTP **200** with a JSON object whose ``action`` is ``"answer"`` (optional
 string ``client_websocket_url``, else the number's) answers, ``"reject"``
 rejects; any other status, a body that is not such an object, a transport
