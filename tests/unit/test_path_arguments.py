@@ -39,6 +39,16 @@ IDENTITY = {
         "created_at": "2026-01-01T00:00:00Z",
         "updated_at": "2026-01-01T00:00:00Z",
     },
+    "tunnel": {
+        "id": "3e4f5a6b-7c8d-4e9f-8a1b-2c3d4e5f6a7b",
+        "tunnel_name": HANDLE,
+        "tls_mode": "edge",
+        "status": "active",
+        "public_host": "path-probe.inkboxwire.com",
+        "zone": "inkboxwire.com",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+    },
 }
 
 # A valid value for each required parameter, by name (ids default to a UUID).
