@@ -25,7 +25,8 @@ identity-scoped key only when shared with it), merges and bulk-deletes them,
 imports vCard 2.1/3.0/4.0 uploads card by card and exports vCard 4.0; webhook
 ``contacts`` are matched against it. Notes are shared with identities by
 explicit grants. It is written from the wire reference and never imports the
-SDK.
+SDK. It needs the ``emulator`` extra (``pip install "inkbox-sdk[emulator]"``);
+without it, using its names raises an ImportError saying so.
 """
 
 from __future__ import annotations
