@@ -4,7 +4,9 @@
 ``lifespan`` scope, or returns without answering startup, does not support
 the protocol and is served without it. ``"on"``: that is an error, as is a
 ``lifespan.startup.failed`` in any mode (:class:`TunnelLifespanError`).
-``"off"``: no lifespan scope is sent.
+``"off"``: no lifespan scope is sent - the choice when another server
+(uvicorn) already runs the app's lifespan and the tunnel is connected from
+inside it; ``auto`` and ``on`` refuse to run a lifespan from within itself.
 
 The lifespan scope carries a ``state`` dict (the ASGI "lifespan state"
 extension, which Starlette's and FastAPI's ``lifespan`` functions fill); each
@@ -13,6 +15,7 @@ extension, which Starlette's and FastAPI's ``lifespan`` functions fill); each
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 from collections.abc import MutableMapping
@@ -33,6 +36,11 @@ LIFESPAN_MODES: tuple[LifespanMode, ...] = ("auto", "on", "off")
 SHUTDOWN_GRACE = 10.0
 
 Message = MutableMapping[str, Any]
+
+_RUNNING: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "inkbox_tunnel_lifespans", default=frozenset()
+)
+"""Ids of the apps whose lifespan this task (or a task it started) runs inside."""
 
 
 class Lifespan:
@@ -80,6 +88,12 @@ class Lifespan:
         Raises :class:`TunnelLifespanError` when startup failed, or when
         ``mode="on"`` and the app does not support the lifespan protocol.
         """
+        if id(self._app) in _RUNNING.get():
+            raise TunnelLifespanError(
+                "this tunnel was started from inside its own app's lifespan, which "
+                "lifespan='auto' would run again (and again); when another server (uvicorn) "
+                "runs the app's lifespan, connect with lifespan='off'"
+            )
         self._started = True
         tg.start_soon(self._main)
         await self._startup_done.wait()
@@ -119,6 +133,7 @@ class Lifespan:
             "asgi": {"version": "3.0", "spec_version": "2.0"},
             "state": self.state,
         }
+        _RUNNING.set(_RUNNING.get() | {id(self._app)})  # this task's own context
         try:
             with anyio.CancelScope() as self._scope:
                 await self._app(scope, self._receive, self._send)
