@@ -59,13 +59,12 @@ class AsyncEngine:
 
         client = self._http()
         try:
-            response = await client.request(
-                method,
-                url,
-                headers=headers,
-                content=content,
-                timeout=self._timeout if timeout is None else timeout,
-            )
+            if timeout is None:  # the client's own: a float here costs a Protocol isinstance
+                response = await client.request(method, url, headers=headers, content=content)
+            else:
+                response = await client.request(
+                    method, url, headers=headers, content=content, timeout=timeout
+                )
         except (httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
             raise InkboxTimeoutError(
                 f"timed out connecting to {_origin(url)}", request_sent=False

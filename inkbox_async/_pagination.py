@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
-from inkbox_async._converter import converter, unexpected
+from inkbox_async._converter import MALFORMED, converter, unexpected
 from inkbox_async._errors import InkboxError
 
 from ._transport import AsyncTransport
@@ -60,7 +60,7 @@ class AsyncCursorPager(Generic[T]):
         hook = converter().get_structure_hook(self._item_type)
         try:
             items = [hook(item, self._item_type) for item in page["items"]]
-        except (KeyError, TypeError, ValueError) as exc:
+        except MALFORMED as exc:
             raise unexpected(self._item_type, exc) from exc
         if self._keep is not None:
             items = [item for item in items if self._keep(item)]
