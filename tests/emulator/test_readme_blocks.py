@@ -32,7 +32,9 @@ README's clients pass only ``api_key``), ``INKBOX_TUNNEL_EDGE`` /
 stays out of the user's home), the working directory holds a ``report.pdf``,
 ``INKBOX_VAULT_KEY`` holds the key of the org's vault (initialised for parts
 that mention it), every E.164 literal of the part has texted START to a number
-of the org, and the emulator ends the 10DLC warm-up at once.
+of the org, the emulator ends the 10DLC warm-up at once, and a call moves one
+step every 5 s (a real call outlives the block; the emulator's default of
+50 ms could end it before the block hangs up).
 
 Rewrites, made on the parsed code: a literal handle (the first argument of
 ``create_identity``/``get_identity``, ``name=`` of ``tunnels.connect``) becomes
@@ -409,7 +411,7 @@ EXPECTED_ANSWERS = ("hello from the app", "hello from the local server")
 
 @pytest.fixture(scope="module")
 def emu() -> Iterator[Emulator]:
-    with Emulator(sms_ready_delay=0) as emulator:
+    with Emulator(sms_ready_delay=0, call_status_delay=5) as emulator:
         yield emulator
 
 
