@@ -33,21 +33,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import io
 import json
-import os
 import pstats
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from _common import API_KEY, BASE_URL, Figure, emit, official_available, skip_note
+from _common import (
+    API_KEY,
+    BASE_URL,
+    Figure,
+    emit,
+    official_available,
+    serve_static,
+    server_process,
+    skip_note,
+)
 
 PAGES = 40
 PAGE_SIZE = 50
@@ -101,80 +108,9 @@ def page_bodies() -> dict[str | None, bytes]:
 # -- the server (its own process) ----------------------------------------------
 
 
-def http_response(status: str, body: bytes) -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-class PageServer(asyncio.Protocol):
-    """HTTP/1.1 keep-alive: one pre-built answer per request, by the ``cursor`` query."""
-
-    answers: ClassVar[dict[str | None, bytes]] = {}
-    missing = http_response("404 Not Found", b'{"detail":"Not Found"}')
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.buffer = b""
-
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                return
-            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
-            target = head.split(b"\r\n", 1)[0].split(b" ")[1].decode()
-            path, _, query = target.partition("?")
-            cursor = None
-            for pair in query.split("&"):
-                key, _, value = pair.partition("=")
-                if key == "cursor":
-                    cursor = value
-            answer = self.answers.get(cursor) if path == PATH else None
-            self.transport.write(answer if answer is not None else self.missing)
-
-
-def serve() -> None:
-    """Run the page server on a free loopback port; print ``PORT=n``; stop at stdin's end."""
-    PageServer.answers = {k: http_response("200 OK", v) for k, v in page_bodies().items()}
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        server = await loop.create_server(PageServer, "127.0.0.1", 0)
-        print(f"PORT={server.sockets[0].getsockname()[1]}", flush=True)
-        await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
-        server.close()
-
-    asyncio.run(main())
-
-
-@contextlib.contextmanager
-def server_process() -> Iterator[str]:
-    """The page server as a child process; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, str(HERE / "listing.py"), "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdin is not None and proc.stdout is not None
-    try:
-        line = proc.stdout.readline().strip()
-        if not line.startswith("PORT="):
-            raise RuntimeError(f"the page server did not start: {line!r}")
-        yield f"http://127.0.0.1:{line.removeprefix('PORT=')}"
-    finally:
-        proc.stdin.close()  # the server stops when its stdin ends
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # our own child, by its handle
-            proc.wait()
-        proc.stdout.close()
+def answers() -> dict[tuple[str, str | None], bytes]:
+    """The server's answers: each page by the ``cursor`` that asks for it."""
+    return {(PATH, cursor): body for cursor, body in page_bodies().items()}
 
 
 # -- the clients (each in its own process) -------------------------------------
@@ -303,7 +239,7 @@ def run_client(name: str, base_url: str, rounds: int) -> list[float]:
 def measure_server(passes: int, rounds: int) -> list[Figure]:
     names = [n for n in CLIENTS if n != "official" or official_available()]
     samples: dict[str, list[float]] = {name: [] for name in names}
-    with server_process() as base_url:
+    with server_process(HERE / "listing.py") as base_url:
         for p in range(passes):
             order = names[p % len(names) :] + names[: p % len(names)]
             for name in order:
@@ -490,7 +426,7 @@ def main() -> None:
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve_static(answers())
         return
     if args.client:
         client_main(args.client, args.url, args.rounds)
@@ -511,5 +447,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONHASHSEED", "0")
     main()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
 from inkbox_async._converter import MALFORMED, converter, unexpected
@@ -11,6 +11,7 @@ from inkbox_async._errors import InkboxError
 from ._transport import AsyncTransport
 
 T = TypeVar("T")
+_END: Any = object()
 
 
 class AsyncCursorPager(Generic[T]):
@@ -77,8 +78,7 @@ class AsyncCursorWalk(Generic[T]):
 
     def __init__(self, pager: AsyncCursorPager[T]) -> None:
         self._pager = pager
-        self._items: list[T] = []
-        self._index = 0
+        self._items: Iterator[T] = iter(())
         self._cursor: str | None = None
         self._started = False
 
@@ -86,12 +86,13 @@ class AsyncCursorWalk(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
-        while self._index >= len(self._items):
+        item = next(self._items, _END)
+        while item is _END:
             if self._started and self._cursor is None:
                 raise StopAsyncIteration
-            self._items, self._index = [], 0  # hold nothing of this page while the next loads
-            self._items, self._cursor = await self._pager._page(self._cursor)
+            self._items = iter(())  # hold nothing of this page while the next loads
+            items, self._cursor = await self._pager._page(self._cursor)
+            self._items = iter(items)
             self._started = True
-        item = self._items[self._index]
-        self._index += 1
+            item = next(self._items, _END)
         return item
