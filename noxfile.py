@@ -87,9 +87,10 @@ def types(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def codegen(session: nox.Session) -> None:
-    """Fail when inkbox_sync or the sync tests are not what codegen produces."""
+    """Fail when inkbox_sync, the sync tests or api.md are not what codegen produces."""
     install(session)
     run_codegen(session)
+    session.run("python", "codegen/api_docs.py", "--check")
 
 
 def suite_session(suite: str, what: str) -> None:
