@@ -235,8 +235,18 @@ def world() -> Iterator[World]:
         emu.close()
 
 
+def _about_jane(payload: dict[str, Any]) -> bool:
+    data = payload["data"]
+    if "text_message" in data:
+        return bool(data["recipient_phone_number"] == JANE)
+    return "jane@example.com" in data["message"]["to_addresses"]
+
+
 def _latest(world: World, event_type: str) -> tuple[dict[str, str], dict[str, Any], bytes]:
+    """The delivery the fixture was recorded from (deliveries may arrive in any order)."""
     found = world.deliveries(event_type)
+    if event_type in ("message.sent", "message.delivered", "text.sent", "text.delivered"):
+        found = [d for d in found if _about_jane(d[1])]
     return found[-1] if event_type.endswith(".received") else found[0]
 
 
