@@ -30,15 +30,19 @@ from cattrs.errors import StructureHandlerNotFoundError
 import inkbox_async.models
 from inkbox_async import InkboxError, Message, MessageStatus
 from inkbox_async._converter import (
-    _UUID_MEMO_SIZE,
     MALFORMED,
     _build_converter,
-    _fast_model_hook,
-    _plain_model,
-    _uuid_memo,
     converter,
     structure,
     structure_list,
+)
+from inkbox_async._model_structure import (
+    SHAPE_AFTER,
+    SHAPES_PER_MODEL,
+    UUID_MEMO_SIZE,
+    fast_model_hook,
+    plain_model,
+    uuid_memo,
 )
 
 REFERENCE = _build_converter(fast=False)
@@ -196,7 +200,7 @@ def outcome(conv: Any, data: Any, cls: type) -> Any:
         return ("raised", type(exc))
 
 
-FAST_MODELS = [cls for cls in model_classes() if _plain_model(cls)]
+FAST_MODELS = [cls for cls in model_classes() if plain_model(cls)]
 
 
 def test_most_models_take_the_fast_path() -> None:
@@ -212,9 +216,49 @@ def test_fast_path_gives_the_reference_models(cls: type) -> None:
     fast = converter()
     checked = 0
     for data in corpus(cls):
-        assert outcome(fast, data, cls) == outcome(REFERENCE, data, cls), data
+        expected = outcome(REFERENCE, data, cls)
+        assert outcome(fast, data, cls) == expected, data
+        for _ in range(SHAPE_AFTER):  # by now this key layout has its own function
+            assert outcome(fast, data, cls) == expected, data
         checked += 1
     assert checked > 5
+
+
+def test_a_key_layout_gets_its_own_function() -> None:
+    hook = _build_converter(fast=True).get_structure_hook(Message)
+    shapes = hook.__globals__["_shapes"]
+    data = payload(Message) | {"from_display_name": "Someone", "import_job_id": None}
+    del data["cc_addresses"]
+    for _ in range(SHAPE_AFTER - 1):
+        hook(data, Message)
+    assert not callable(shapes[tuple(data)])
+    general = hook(data, Message)
+    assert callable(shapes[tuple(data)])
+    shaped = hook(data, Message)
+    assert snapshot(shaped) == snapshot(general) == outcome(REFERENCE, data, Message)
+    assert shaped.extra == {"from_display_name": "Someone", "import_job_id": None}
+    assert shaped.cc_addresses is None
+    missing = {k: v for k, v in data.items() if k != "created_at"}
+    for _ in range(SHAPE_AFTER + 1):  # a required key missing stays an error
+        with pytest.raises(KeyError):
+            hook(missing, Message)
+
+
+def test_many_layouts_stay_correct() -> None:
+    hook = _build_converter(fast=True).get_structure_hook(Message)
+    shapes = hook.__globals__["_shapes"]
+    base = payload(Message)
+    for n in range(SHAPES_PER_MODEL * 2):
+        data = base | {f"new_{n}": n}
+        expected = outcome(REFERENCE, data, Message)
+        for _ in range(SHAPE_AFTER + 1):
+            assert snapshot(hook(copy.deepcopy(data), Message)) == expected
+        assert len(shapes) <= SHAPES_PER_MODEL
+    assert sum(callable(v) for v in shapes.values()) == SHAPES_PER_MODEL
+    # one-off layouts being counted make room for each other
+    for n in range(SHAPES_PER_MODEL * 2):
+        hook(base | {f"once_{n}": n}, Message)
+        assert len(shapes) <= SHAPES_PER_MODEL
 
 
 def test_the_corpus_reaches_both_outcomes() -> None:
@@ -273,18 +317,18 @@ def test_parsed_uuids_behave_like_constructed_ones() -> None:
 
 
 def test_the_uuid_memo_stays_small() -> None:
-    ids = [str(uuid.uuid4()) for _ in range(3 * _UUID_MEMO_SIZE)]
+    ids = [str(uuid.uuid4()) for _ in range(3 * UUID_MEMO_SIZE)]
     items = [payload(Message) | {"id": i} for i in ids]
     parsed = structure_list(items, Message)
     assert [str(m.id) for m in parsed] == ids
-    assert len(_uuid_memo) <= _UUID_MEMO_SIZE
+    assert len(uuid_memo) <= UUID_MEMO_SIZE
 
 
 def test_models_with_validators_or_converters_use_the_reference_path() -> None:
-    slow = [cls for cls in model_classes() if not _plain_model(cls)]
+    slow = [cls for cls in model_classes() if not plain_model(cls)]
     assert slow  # e.g. vault payloads with validators
     for cls in slow:
-        hook = _fast_model_hook(REFERENCE, cls)
+        hook = fast_model_hook(REFERENCE, cls)
         assert getattr(hook, "__name__", "") == "structure"  # the reference wrapper
 
 
