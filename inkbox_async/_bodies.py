@@ -1,7 +1,7 @@
 """Request bodies for identity and account calls, validated before any I/O.
 
 Pure functions shared by both flavours; each returns the exact JSON body the
-hosted API expects (key order and omit-vs-null as in the wire reference).
+hosted API expects (its key order; omitted and null fields as it tells them apart).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """TOTP for vault logins: the stored configuration, ``otpauth://`` URIs, codes.
 
 Pure and synchronous. The configuration is the ``totp`` member of an encrypted
-``login`` payload (vault wire reference §5); codes are computed here, on the
+``login`` payload; codes are computed here, on the
 client, and never sent anywhere.
 
 Codes are computed with a direct RFC 6238 / RFC 4226 implementation on

@@ -1,7 +1,7 @@
 """``inkbox.tunnels``: read and edit tunnels, sign passthrough certificates, connect.
 
 Tunnels are created and deleted with their identity; there is no create or
-delete call here (``tunnels.md`` §1.2).
+delete call here.
 """
 
 from __future__ import annotations

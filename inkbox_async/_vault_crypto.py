@@ -1,7 +1,6 @@
 """Vault cryptography: key derivation, auth hashes, AES-GCM blobs, key material.
 
-Pure and synchronous (no I/O). Byte-compatible with the official clients
-(vault wire reference §2):
+Pure and synchronous (no I/O). Byte-compatible with the official clients:
 
 * master key = Argon2id(vault key as typed, salt = organisation id as UTF-8,
   t=3, m=64 MiB, p=1, 32 bytes); ``auth_hash`` = lower-case hex SHA-256 of it;

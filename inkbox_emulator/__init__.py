@@ -24,8 +24,8 @@ identity-scoped keys. The address book keeps contacts (visible to an
 identity-scoped key only when shared with it), merges and bulk-deletes them,
 imports vCard 2.1/3.0/4.0 uploads card by card and exports vCard 4.0; webhook
 ``contacts`` are matched against it. Notes are shared with identities by
-explicit grants. It is written from the wire reference and never imports the
-SDK. It needs the ``emulator`` extra (``pip install "inkbox-sdk[emulator]"``);
+explicit grants. It speaks the hosted API's wire on its own and never imports
+the SDK. It needs the ``emulator`` extra (``pip install "inkbox-sdk[emulator]"``);
 without it, using its names raises an ImportError saying so.
 """
 

@@ -175,7 +175,7 @@ def insert_api_key(
 
 
 def api_key_record(row: Any) -> dict[str, Any]:
-    """The wire ``ApiKey`` record (account.md §5)."""
+    """The wire ``ApiKey`` record."""
     return {
         "id": row["id"],
         "organization_id": row["organization_id"],
@@ -382,7 +382,7 @@ def create_api_key(
 
 
 def domain_record(row: Any) -> dict[str, Any]:
-    """The wire ``Domain`` record (mail.md §7.6)."""
+    """The wire ``Domain`` record."""
     return {
         "id": row["id"],
         "domain": row["domain"],

@@ -1,8 +1,8 @@
 """The organisation's address book: contacts, their access rows, merge, bulk delete, vCards.
 
 Storage: one ``contacts`` row per contact. ``card`` holds the card fields in
-wire form (account.md §6.3), ``meta`` the review/provenance fields of the
-current wire (changes-0.7.20 §4.2), ``status`` is ``active`` or ``merged``;
+wire form, ``meta`` the review/provenance fields of the
+current wire, ``status`` is ``active`` or ``merged``;
 ``name``, ``emails`` and ``phones`` mirror the display name, the email
 addresses and the E.164 numbers for webhook matching (``_contacts``).
 

@@ -1,4 +1,4 @@
-"""Routing an inbound call through the synchronous incoming-call webhook (webhooks.md §6).
+"""Routing an inbound call through the synchronous incoming-call webhook.
 
 The call is stored in one transaction; when its number's action is
 ``webhook`` the flat payload (the call record minus ``is_blocked``, plus

@@ -1,6 +1,6 @@
-"""Calls (phone.md §4.2-4.3, C1-C3, T1, N6): placing, inbound routing state, usage, transcripts.
+"""Calls: placing, inbound routing state, usage, transcripts.
 
-Placing a call (C3): ``from_number`` is the E.164 number of an active number
+Placing a call: ``from_number`` is the E.164 number of an active number
 the caller may use (403 otherwise: another org's, a released or an unknown
 number, or another identity's for a scoped key); the contact-rule verdict on
 ``to_number`` may answer **403** ``recipient_blocked``; then the usage limit
@@ -14,7 +14,7 @@ rolling 24 h of the emulator clock: every call placed or received that was not
 blocked counts as one call; every call that was answered bills whole minutes,
 rounded up (at least 1; an ongoing call bills up to now). Limits are
 :data:`CALLS_LIMIT` calls and :data:`MINUTES_LIMIT` minutes. When either is
-used up, C3 answers **429** ``{"error": "call_rate_limited", "message",
+used up, placing a call answers **429** ``{"error": "call_rate_limited", "message",
 "calls_limit", "minutes_limit", "retry_after_seconds"}`` with ``Retry-After``
 and ``X-RateLimit-Limit`` / ``-Remaining`` / ``-Reset`` headers.
 
@@ -126,7 +126,7 @@ def _usage(db: Db, number_id: str) -> tuple[int, float, float | None]:
 
 
 def rate_limit(db: Db, number_id: str) -> dict[str, Any]:
-    """RateLimitInfo (phone.md §3.4) of one number, now."""
+    """RateLimitInfo of one number, now."""
     calls, minutes, _ = _usage(db, number_id)
     return {
         "calls_used": calls,

@@ -1,4 +1,4 @@
-"""HTTP routes of the address book under ``/api/v1/contacts`` (account.md §6, changes-0.7.20 §4).
+"""HTTP routes of the address book under ``/api/v1/contacts``.
 
 Bodies are checked like the service's FastAPI models (one 422 listing every
 problem); the vCard import takes the raw ``text/vcard`` body. Path ids that

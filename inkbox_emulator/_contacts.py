@@ -1,13 +1,13 @@
 """Webhook contact matching over the address book, and the control API's ``add_contact``.
 
-Matching follows webhooks.md §3.4: inbound events resolve ``from`` and every
+Matching, as the service does it: inbound events resolve ``from`` and every
 ``cc``; outbound events resolve every ``to``, ``cc`` and ``bcc``. Entries keep
 the address's casing from the message, appear once per (bucket, address), are
 ordered ``from``, ``to``, ``cc``, ``bcc``, and the list is empty when more than
 50 distinct normalised addresses would have to be resolved. Text and call
 webhooks carry one ``contact`` (``{id, name}`` or ``None``): the oldest contact
-of the org listing the remote E.164 number among its ``phones``
-(webhooks.md §5). Contacts come from the address book (``_address_book``:
+of the org listing the remote E.164 number among its ``phones``.
+Contacts come from the address book (``_address_book``:
 created through the API, imported from vCards, or seeded here); mail matches
 only see the contacts visible to the identity that owns the mailbox, and merged
 contacts never match.

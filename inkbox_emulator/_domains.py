@@ -1,4 +1,4 @@
-"""Custom sending domains (mail.md §5): list, and choose the org default (admin only).
+"""Custom sending domains: list, and choose the org default (admin only).
 
 ``set-default`` with the emulator's platform mail domain clears the custom
 default (the answer is ``{"default_domain": null}``); a domain the org does

@@ -1,4 +1,4 @@
-"""One agent connection: the HTTP/2 server side of tunnels.md §2-§4 (``/_system/*``).
+"""One agent connection: the HTTP/2 server side of the agent protocol (``/_system/*``).
 
 Streams the agent opens:
 

@@ -1,4 +1,4 @@
-"""Bridge-stream framing (tunnels.md §3.3 and §4.3).
+"""Bridge-stream framing: WebSocket frames and the length-prefixed JSON records.
 
 The DATA bytes of a bridge stream are RFC 6455 frames. On a WebSocket bridge
 their payloads form a stream of records, each a 4-byte big-endian length and a

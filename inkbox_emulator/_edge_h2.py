@@ -13,8 +13,8 @@ request header block resets its stream (a stream error, RFC 9113 §8.1.1);
 a connection error queues GOAWAY with its code and raises
 :class:`ProtocolError`, after which the connection must be dropped.
 :meth:`ServerEngine.goaway` writes a GOAWAY without ending anything: the
-streams the agent opens afterwards are still served (``tunnels.md``
-Appendix A drains rely on that).
+streams the agent opens afterwards are still served (an edge's drain relies on
+that).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Passthrough tunnels (tunnels.md §4): raw TLS bytes of a third party through a TCP bridge.
+"""Passthrough tunnels: raw TLS bytes of a third party through a TCP bridge.
 
 The edge has only peeked at the ClientHello, so the first bytes read here are
 the ClientHello itself. It sends a ``tcp-stream`` envelope, waits for the

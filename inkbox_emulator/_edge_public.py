@@ -1,10 +1,10 @@
 """The third-party side of the edge: HTTP/1.1 requests by ``Host``, WebSocket upgrades.
 
-Each request to ``{name}.{zone}`` becomes an envelope (tunnels.md §2.1 Step 7,
-§7.2) and is answered with the agent's reply. An ``Upgrade: websocket``
+Each request to ``{name}.{zone}`` becomes an envelope
+and is answered with the agent's reply. An ``Upgrade: websocket``
 request becomes a ``ws-upgrade`` envelope; on the agent's 200 the edge sends
 the 101 itself and then translates caller frames to and from the bridge's
-length-prefixed JSON records (§3.3).
+length-prefixed JSON records.
 """
 
 from __future__ import annotations

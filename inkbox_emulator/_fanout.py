@@ -1,7 +1,7 @@
 """Mail and text events fanned out to the webhook subscriptions that want them.
 
-Since the service dropped ``webhook_url`` / ``incoming_text_webhook_url``
-(changes-0.7.20.md §5), every mail and text event is delivered only through
+Since the service dropped ``webhook_url`` / ``incoming_text_webhook_url``,
+every mail and text event is delivered only through
 webhook subscriptions: each active subscription of the owning identity (or a
 legacy one owned by the event's mailbox or phone number) whose
 ``event_types`` lists the event gets one signed POST. One event has one

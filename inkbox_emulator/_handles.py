@@ -1,4 +1,4 @@
-"""Agent-handle rules (identities.md §2.2) and signup handle derivation."""
+"""Agent-handle rules and signup handle derivation."""
 
 from __future__ import annotations
 

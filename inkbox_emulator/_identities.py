@@ -378,7 +378,7 @@ def filter_modes(db: Db, row: Any) -> dict[str, str]:
 
 
 def summary(db: Db, row: Any) -> dict[str, Any]:
-    """IdentitySummary (identities.md §5.1, with the current service's settings fields)."""
+    """IdentitySummary, with the current service's settings fields."""
     settings = _settings(row)
     return {
         "id": row["id"],
@@ -436,7 +436,7 @@ def set_storage_limit(db: Db, email_address: str, limit_bytes: int) -> None:
 
 
 def mailbox_record(row: Any, db: Db | None = None) -> dict[str, Any]:
-    """IdentityMailbox / Mailbox (identities.md §5.3, with the current service's fields).
+    """IdentityMailbox / Mailbox, with the current service's fields.
 
     Without ``db`` the storage use reads 0 and the directions follow ``filter_mode``.
     """
@@ -471,7 +471,7 @@ def mailbox_record(row: Any, db: Db | None = None) -> dict[str, Any]:
 
 
 def tunnel_record(row: Any, connected: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """Tunnel (identities.md §5.5); ``connected``: ids of tunnels an agent serves right now."""
+    """Tunnel; ``connected``: ids of tunnels an agent serves right now."""
     return {
         "id": row["id"],
         "organization_id": row["organization_id"],
@@ -517,7 +517,7 @@ def tunnel_summary(row: Any) -> dict[str, Any]:
 
 
 def phone_record(row: Any, now: float) -> dict[str, Any]:
-    """IdentityPhoneNumber (identities.md §5.4): the same record as ``GET /phone/numbers``."""
+    """IdentityPhoneNumber: the same record as ``GET /phone/numbers``."""
     return number_record(row, now)
 
 

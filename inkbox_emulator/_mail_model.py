@@ -1,4 +1,4 @@
-"""Wire records of mail rows (mail.md §7, webhooks.md §3.3) and small mail helpers."""
+"""Wire records of mail rows (API and webhook shapes) and small mail helpers."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _status(row: Any) -> str:
 
 
 def message_record(row: Any) -> dict[str, Any]:
-    """Message (mail.md §7.3): metadata, no bodies."""
+    """Message: metadata, no bodies."""
     return {
         "id": row["id"],
         "mailbox_id": row["mailbox_id"],
@@ -112,7 +112,7 @@ def attachment_metadata(db: Db, message_row_id: str) -> list[dict[str, Any]]:
 
 
 def message_detail(db: Db, row: Any) -> dict[str, Any]:
-    """MessageDetail (mail.md §7.4): Message plus bodies and headers."""
+    """MessageDetail: Message plus bodies and headers."""
     refs = row["references"]
     return {
         **message_record(row),
@@ -130,7 +130,7 @@ def message_detail(db: Db, row: Any) -> dict[str, Any]:
 
 
 def webhook_message(row: Any) -> dict[str, Any]:
-    """MailWebhookMessage (webhooks.md §3.3): exactly 14 keys; ``bcc`` only on outbound."""
+    """MailWebhookMessage: exactly 14 keys; ``bcc`` only on outbound."""
     return {
         "id": row["id"],
         "mailbox_id": row["mailbox_id"],
@@ -152,7 +152,7 @@ def webhook_message(row: Any) -> dict[str, Any]:
 
 
 def thread_record(db: Db, row: Any) -> dict[str, Any]:
-    """Thread (mail.md §7.5), without messages."""
+    """Thread, without messages."""
     count = db.one(
         "SELECT COUNT(*) FROM mail_messages WHERE thread_id = ? AND deleted_at IS NULL",
         (row["id"],),

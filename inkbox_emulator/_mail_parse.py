@@ -1,4 +1,4 @@
-"""Validation of the send and forward bodies (mail.md §3.3-3.4) with FastAPI-shaped 422s.
+"""Validation of the send and forward bodies with FastAPI-shaped 422s.
 
 Rules: ``recipients.to`` non-empty on send (forward: at least one address
 across to/cc/bcc); every address a plain well-formed ``local@domain.tld``;

@@ -1,4 +1,4 @@
-"""HTTP routes of the mail API (mail.md §1, rows 1-24): parse, authenticate, one store operation.
+"""HTTP routes of the mail API: parse, authenticate, one store operation.
 
 Cursor pages take ``limit`` 1-100 (default 50; 422 outside) and an opaque
 ``cursor``; UUID path segments that do not parse answer 422 like FastAPI.

@@ -1,4 +1,4 @@
-"""Mail contact rules (mail.md §6, wire changes §5/§6.1) and the verdict they give on an address.
+"""Mail contact rules (per mailbox, and per identity with a direction) and the verdict they give on an address.
 
 Rules belong to the agent identity (see ``_contact_rules`` for the shared
 semantics) and live under ``/identities/{handle}/mail-contact-rules``, with the

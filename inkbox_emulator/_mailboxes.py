@@ -1,4 +1,4 @@
-"""Mailboxes (mail.md §2): lookup with visibility rules, list, get, update.
+"""Mailboxes: lookup with visibility rules, list, get, update.
 
 Visibility: admin keys and human sessions reach every live mailbox of their
 organisation. An identity-scoped key reaches only its own identity's mailbox:

@@ -1,4 +1,4 @@
-"""Reading and organising mail (mail.md §2.3, §3.1-3.2, §3.5-3.7, §4).
+"""Reading and organising mail: messages, threads, flags, folders, attachments.
 
 Listing rules: messages newest first, threads by most recent activity, thread
 detail oldest first. Deleted messages (status ``deleted``) and deleted threads

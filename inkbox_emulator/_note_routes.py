@@ -1,4 +1,4 @@
-"""HTTP routes of notes under ``/api/v1/notes`` (account.md §7)."""
+"""HTTP routes of notes under ``/api/v1/notes``."""
 
 from __future__ import annotations
 

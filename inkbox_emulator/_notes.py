@@ -1,4 +1,4 @@
-"""Notes (account.md §7): org-scoped markdown texts shared with identities by explicit grants.
+"""Notes: org-scoped markdown texts shared with identities by explicit grants.
 
 Admin keys and humans see every note. An identity-scoped key sees the notes
 granted to its identity; a note it writes is granted to it automatically,

@@ -1,4 +1,4 @@
-"""Wire records of the phone API (phone.md §3) and the small shared phone helpers.
+"""Wire records of the phone API and the small shared phone helpers.
 
 Every record carries every field of its response model, nullable ones as
 ``null``. A number's ``sms_status`` is stored ``pending`` with ``sms_ready_at``
@@ -72,7 +72,7 @@ def settle_sms(db: Db) -> None:
 
 
 def number_record(row: Any, now: float) -> dict[str, Any]:
-    """PhoneNumber (phone.md §3.1; also the identity's ``phone_number``)."""
+    """PhoneNumber (also the identity's ``phone_number``)."""
     ready = _sms_ready(row, now)
     return {
         "id": row["id"],
@@ -99,7 +99,7 @@ def number_record(row: Any, now: float) -> dict[str, Any]:
 
 
 def call_record(row: Any) -> dict[str, Any]:
-    """PhoneCall (phone.md §3.3, plus ``origin``/``mode``/``reason`` of the current wire)."""
+    """PhoneCall (with ``origin``/``mode``/``reason`` of the current wire)."""
     routing = routing_of(row)
     return {
         "id": row["id"],
@@ -124,7 +124,7 @@ def call_record(row: Any) -> dict[str, Any]:
 
 
 def transcript_record(row: Any) -> dict[str, Any]:
-    """PhoneTranscript (phone.md §3.5)."""
+    """PhoneTranscript."""
     return {
         "id": row["id"],
         "call_id": row["call_id"],
@@ -151,7 +151,7 @@ def conversation_id(phone_number_id: str, key: str) -> str:
 
 
 def text_record(row: Any, media: list[dict[str, Any]] | None) -> dict[str, Any]:
-    """TextMessage (phone.md §3.6 and the current wire's group fields).
+    """TextMessage, with the current wire's group fields.
 
     ``media`` are ``TextMediaItem``s (``None`` for SMS). A group text's
     ``remote_phone_number`` column holds its conversation key, the
@@ -199,7 +199,7 @@ def text_record(row: Any, media: list[dict[str, Any]] | None) -> dict[str, Any]:
 
 
 def opt_in_record(row: Any) -> dict[str, Any]:
-    """SmsOptIn (phone.md §3.9)."""
+    """SmsOptIn."""
     return {
         "id": row["id"],
         "organization_id": row["organization_id"],
@@ -214,7 +214,7 @@ def opt_in_record(row: Any) -> dict[str, Any]:
 
 
 def rule_record(row: Any) -> dict[str, Any]:
-    """PhoneContactRule (phone.md §3.10)."""
+    """PhoneContactRule."""
     return {
         "id": row["id"],
         "phone_number_id": row["phone_number_id"],

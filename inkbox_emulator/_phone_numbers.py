@@ -1,16 +1,16 @@
-"""Phone numbers (phone.md §4.1, N1-N5): visibility, list, get, provision, update, release.
+"""Phone numbers: visibility, list, get, provision, update, release.
 
 Visibility: admin keys and human sessions reach every active number of their
 organisation; an identity-scoped key reaches only its own identity's number.
 Anything else (another organisation's number, a released number, another
-identity's number for a scoped key) answers **404**, as N2 documents.
+identity's number for a scoped key) answers **404**, as the service does.
 
-Provision (N3) binds a new number to an identity by ``agent_handle`` (a
+Provision binds a new number to an identity by ``agent_handle`` (a
 leading ``@`` is stripped; 404 when no such identity is visible); an identity
 that already holds an active number answers **409**. A scoped key may only
 provision for its own identity (403 otherwise). Only ``local`` numbers are
 offered (the default); ``type: "toll_free"`` answers **422**, as the service
-does since toll-free provisioning ended. Update (N4) applies only the keys
+does since toll-free provisioning ended. Update applies only the keys
 sent; afterwards ``auto_accept`` needs a ``client_websocket_url``,
 ``webhook`` an ``incoming_call_webhook_url`` and ``forward`` a
 ``forwarding_target_type`` with its one target (``phone`` →
@@ -19,7 +19,7 @@ otherwise, also when a PATCH clears what the current action needs);
 ``hosted_agent`` needs nothing. ``filter_mode`` is admin-only (403 for scoped
 keys) and a real change adds ``filter_mode_change_notice`` (counting the
 identity's now-redundant rules).
-Release (N5, and the identity's ``DELETE …/phone_number``) is irreversible.
+Release (also the identity's ``DELETE …/phone_number``) is irreversible.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ FORWARDING = ("forwarding_target_type", "forwarding_phone_number", "forwarding_s
 
 @dataclass(frozen=True)
 class ProvisionRequest:
-    """A parsed N3 body."""
+    """A parsed provision body."""
 
     agent_handle: str
     type: str = "local"
@@ -77,7 +77,7 @@ class ProvisionRequest:
 
 @dataclass(frozen=True)
 class NumberPatch:
-    """A parsed N4 body (MISSING = leave unchanged; ``None`` clears a URL)."""
+    """A parsed update body (MISSING = leave unchanged; ``None`` clears a URL)."""
 
     incoming_call_action: str | Missing = MISSING
     client_websocket_url: str | Missing | None = MISSING
@@ -185,7 +185,7 @@ def _opt(value: Any) -> Any:
 
 
 def parse_provision(data: dict[str, Any]) -> ProvisionRequest:
-    """Validate an N3 body (422 listing every problem)."""
+    """Validate a provision body (422 listing every problem)."""
     fields = Fields(data)
     handle = fields.string("agent_handle", required=True, min_length=1)
     fields.literal("type", ("local",), nullable=False)
@@ -216,7 +216,7 @@ def parse_provision(data: dict[str, Any]) -> ProvisionRequest:
 
 
 def parse_number_patch(data: dict[str, Any]) -> NumberPatch:
-    """Validate an N4 body (only the keys sent)."""
+    """Validate an update body (only the keys sent)."""
     fields = Fields(data)
     extra = _call_fields(fields)
     fields.raise_errors()

@@ -1,4 +1,4 @@
-"""HTTP routes of the phone API (phone.md §7: N1-N6, C1-C3, T1, X1-X8, O1-O4, R1-R6), plus
+"""HTTP routes of the phone API (numbers, calls, transcripts, texts, opt-ins, rules), plus
 the current wire's ``/phone/calls`` routes and identity-keyed phone contact rules.
 
 Each handler authenticates, validates the path, query and body (FastAPI-shaped
@@ -141,7 +141,7 @@ def phone_routes(store: Store) -> list[BaseRoute]:
     def path_uuid(request: Request, name: str) -> str:
         return parse_uuid(str(request.path_params[name]), ("path", name))
 
-    # -- numbers (N1-N6) ------------------------------------------------------------------
+    # -- numbers ------------------------------------------------------------------
 
     async def list_numbers(request: Request) -> Response:
         return json_response(store.run(_phone_numbers.list_numbers, auth(request)))
@@ -178,7 +178,7 @@ def phone_routes(store: Store) -> list[BaseRoute]:
         result = store.run(_calls.search_transcripts, principal, number_id, q, party, limit)
         return json_response(result)
 
-    # -- calls (C1-C3, T1) ------------------------------------------------------------------
+    # -- calls and transcripts ------------------------------------------------------------------
 
     async def list_calls(request: Request) -> Response:
         principal = auth(request)
@@ -234,7 +234,7 @@ def phone_routes(store: Store) -> list[BaseRoute]:
         result = store.run(_calls.place_call, principal, sender, to_number, ws, how, why)
         return json_response(result)
 
-    # -- texts (X1-X8) -------------------------------------------------------------------------
+    # -- texts -------------------------------------------------------------------------
 
     async def send_text(request: Request) -> Response:
         principal = auth(request)
@@ -352,7 +352,7 @@ def phone_routes(store: Store) -> list[BaseRoute]:
         result = store.run(_texts.mark_conversation, principal, number_id, remote, is_read)
         return json_response(result)
 
-    # -- SMS opt-ins (O1-O4) ------------------------------------------------------------------
+    # -- SMS opt-ins ------------------------------------------------------------------
 
     async def list_opt_ins(request: Request) -> Response:
         principal = auth(request)
@@ -377,7 +377,7 @@ def phone_routes(store: Store) -> list[BaseRoute]:
 
         return write
 
-    # -- contact rules: identity-keyed, legacy per number (R1-R6) ---------------------------
+    # -- contact rules: identity-keyed, legacy per number ---------------------------
 
     def rule_filters(query: Query) -> tuple[str | None, str | None, str | None, int, int]:
         action = query.literal("action", _phone_rules.ACTIONS)

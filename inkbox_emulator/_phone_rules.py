@@ -1,4 +1,4 @@
-"""Phone contact rules (phone.md §4.6, wire changes §5/§6.1) and the verdict they give.
+"""Phone contact rules (per number, and per identity with a direction) and the verdict they give.
 
 Rules belong to the agent identity (see ``_contact_rules`` for the shared
 semantics) and live under ``/identities/{handle}/phone-contact-rules``, with

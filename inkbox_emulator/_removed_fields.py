@@ -1,4 +1,4 @@
-"""The service's 422 for request fields it dropped (changes-0.7.20.md §5).
+"""The service's 422 for request fields it dropped.
 
 ``webhook_url`` on a mailbox PATCH and ``incoming_text_webhook_url`` on phone
 provisioning, number updates and identity-create's ``phone_number`` answer a

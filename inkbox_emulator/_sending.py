@@ -1,4 +1,4 @@
-"""Send and forward (mail.md §3.3-3.4), with the signup restrictions of account.md §2.
+"""Send and forward, with the restrictions on signed-up agents.
 
 ``in_reply_to_message_id`` may be the RFC 5322 ``Message-ID`` of a message of
 the mailbox (with or without angle brackets) or the Inkbox row id of one (as

@@ -1,4 +1,4 @@
-"""Webhook signing (webhooks.md §8.3): what the emulator does before each delivery."""
+"""Webhook signing: what the emulator does before each delivery."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Agent self-signup (account.md §2): register, verify, resend, status, approval."""
+"""Agent self-signup: register, verify, resend, status, approval."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""The SMS opt-in registry (phone.md §4.5, O1-O4) and the org's 10DLC campaign switch.
+"""The SMS opt-in registry and the org's 10DLC campaign switch.
 
 One row per (organisation, receiver number). An inbound ``START`` (also
 ``UNSTOP``) to any number of the org opts the sender in, an inbound ``STOP``
 (also ``STOPALL``, ``UNSUBSCRIBE``, ``CANCEL``, ``END``, ``QUIT``) opts it out,
 both with ``source=sms`` (keywords are matched on the whole trimmed body,
 case-insensitively). Reads are for admin keys and human sessions (403 for
-identity-scoped keys). Writes (O3/O4) are admin-only and answer **409**
+identity-scoped keys). Writes (opt in, opt out) are admin-only and answer **409**
 ``customer_campaign_required`` unless the org runs its own campaign
 (:func:`set_customer_campaign`, a control switch); they record ``source=api``.
 """

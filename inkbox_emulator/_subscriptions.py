@@ -1,4 +1,4 @@
-"""Webhook subscriptions, the delivery log and per-identity signing keys (changes-0.7.20.md §6.1).
+"""Webhook subscriptions, the delivery log and per-identity signing keys.
 
 Subscriptions are owned by an identity (``agent_identity_id``) or, legacy, by a
 mailbox or phone number; either way ``owner_identity_id`` is the identity

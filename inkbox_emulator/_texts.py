@@ -1,6 +1,6 @@
-"""Texts (phone.md §4.4, X1-X8): sending with the SMS rules of §6, delivery, inbound, reads.
+"""Texts: sending with the service's SMS rules, delivery, inbound, reads.
 
-Sending (X1) checks, in this order, and stores nothing when one fails:
+Sending checks, in this order, and stores nothing when one fails:
 
 1. the sender's ``sms_status`` is not ``ready`` (10DLC warm-up: ``sms_ready_delay``
    seconds of the emulator clock after creation) → **409** ``sender_sms_pending``
@@ -44,8 +44,8 @@ MMS media are stored and served through signed ``/files`` URLs.
 
 Reads: identity-scoped keys never see blocked rows; the others filter with
 ``is_blocked``. ``PATCH`` of a text takes ``is_read`` and also the pre-0.4.4
-``{"status": "deleted"}`` (phone.md §4.4, §8): the text disappears from every
-read but still counts toward the daily limit. Conversations (X6-X8) group by
+``{"status": "deleted"}``: the text disappears from every
+read but still counts toward the daily limit. Conversations group by
 remote number; ``unread_count`` and the conversation read-state PATCH concern
 inbound texts (outbound texts stay ``is_read=false``, as in the fixtures).
 """

@@ -1,6 +1,6 @@
 """The vault itself and its keys: info, initialize, unlock, list, replace the primary, delete.
 
-Rules (vault.md §3.3-3.5, §10 settled as follows):
+Rules:
 
 * a vault has exactly one primary key at a time plus its recovery keys; every
   key's ``auth_hash`` is unique within the vault;

@@ -1,6 +1,6 @@
-"""Vault rows, their wire records (vault.md §3.2) and the lookups every vault operation shares.
+"""Vault rows, their wire records and the lookups every vault operation shares.
 
-The emulator stores only what the hosted service stores (vault.md §1): per vault
+The emulator stores only what the hosted service stores: per vault
 its id and organisation; per key the client-chosen id, ``key_type``, the wrapped
 org key (base64 ciphertext), the ``auth_hash`` and who created it; per secret the
 plaintext metadata (``name``, ``description``, ``secret_type``) and the opaque
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 SECRET_TYPES = ("login", "api_key", "key_pair", "ssh_key", "other")
-"""Every ``secret_type`` label the vault accepts (vault.md §4.1)."""
+"""Every ``secret_type`` label the vault accepts."""
 
 KEY_TYPES = ("primary", "recovery")
 """Every ``key_type`` of a vault key."""

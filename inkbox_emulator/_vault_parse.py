@@ -1,4 +1,4 @@
-"""Vault request bodies and parameters (vault.md §3.3) → typed values, or one FastAPI 422.
+"""Vault request bodies and parameters → typed values, or one FastAPI 422.
 
 Shapes checked here: ids are UUIDs (stored canonical, lower-case), ``auth_hash``
 values are 64 hex digits (stored lower-case), wrapped keys and secret payloads are

@@ -1,4 +1,4 @@
-"""HTTP routes of the encrypted vault under ``/api/v1/vault`` (vault.md §3.3).
+"""HTTP routes of the encrypted vault under ``/api/v1/vault``.
 
 Each handler authenticates, parses (FastAPI-shaped 422s), then runs one store
 operation in one transaction. UUID path segments that do not parse answer 422;

@@ -1,4 +1,4 @@
-"""Vault secrets and their access rules (vault.md §3.3, §3.6).
+"""Vault secrets and their access rules.
 
 Secrets are stored as the client sends them: plaintext metadata plus the opaque
 base64 ``encrypted_payload``. Identity-scoped keys read only what was granted to

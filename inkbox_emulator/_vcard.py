@@ -8,7 +8,7 @@ in every spelling (``TYPE=work,pref``, ``TYPE=work;TYPE=pref``, the 2.1 bare
 cannot become a contact is reported with its 0-based index and a reason; the
 others still import.
 
-Cards become the wire shape of a contact card (account.md §6.3): names,
+Cards become the wire shape of a contact card: names,
 ``emails``, ``phones`` (E.164: national formatting is stripped; a bare
 10-digit number is read as a North American one), ``websites``, ``dates``,
 ``addresses``, ``custom_fields``.

@@ -5,7 +5,7 @@ worker threads, so API responses never wait for a webhook. Each webhook is
 POSTed with its exact body bytes, ``Content-Type: application/json`` and,
 when the organisation has a signing key at the time of the attempt, the
 ``X-Inkbox-Request-ID`` / ``X-Inkbox-Timestamp`` / ``X-Inkbox-Signature``
-headers of webhooks.md §8 (the request id is the same on every attempt of one
+headers (the request id is the same on every attempt of one
 delivery; the timestamp is wall-clock Unix seconds, not the emulator clock,
 so receivers checking freshness against their own clock accept it even after
 ``advance_clock``; the envelope's ``timestamp`` follows the emulator clock

@@ -1,1 +1,1 @@
-"""The tunnel data plane: an anyio-native HTTP/2 agent (``tunnels.md`` §2-5)."""
+"""The tunnel data plane: an anyio-native HTTP/2 agent."""

@@ -1,4 +1,4 @@
-"""The tunnel agent: dial, hello, serve, reconnect, drain, stop (``tunnels.md`` §2.8, Appendix A).
+"""The tunnel agent: dial, hello, serve, reconnect, drain, stop.
 
 Statuses passed to ``settings.on_status``: ``connecting`` (once), ``connected``
 (after each hello), ``reconnecting`` (after a failed session or dial),
@@ -11,7 +11,7 @@ With a :class:`Lifespan` (an ASGI ``forward_to``), the app's startup runs
 after ``connecting`` and before the first dial, its shutdown once the
 connections are closed.
 
-Session ends (§2.8): EOF, a local HTTP/2 protocol error, a PING timeout and
+Session ends: EOF, a local HTTP/2 protocol error, a PING timeout and
 an intake 401 are clean (backoff back to its base, no ``reconnecting``);
 dial/TLS errors, bad hellos, socket errors and GOAWAY with an error are
 failures. GOAWAY(NO_ERROR) is a drain: make-before-break - the replacement

@@ -1,4 +1,4 @@
-"""Reconnect delays (``tunnels.md`` §2.8) and the quick retries of a draining edge (Appendix A)."""
+"""Reconnect delays, and the quick retries of a draining edge."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""The agent's HTTP/2 client connection to the edge, over an anyio TLS stream (``tunnels.md`` §2.1-2.7).
+"""The agent's HTTP/2 client connection to the edge, over an anyio TLS stream.
 
 One reader task feeds the protocol engine (:mod:`.h2_engine`); one writer
 task flushes whatever the engine queued. Every other operation mutates the
 engine synchronously and wakes the writer, so frames leave in the order they
 were produced and no socket write is ever interrupted half-way.
 
-Flow control (§2.5): receive windows stay at the 65 535-byte defaults.
+Flow control: receive windows stay at the 65 535-byte defaults.
 Connection-level credit is returned by the engine as DATA arrives (every
 stream's backlog is bounded by its own window); stream-level credit is
 returned at once on ordinary streams and, on bridge streams, only when the

@@ -1,4 +1,4 @@
-"""The shapes the tunnel runtime's parts exchange (wire: ``tunnels.md``).
+"""The shapes the tunnel runtime's parts exchange.
 
 The agent core (connection, hello, intake pool, reconnect) hands each
 envelope to a route handler; handlers answer through an :class:`EdgeSession`
@@ -83,7 +83,7 @@ class TunnelSettings:
 
 @attrs.frozen(kw_only=True)
 class Envelope:
-    """One public request delivered on a parked intake (``tunnels.md`` §2.1 Step 7)."""
+    """One public request delivered on a parked intake."""
 
     request_id: str
     method: str = "GET"

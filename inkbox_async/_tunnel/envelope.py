@@ -1,4 +1,4 @@
-"""The agent's control-stream shapes (``tunnels.md`` §2.1 Steps 5-9, §3.2, §4.3).
+"""The agent's control-stream shapes: hello, envelopes, replies and bridge opens.
 
 Pure functions: the exact header lists of hello, intake, response POST and
 bridge CONNECT streams, and the parsing of hello answers and envelopes.
@@ -120,7 +120,7 @@ def _valid_field(name: str, value: str) -> bool:
 def bridge_headers(
     authority: str, tunnel_id: str, api_key: str, path: str, protocol: str, extra: Headers
 ) -> Headers:
-    """Extended CONNECT for a bridge (§3.2 step 5, §4.3).
+    """Extended CONNECT for a bridge.
 
     ``extra`` comes from the route handler; ``x-tunnel-id`` and ``x-api-key``
     go after its leading ``sec-websocket-*`` fields, which reproduces both
@@ -142,7 +142,7 @@ def bridge_headers(
 
 
 def fixed_reply(status: int, reason: str | None, body: str) -> Reply:
-    """A reply the agent makes up itself (§2.2): plain text, reason as ``inkbox-reason``."""
+    """A reply the agent makes up itself: plain text, reason as ``inkbox-reason``."""
     headers: Headers = [("content-type", "text/plain")] if body else []
     if reason:
         headers.append(("inkbox-reason", reason))

@@ -1,4 +1,4 @@
-"""Reaching ``forward_to``: a loopback URL or an in-process ASGI app (``tunnels.md`` §5.1-5.4).
+"""Reaching ``forward_to``: a loopback URL or an in-process ASGI app.
 
 URL targets get the request through :class:`~inkbox_async._engine.AsyncUpstream`
 (30 s timeouts, no redirects, raw body bytes so ``content-encoding`` stays
@@ -58,7 +58,7 @@ class AppError(ForwardError):
 
 
 def check_forward_target(forward_to: str, allow_remote: bool) -> None:
-    """Refuse a ``forward_to`` URL that is not loopback (§5.1), without any DNS lookup.
+    """Refuse a ``forward_to`` URL that is not loopback, without any DNS lookup.
 
     Accepted hosts: ``localhost`` (any case), a literal IPv4 address in
     127.0.0.0/8 and the literal ``::1``; the scheme must be ``http`` or
@@ -104,14 +104,14 @@ def _is_loopback(host: str) -> bool:
 
 
 def target_url(base: SplitResult, raw_path: str) -> str:
-    """``forward_to``'s scheme, netloc and path (no trailing ``/``) + the raw path and query (§5.2)."""
+    """``forward_to``'s scheme, netloc and path (no trailing ``/``) + the raw path and query."""
     if not raw_path.startswith("/"):
         raw_path = "/" + raw_path
     return f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}{raw_path}"
 
 
 def upstream_verify(settings: TunnelSettings) -> ssl.SSLContext | bool:
-    """TLS verification for ``https://`` upstreams (§5.2)."""
+    """TLS verification for ``https://`` upstreams."""
     if not settings.forward_to_verify_tls:
         return False
     bundle = settings.forward_to_ca_bundle
@@ -197,7 +197,7 @@ async def _upstream_body(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, 
 
 
 def asgi_http_scope(request: LocalRequest, *, public_host: str) -> dict[str, Any]:
-    """The ASGI 3.0 ``http`` scope (§5.4, with a percent-decoded ``path``)."""
+    """The ASGI 3.0 ``http`` scope (with a percent-decoded ``path``)."""
     path, _, query = request.raw_path.partition("?")
     if not path.startswith("/"):
         path = "/" + path

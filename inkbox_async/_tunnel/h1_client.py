@@ -1,4 +1,4 @@
-"""A lean keep-alive HTTP/1.1 client for ``http://`` forward targets (``tunnels.md`` §5.2-5.3).
+"""A lean keep-alive HTTP/1.1 client for ``http://`` forward targets.
 
 The tunnel's hot path is one loopback request per public request; through
 httpx2 that hop costs several times the CPU of the rest of the agent's

@@ -11,11 +11,11 @@ Inbound events go straight to a :class:`Handler`'s methods. A malformed
 response header block resets its stream (a stream error, RFC 9113 §8.1.1),
 and so does one whose decoded size is over the SETTINGS_MAX_HEADER_LIST_SIZE
 this side announced (decoded to its end first, so the HPACK state stays in
-step: §10.5.1): nothing one response carries can end the connection. A
+step, RFC 9113 §10.5.1): nothing one response carries can end the connection. A
 connection error raises :class:`ProtocolError`, after which the
 connection must be dropped. A GOAWAY is reported and does not end anything
-by itself: streams the peer accepted keep working (``tunnels.md``
-Appendix A drains rely on that).
+by itself: streams the peer accepted keep working (an edge's drain relies
+on that).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Header filtering and the forwarded-* headers the agent injects (``tunnels.md`` §5.2, §5.6)."""
+"""Header filtering and the forwarded-* headers the agent injects."""
 
 from __future__ import annotations
 

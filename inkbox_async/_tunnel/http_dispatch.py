@@ -1,4 +1,4 @@
-"""The edge-mode ``webhook`` route: one envelope in, one reply POSTed (``tunnels.md`` §2.1 Step 8, §2.2).
+"""The edge-mode ``webhook`` route: one envelope in, one reply POSTed.
 
 Order: path check (400 before the body is touched); then one deadline of
 ``response_deadline_seconds`` covers the body (inline, or fetched from

@@ -1,4 +1,4 @@
-"""One hello'd edge connection: intake pool, PINGs, GOAWAY, reply POSTs and bridges (``tunnels.md`` §2).
+"""One hello'd edge connection: intake pool, PINGs, GOAWAY, reply POSTs and bridges.
 
 A :class:`Link` runs two task groups: the connection's own tasks (frame
 pump, intake slots, PING loop, GOAWAY watch), cancelled when the connection
@@ -62,7 +62,7 @@ Dispatch = Callable[["Link", Envelope, bool], Awaitable[None]]
 
 
 class End(enum.Enum):
-    """How a connection's session ended (§2.8 classification, Appendix A)."""
+    """How a connection's session ended: what the agent does next depends on it."""
 
     CLEAN = "clean"
     FAILURE = "failure"

@@ -1,4 +1,4 @@
-"""``tunnels.connect()`` arguments, checked before any I/O (``tunnels.md`` §6.1)."""
+"""``tunnels.connect()`` arguments, checked before any I/O."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
-"""The ``tcp-stream`` route: a passthrough TLS connection terminated by the agent
-(``tunnels.md`` §4.2-4.4).
+"""The ``tcp-stream`` route: a passthrough TLS connection terminated by the agent.
 
 Opens ``/_system/tcp/{tcp_id}`` (10 s), terminates TLS in memory with
 ``settings.passthrough_ssl_context`` (ALPN ``h2, http/1.1``, or ``http/1.1``
 only when ``enable_h2_transcode`` is off), runs the plaintext HTTP/1.1 or
 HTTP/2 server on the decrypted stream, then tears down: close_notify, then a
-CLOSE frame with the §4.3 code and reason plus END_STREAM.
+CLOSE frame with the close code and reason plus END_STREAM.
 
 Decisions: the HTTP/1.1 server closes its side after each response, so a
 normal request ends with ``clean-eof`` (1000) instead of 0.4.4's 5 s wait and
@@ -72,7 +71,7 @@ async def _handle(session: EdgeSession, envelope: Envelope, forwarder: Forwarder
 
 
 async def _serve(stream: TLSBridgeStream, session: EdgeSession, forwarder: Forwarder) -> str:
-    """Run the plaintext server; the §4.3 close reason."""
+    """Run the plaintext server; the bridge's close reason."""
     server_done = anyio.Event()
 
     async def run_server() -> None:

@@ -1,4 +1,4 @@
-"""The path-traversal guard applied to every public request path (``tunnels.md`` §5.5)."""
+"""The path-traversal guard applied to every public request path."""
 
 from __future__ import annotations
 

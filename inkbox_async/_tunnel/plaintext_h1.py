@@ -1,4 +1,4 @@
-"""The HTTP/1.1 server on a decrypted passthrough connection (``tunnels.md`` §4.5, §4.7).
+"""The HTTP/1.1 server on a decrypted passthrough connection.
 
 One request per connection: the response carries ``connection: close`` and
 the server then closes its side (TLS close_notify) and returns, so the route

@@ -1,4 +1,4 @@
-"""The HTTP/2 server on a decrypted passthrough connection (``tunnels.md`` §4.6, §4.7).
+"""The HTTP/2 server on a decrypted passthrough connection.
 
 SETTINGS: ENABLE_PUSH 0, MAX_CONCURRENT_STREAMS 100, ENABLE_CONNECT_PROTOCOL 1,
 MAX_HEADER_LIST_SIZE 65536. Each stream is one request streamed through

@@ -1,5 +1,4 @@
-"""What the passthrough plaintext servers parse, and how it becomes a local request
-(``tunnels.md`` §4.5-4.7)."""
+"""What the passthrough plaintext servers parse, and how it becomes a local request."""
 
 from __future__ import annotations
 

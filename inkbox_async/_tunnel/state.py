@@ -1,4 +1,4 @@
-"""A tunnel's on-disk state: ``state.json``, the passthrough key and certificate (§4.8-4.9).
+"""A tunnel's on-disk state: ``state.json``, the passthrough key and certificate.
 
 The directory (default ``~/.inkbox/tunnels/{name}``) is created 0700 and
 refused when it is a symlink; files are written 0600, atomically (temporary
@@ -105,7 +105,7 @@ def load_or_create_key(directory: Path) -> Any:
 
 
 def needs_signing(directory: Path, key: Any, *, awaiting_cert: bool) -> bool:
-    """Whether a new certificate must be signed for ``key`` (§4.8 step 2)."""
+    """Whether a new certificate must be signed for ``key``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 

@@ -1,11 +1,10 @@
-"""A plaintext byte stream: TLS terminated in memory over a ``/_system/tcp/…`` bridge
-(``tunnels.md`` §4.3-4.4).
+"""A plaintext byte stream: TLS terminated in memory over a ``/_system/tcp/…`` bridge.
 
 Inbound DATA carries RFC 6455 frames holding the third party's TCP bytes;
 :meth:`TLSBridgeStream.pump` feeds BINARY payloads (fragments reassembled) to
 an ``ssl.MemoryBIO`` and credits them once fed, so the end of the inbound
 side is seen even while the plaintext server is busy. Outbound TLS output leaves as masked BINARY frames.
-The stream records the first failure as a §4.3 close reason so the route
+The stream records the first failure as a close reason so the route
 handler can pick the close code.
 """
 
@@ -45,7 +44,7 @@ CLOSE_CODES = {
     "tls-error": 1011,
     "cancelled": 1001,
 }
-"""§4.3 close reasons and their codes (anything else is 1011)."""
+"""The bridge's close reasons and their codes (anything else is 1011)."""
 
 CLEANUP_SEND_TIMEOUT = 1.0
 INBOUND_HIGH_WATER = 256 * 1024
@@ -66,7 +65,7 @@ class TLSBridgeStream(anyio.abc.ByteStream):
         self.inbound_finished = anyio.Event()
         """The edge's side ended (CLOSE frame, END_STREAM, reset or a violation)."""
         self.failure: str | None = None
-        """The first §4.3 failure reason, if any."""
+        """The first failure reason, if any."""
         self._tls_closed = False
         self._stream_ended = False
         self._fed = anyio.Event()

@@ -1,4 +1,4 @@
-"""An in-process ASGI app as the local end of a WebSocket (``tunnels.md`` §3.5, §4.7).
+"""An in-process ASGI app as the local end of a WebSocket.
 
 Decisions:
 

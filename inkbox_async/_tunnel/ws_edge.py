@@ -1,5 +1,4 @@
-"""The ``ws-upgrade`` route: a public WebSocket relayed over a ``/_system/ws/…`` bridge
-(``tunnels.md`` §3.1-3.7).
+"""The ``ws-upgrade`` route: a public WebSocket relayed over a ``/_system/ws/…`` bridge.
 
 Sequence: checks (400), local accept (ASGI app or URL upstream), the upgrade
 reply (200, or the refusal), then the bridge CONNECT (waits

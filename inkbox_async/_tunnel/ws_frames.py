@@ -1,4 +1,4 @@
-"""RFC 6455 frames and the bridge's length-prefixed JSON envelopes (``tunnels.md`` §3.3, §4.3).
+"""RFC 6455 frames and the bridge's length-prefixed JSON envelopes.
 
 Pure code, no I/O. :class:`FrameDecoder` is incremental: it buffers partial
 frames across ``feed`` calls and accepts masked and unmasked frames (unless

@@ -1,10 +1,10 @@
-"""A URL upstream as the local end of a WebSocket (``tunnels.md`` §3.6, §4.7).
+"""A URL upstream as the local end of a WebSocket.
 
 The HTTP/1.1 client handshake runs over ``anyio.connect_tcp`` (TLS only for
 ``https://`` targets, honouring ``forward_to_verify_tls`` and
 ``forward_to_ca_bundle``) within one budget for connect + write + response
-head; every failure becomes a :class:`WebSocketRefused` carrying the §3.6
-status and reason text.
+head; every failure becomes a :class:`WebSocketRefused` carrying the
+status and reason text the public caller gets.
 
 Decisions: upstream fragments are reassembled into whole messages (the
 passthrough relay is message by message, not frame by frame); a CLOSE from
@@ -89,7 +89,7 @@ _DROPPED_REQUEST = HOP_BY_HOP_REQUEST | FORWARDED_NAMES | {"upgrade", "connectio
 def handshake_request(
     settings: TunnelSettings, handshake: WSHandshake, key: str, netloc: str
 ) -> bytes:
-    """The upgrade request head sent upstream (§3.6 header order)."""
+    """The upgrade request head sent upstream, in a fixed header order."""
     assert isinstance(settings.forward_to, str)
     lines = [
         f"GET {upstream_target(settings.forward_to, handshake.raw_target)} HTTP/1.1",
@@ -299,7 +299,7 @@ class UpstreamWebSocket:
 async def open_upstream_websocket(
     settings: TunnelSettings, handshake: WSHandshake, *, timeout: float
 ) -> AsyncIterator[UpstreamWebSocket]:
-    """Handshake with the URL target; raises :class:`WebSocketRefused` on any §3.6 failure."""
+    """Handshake with the URL target; raises :class:`WebSocketRefused` on any failure."""
     websocket = await _handshake(settings, handshake, timeout)
     try:
         yield websocket

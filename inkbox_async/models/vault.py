@@ -1,6 +1,6 @@
 """Vault models: response objects, secret payloads, decrypted secrets.
 
-Payloads are what is encrypted for a secret (vault wire reference §4). They
+Payloads are what is encrypted for a secret. They
 are written in the official Python key order (``notes`` first, ``None``
 omitted) and read in any order; keys this SDK does not know are kept in
 ``extra`` and written back on re-encryption, so fields added by newer clients
