@@ -21,9 +21,11 @@ client's figure is its best listing (least disturbed by the shared machine),
 and the ratios are taken within this one run.
 
 A second part measures parsing alone, in this process: the SDK pager over an
-``httpx2.MockTransport`` against a raw loop on the same mock, and the per-item
+``httpx2.MockTransport`` against a raw loop on the same mock, the per-item
 cost of turning one decoded message into a model, ours against the official
-client's ``Message._from_dict``.
+client's ``Message._from_dict``, and what each guarantee of ours costs per
+message (typed UUIDs, aware datetimes, open enums, ``extra``, frozen models:
+the time saved by a variant of our parser without it).
 
 Targets: ours async <= 1.15x raw async; ours sync <= 1.15x raw sync and <= the
 official client.
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import io
 import json
 import pstats
@@ -318,21 +321,100 @@ def best_of(run: Callable[[], object], rounds: int) -> float:
     return min(times)
 
 
+def best_per_item(sides: dict[str, Callable[[], object]], rounds: int) -> dict[str, float]:
+    """Best seconds per item of each side, the sides taking turns every round."""
+    best = dict.fromkeys(sides, float("inf"))
+    for _ in range(rounds):
+        for name, run in sides.items():
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], (time.perf_counter() - t0) / TOTAL)
+    return best
+
+
 def per_item_parse(rounds: int) -> tuple[float, float | None]:
     """Seconds to turn one decoded message into a model: ours, the official client's."""
     from inkbox_async import Message
     from inkbox_async._converter import structure_list
 
     items = [message(i) for i in range(TOTAL)]
-    structure_list(items[:1], Message)
-    ours = best_of(lambda: structure_list(items, Message), rounds) / TOTAL
-    if not official_available():
-        return ours, None
-    from inkbox.mail.types import Message as OfficialMessage  # type: ignore[import-untyped]
+    sides: dict[str, Callable[[], object]] = {"ours": lambda: structure_list(items, Message)}
+    if official_available():
+        from inkbox.mail.types import Message as OfficialMessage  # type: ignore[import-untyped]
 
-    parse = OfficialMessage._from_dict
-    official = best_of(lambda: [parse(item) for item in items], rounds) / TOTAL
-    return ours, official
+        parse = OfficialMessage._from_dict
+        sides["official"] = lambda: [parse(item) for item in items]
+    for run in sides.values():
+        run()
+    best = best_per_item(sides, rounds)
+    return best["ours"], best.get("official")
+
+
+def parse_all(function: Callable[[Any], object], items: list[dict[str, Any]]) -> list[object]:
+    return [function(item) for item in items]
+
+
+def guarantee_costs(rounds: int) -> dict[str, float]:
+    """What each guarantee costs per message, measured on the function parsing a page's items.
+
+    Variants of the generated function specialised to this key layout (see
+    ``inkbox_async._model_structure``), each without one guarantee, are timed
+    against it; a guarantee's cost is the time its removal saves.
+    """
+    import inspect
+    import re
+
+    import attrs
+
+    from inkbox_async import Message
+    from inkbox_async._converter import converter, structure_list
+
+    items = [message(i) for i in range(TOTAL)]
+    structure_list(items, Message)  # compiles the function for this layout
+    hook = converter().get_structure_hook(Message)
+    shaped = next(f for f in hook.__globals__["_shapes"].values() if callable(f))
+    source = inspect.getsource(shaped)
+    # blocks: one per field ("v = vN" and its conversion), the rest kept as is
+    blocks = re.split(r"(?m)^(?=    v = v\d+$|    f\d+ = _d_|    self = _new)", source)
+    names = [f.name for f in attrs.fields(Message)]
+
+    def field(block: str) -> str | None:
+        found = re.search(r"(?m)^ +(f\d+) = ", block)
+        return names[int(found.group(1)[1:])] if found else None
+
+    def without(kinds: set[str]) -> str:
+        out = []
+        for block in blocks:
+            name = field(block)
+            head = block.split("\n", 1)[0]
+            if name in kinds and head.startswith("    v = v"):
+                var = f"f{names.index(name)}"
+                block = f"{head}\n    {var} = v\n"
+            out.append(block)
+        return "".join(out)
+
+    extra = f"f{names.index('extra')}"
+    ids = {"id", "mailbox_id", "thread_id"}
+    variants = {
+        "as it is": source,
+        "ids left as str (typed UUIDs)": without(ids),
+        "timestamps left as str (aware datetimes)": without({"created_at", "first_opened_at"}),
+        "enums left as str (open enums)": without({"direction", "status"}),
+        "unknown keys dropped (extra)": re.sub(
+            rf"(?m)^    {extra} = \{{.*\}}$", f"    {extra} = {{}}", source
+        ),
+        "a tuple instead of the frozen model": source[: source.index("    self = _new")]
+        + f"    return ({', '.join(f'f{i}' for i in range(len(names)))},)\n",
+    }
+    sides: dict[str, Callable[[], object]] = {}
+    for label, text in variants.items():
+        assert label == "as it is" or text != source, label
+        env = dict(shaped.__globals__)
+        exec(text, env)
+        function = env[shaped.__name__]
+        sides[label] = functools.partial(parse_all, function, items)
+    best = best_per_item(sides, rounds)
+    return {label: best["as it is"] - t if label != "as it is" else t for label, t in best.items()}
 
 
 def measure_parsing(rounds: int) -> Figure:
@@ -358,12 +440,15 @@ def measure_parsing(rounds: int) -> Figure:
     run_sdk()
     run_raw()
     sdk_t, raw_t = best_of(run_sdk, rounds), best_of(run_raw, rounds)
-    ours, official = per_item_parse(rounds)
+    ours, official = per_item_parse(rounds * 2)
     shown = "n/a" if official is None else f"{official * 1e6:.2f} us"
     print(
         f"  mock transport, sync: sdk {sdk_t * 1e3:.2f} ms, raw {raw_t * 1e3:.2f} ms "
         f"= {sdk_t / raw_t:.2f}x; parse per item: ours {ours * 1e6:.2f} us, official {shown}"
     )
+    print("  what each guarantee costs per message (time saved without it):")
+    for label, cost in guarantee_costs(rounds * 2).items():
+        print(f"    {cost * 1e6:5.2f} us  {label}")
     return Figure(
         "listing",
         "parse per item: ours / official 0.4.4",
