@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import inspect
 import json
 import re
@@ -296,7 +297,7 @@ class Prelude:
         self.ns: dict[str, Any] = {"__name__": "__readme__", "os": __import__("os")}
         self.ns.update({name: getattr(self.flavour, name) for name in self.flavour.__all__})
         self.rewriter = Rewriter(uuid.uuid4().hex[:6], servers.url)
-        self.tree = self.rewriter.visit(part.tree)
+        self.tree = self.rewriter.visit(copy.deepcopy(part.tree))
         self.factories: dict[str, Callable[[], Any]] = {
             "api_key": lambda: self.org.api_key,
             "inkbox": self.make_client,
