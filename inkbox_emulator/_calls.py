@@ -228,8 +228,7 @@ def _check_capacity(db: Db) -> None:
     if capacity is None:
         return
     live = db.one(
-        "SELECT COUNT(*) FROM phone_calls WHERE status IN "
-        f"({', '.join('?' * len(LIVE_STATUSES))})",
+        f"SELECT COUNT(*) FROM phone_calls WHERE status IN ({', '.join('?' * len(LIVE_STATUSES))})",
         LIVE_STATUSES,
     )
     if live is not None and int(live[0]) >= capacity:
