@@ -11,7 +11,7 @@ JARGON = re.compile(r"\bthe seed\b|\bseed(?:'s| README| call)", re.IGNORECASE)
 
 
 def user_facing_files() -> list[Path]:
-    files = [ROOT / "README.md", ROOT / "noxfile.py"]
+    files = [ROOT / "README.md", ROOT / "noxfile.py", *sorted((ROOT / "docs").glob("*.md"))]
     for package in ("inkbox_async", "inkbox_sync", "inkbox_emulator", "examples", "benchmarks"):
         files += sorted((ROOT / package).rglob("*.py"))
     return files
