@@ -33,8 +33,8 @@ from ._store import Store
 from ._subscription_routes import webhook_routes
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object
-from ._vault_routes import vault_routes
 from ._webhooks import Dispatcher
+from .vault.routes import vault_routes
 
 __all__ = ["build_app"]
 

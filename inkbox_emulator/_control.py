@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _contacts, _delivery, _signup, _vault_model
+from . import _accounts, _contacts, _delivery, _signup
 from ._edge import TunnelEdge
 from ._errors import ApiError
 from ._faults import FaultRegistry
@@ -43,6 +43,7 @@ from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
 from ._webhooks import Dispatcher
+from .vault import model as vault_model
 
 __all__ = ["attempt_to_wire", "control_routes", "reset_all"]
 
@@ -244,7 +245,7 @@ def control_routes(
 
     async def vault(request: Request) -> Response:
         org_id = str(request.path_params["org_id"])
-        return JSONResponse(store.run(_vault_model.vault_state, org_id))
+        return JSONResponse(store.run(vault_model.vault_state, org_id))
 
     p = CONTROL_PREFIX
     return [

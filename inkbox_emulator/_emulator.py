@@ -20,7 +20,6 @@ from . import (
     _signup,
     _sms_opt_ins,
     _texts,
-    _vault_model,
 )
 from ._app import build_app
 from ._call_routing import route_inbound_call
@@ -35,6 +34,7 @@ from ._store import Settings, Store
 from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
 from ._webhook_tunnels import EdgeRoute
 from ._webhooks import Dispatcher
+from .vault import model as vault_model
 
 __all__ = ["Emulator", "OrgCredentials"]
 
@@ -355,7 +355,7 @@ class Emulator:
         ``access_rules`` (``id``, ``vault_secret_id``, ``identity_id``), each oldest first.
         An unknown org raises the emulator's ``ApiError`` (404).
         """
-        return self._store.run(_vault_model.vault_state, organization_id)
+        return self._store.run(vault_model.vault_state, organization_id)
 
     # -- mail and the outside world ------------------------------------------------
 

@@ -29,7 +29,7 @@ from ._removed_fields import forbid_removed_field
 from ._store import Db
 from ._times import iso, iso_or_none
 from ._validation import MISSING, Fields, Missing
-from ._vault_secrets import ALL_SECRETS, grant_on_identity_create, remove_identity_rules
+from .vault.secrets import ALL_SECRETS, grant_on_identity_create, remove_identity_rules
 
 __all__ = [
     "CreateIdentity",

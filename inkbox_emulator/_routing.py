@@ -8,19 +8,41 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from ._errors import ApiError, ValidationItem
-from ._validation import parse_json
+from ._validation import Fields, parse_json, parse_json_object, parse_uuid
 
-__all__ = ["Handler", "Query", "decode_cursor", "encode_cursor", "json_response", "method_route"]
+__all__ = [
+    "ContextHandler",
+    "Handler",
+    "Query",
+    "RouteTable",
+    "body_fields",
+    "bound_routes",
+    "decode_cursor",
+    "encode_cursor",
+    "json_body",
+    "json_response",
+    "method_route",
+    "no_content",
+    "path_uuid",
+]
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+C = TypeVar("C")
+ContextHandler = Callable[[C, Request], Awaitable[Response]]
+"""A module-level handler: what it needs (a store, or a context object) comes first."""
+
+RouteTable = Sequence[tuple[str, Mapping[str, ContextHandler[C]]]]
+"""Paths, each with its handler per method."""
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -32,7 +54,37 @@ def json_response(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
 
-def method_route(path: str, handlers: dict[str, Handler]) -> Route:
+def no_content() -> Response:
+    """An empty 204 response."""
+    return Response(status_code=204)
+
+
+async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The request's JSON object body (422 when it is not one)."""
+    return parse_json_object(await request.body(), allow_empty=allow_empty)
+
+
+async def body_fields(request: Request, *, allow_empty: bool = False) -> Fields:
+    """The request's JSON object body, ready for typed field access."""
+    return Fields(await json_body(request, allow_empty=allow_empty))
+
+
+def path_uuid(request: Request, name: str) -> str:
+    """The UUID path parameter ``name`` (422 when it does not parse)."""
+    return parse_uuid(str(request.path_params[name]), ("path", name))
+
+
+def bound_routes(context: C, table: RouteTable[C]) -> list[BaseRoute]:
+    """The routes of ``table``, each handler given ``context`` first."""
+    return [
+        method_route(
+            path, {method: partial(handler, context) for method, handler in handlers.items()}
+        )
+        for path, handlers in table
+    ]
+
+
+def method_route(path: str, handlers: Mapping[str, Handler]) -> Route:
     """One route serving several methods (so 405 answers carry the full ``Allow`` list)."""
 
     async def dispatch(request: Request) -> Response:

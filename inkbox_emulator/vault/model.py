@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._accounts import Principal, require_org
-from ._errors import ApiError
-from ._store import Db
-from ._times import iso
+from inkbox_emulator._accounts import Principal, require_org
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso
 
 __all__ = [
     "KEY_TYPES",

@@ -22,10 +22,11 @@ import secrets
 import uuid
 from typing import Any
 
-from ._accounts import Principal
-from ._errors import ApiError
-from ._store import Db
-from ._vault_model import (
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+
+from .model import (
     find_vault,
     key_record,
     require_manager,
@@ -35,7 +36,7 @@ from ._vault_model import (
     vault_info,
     visible_secrets,
 )
-from ._vault_parse import InitializeVault, KeyMaterial, ReplacePrimary
+from .parse import InitializeVault, KeyMaterial, ReplacePrimary
 
 __all__ = ["delete_key", "get_info", "initialize", "list_keys", "replace_primary", "unlock"]
 

@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ValidationItem, validation_error
-from ._validation import MISSING, Fields, Missing
-from ._vault_model import KEY_TYPES, SECRET_TYPES
+from inkbox_emulator._errors import ValidationItem, validation_error
+from inkbox_emulator._validation import MISSING, Fields, Missing
+
+from .model import KEY_TYPES, SECRET_TYPES
 
 __all__ = [
     "MIN_BLOB_BYTES",

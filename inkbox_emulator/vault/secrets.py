@@ -13,11 +13,12 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from ._accounts import Principal
-from ._errors import ApiError
-from ._store import Db
-from ._validation import Missing
-from ._vault_model import (
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+from inkbox_emulator._validation import Missing
+
+from .model import (
     access_record,
     access_rows,
     find_secret,
@@ -29,7 +30,7 @@ from ._vault_model import (
     touch,
     visible_secrets,
 )
-from ._vault_parse import NewSecret, SecretPatch
+from .parse import NewSecret, SecretPatch
 
 __all__ = [
     "ALL_SECRETS",

@@ -1,0 +1,1 @@
+"""Accounts: organizations, API keys, whoami, agent signup and handles."""
