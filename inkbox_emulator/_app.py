@@ -22,11 +22,7 @@ from ._edge import TunnelEdge
 from ._edge_hub import EdgeSettings
 from ._errors import ApiError
 from ._faults import FaultMiddleware, FaultRegistry
-from ._files import file_routes
-from ._mail_routes import mail_routes
 from ._note_routes import note_routes
-from ._phone_control import phone_control_routes
-from ._phone_routes import phone_routes
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
@@ -34,6 +30,10 @@ from ._subscription_routes import webhook_routes
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object
 from ._webhooks import Dispatcher
+from .mail.files import file_routes
+from .mail.routes import mail_routes
+from .phone.control import phone_control_routes
+from .phone.routes import phone_routes
 from .vault.routes import vault_routes
 
 __all__ = ["build_app"]

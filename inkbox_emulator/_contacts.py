@@ -22,8 +22,8 @@ from typing import Any
 from ._accounts import require_org
 from ._address_book import contact_record, insert_contact, visible_contact_ids
 from ._errors import ApiError
-from ._mail_model import addresses, is_email
 from ._store import Db
+from .mail.model import addresses, is_email
 
 __all__ = ["MAX_RESOLVED", "add_contact", "match_contacts", "match_phone_contact"]
 

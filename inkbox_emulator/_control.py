@@ -34,15 +34,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _contacts, _delivery, _signup
+from . import _accounts, _contacts, _signup
 from ._edge import TunnelEdge
 from ._errors import ApiError
 from ._faults import FaultRegistry
-from ._mail_parse import parse_inject
 from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
 from ._webhooks import Dispatcher
+from .mail import delivery
+from .mail.parse import parse_inject
 from .vault import model as vault_model
 
 __all__ = ["attempt_to_wire", "control_routes", "reset_all"]
@@ -140,25 +141,25 @@ def control_routes(
 
     async def inbound(request: Request) -> Response:
         parsed = parse_inject(parse_json_object(await request.body()))
-        return JSONResponse(store.run(_delivery.inject_inbound, parsed), status_code=201)
+        return JSONResponse(store.run(delivery.inject_inbound, parsed), status_code=201)
 
     async def outbox(request: Request) -> Response:
         org = request.query_params.get("organization_id")
-        return JSONResponse(store.run(_delivery.list_outbox, org))
+        return JSONResponse(store.run(delivery.list_outbox, org))
 
     async def outcomes(request: Request) -> Response:
         fields = await body(request)
         pattern = fields.string("pattern", required=True, min_length=1)
-        outcome = fields.literal("outcome", _delivery.OUTCOMES, nullable=False)
+        outcome = fields.literal("outcome", delivery.OUTCOMES, nullable=False)
         if outcome is Missing.MISSING:
             fields.missing("outcome")
         fields.raise_errors()
         assert isinstance(outcome, str)
-        return JSONResponse(store.run(_delivery.set_delivery_outcome, pattern, outcome))
+        return JSONResponse(store.run(delivery.set_delivery_outcome, pattern, outcome))
 
     async def opens(request: Request) -> Response:
         message_id = request.path_params["message_id"]
-        return JSONResponse(store.run(_delivery.record_open, message_id), status_code=201)
+        return JSONResponse(store.run(delivery.record_open, message_id), status_code=201)
 
     async def deliveries(request: Request) -> Response:
         attempts = dispatcher.attempts(

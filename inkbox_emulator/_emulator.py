@@ -10,30 +10,24 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from . import (
-    _accounts,
-    _calls,
-    _contacts,
-    _delivery,
-    _identities,
-    _phone_numbers,
-    _signup,
-    _sms_opt_ins,
-    _texts,
-)
+from . import _accounts, _contacts, _identities, _signup
 from ._app import build_app
-from ._call_routing import route_inbound_call
 from ._control import reset_all
 from ._edge import TunnelEdge
 from ._edge_hub import EdgeSettings
 from ._faults import FaultRegistry
-from ._mail_parse import parse_inject
 from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
 from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
 from ._webhook_tunnels import EdgeRoute
 from ._webhooks import Dispatcher
+from .mail import delivery
+from .mail.parse import parse_inject
+from .phone import calls, texts
+from .phone import numbers as phone_numbers
+from .phone import opt_ins as sms_opt_ins
+from .phone.call_routing import route_inbound_call
 from .vault import model as vault_model
 
 __all__ = ["Emulator", "OrgCredentials"]
@@ -395,7 +389,7 @@ class Emulator:
             "references": references if isinstance(references, str | None) else list(references),
             "message_id": message_id,
         }
-        return self._store.run(_delivery.inject_inbound, parse_inject(data))
+        return self._store.run(delivery.inject_inbound, parse_inject(data))
 
     def outbox(self, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Mail delivered to the outside world, oldest first.
@@ -407,12 +401,12 @@ class Emulator:
         ``size``, ``content_base64``), ``in_reply_to``, ``references``, ``status``
         (``sent`` → ``delivered``/``bounced``/``failed``), ``created_at``, ``updated_at``.
         """
-        return self._store.run(_delivery.list_outbox, organization_id)
+        return self._store.run(delivery.list_outbox, organization_id)
 
     def set_delivery_outcome(self, pattern: str, outcome: str) -> None:
         """Make later outside deliveries to an address (or ``"@domain"``) end ``delivered``,
         ``bounced`` or ``failed`` (``delivered`` removes the override)."""
-        self._store.run(_delivery.set_delivery_outcome, pattern, outcome)
+        self._store.run(delivery.set_delivery_outcome, pattern, outcome)
 
     def open_email(self, message_id: str) -> dict[str, Any]:
         """A recipient opens the sent message ``message_id`` (its id, not the RFC Message-ID).
@@ -420,7 +414,7 @@ class Emulator:
         Sends made with ``track_opens`` count it (``open_count``, ``first_opened_at``);
         others are unchanged. Returns the Message.
         """
-        return self._store.run(_delivery.record_open, message_id)
+        return self._store.run(delivery.record_open, message_id)
 
     def set_storage_limit(self, email_address: str, limit_bytes: int) -> None:
         """Lower (or raise) one mailbox's storage cap; a send past it answers 402
@@ -480,8 +474,8 @@ class Emulator:
         the stored TextMessage. Raises the emulator's ``ApiError`` (422 bad input, 404 when
         ``to_number`` is not an active emulator number).
         """
-        items = _texts.parse_media(None if media is None else [dict(m) for m in media])
-        return self._store.run(_texts.inject_text, to_number, from_number, text, items)
+        items = texts.parse_media(None if media is None else [dict(m) for m in media])
+        return self._store.run(texts.inject_text, to_number, from_number, text, items)
 
     def set_text_outcome(
         self,
@@ -493,17 +487,15 @@ class Emulator:
         """Make later texts to ``recipient_number`` end ``delivered``, ``delivery_failed``
         (``error_code``/``error_detail``, default ``30007``/``Message filtered by carrier``)
         or ``delivery_unconfirmed`` (``delivered`` removes the override)."""
-        self._store.run(
-            _texts.set_text_outcome, recipient_number, outcome, error_code, error_detail
-        )
+        self._store.run(texts.set_text_outcome, recipient_number, outcome, error_code, error_detail)
 
     def set_customer_campaign(self, organization_id: str, enabled: bool = True) -> None:
         """Give the org its own 10DLC campaign (opt-in writes are then allowed) or take it away."""
-        self._store.run(_sms_opt_ins.set_customer_campaign, organization_id, enabled)
+        self._store.run(sms_opt_ins.set_customer_campaign, organization_id, enabled)
 
     def mark_sms_ready(self, phone_number_id: str) -> dict[str, Any]:
         """End a number's 10DLC warm-up now; returns the PhoneNumber."""
-        return self._store.run(_phone_numbers.mark_sms_ready, phone_number_id)
+        return self._store.run(phone_numbers.mark_sms_ready, phone_number_id)
 
     def inject_call(self, to_number: str, from_number: str) -> dict[str, Any]:
         """A call from the outside world to the emulator number ``to_number``, routed by its
@@ -516,14 +508,14 @@ class Emulator:
     def append_transcript(self, call_id: str, party: str, text: str) -> dict[str, Any]:
         """Append the next transcript segment (``party`` ``local``/``remote``/``system``) to a
         call; returns the PhoneTranscript."""
-        return self._store.run(_calls.append_transcript, call_id, party, text)
+        return self._store.run(calls.append_transcript, call_id, party, text)
 
     def sent_texts(self, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Texts the outside world received, oldest first: ``id``, ``organization_id``,
         ``phone_number_id``, ``from_number``, ``to_number``, ``text``, ``type``, ``media``,
         ``delivery_status``, ``error_code``, ``error_detail``, ``created_at``,
         ``updated_at``."""
-        return self._store.run(_texts.list_sent_texts, organization_id)
+        return self._store.run(texts.list_sent_texts, organization_id)
 
     def inject_fault(
         self,

@@ -28,11 +28,11 @@ from typing import Any
 
 from ._contacts import match_contacts, match_phone_contact
 from ._events import WebhookEvent
-from ._mail_model import addresses, html_text, webhook_message
-from ._phone_model import call_record
 from ._store import Db
 from ._times import iso
 from ._webhook_context import ContextTrigger, context_builder
+from .mail.model import addresses, html_text, webhook_message
+from .phone.model import call_record
 
 __all__ = [
     "WEBHOOK_BODY_CHARS",

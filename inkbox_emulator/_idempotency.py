@@ -28,7 +28,7 @@ from starlette.responses import Response
 
 from ._accounts import authenticate
 from ._errors import ApiError
-from ._routing import Handler
+from ._routing import ContextHandler
 from ._store import Db, Store
 
 __all__ = ["RETENTION_SECONDS", "begin", "idempotent"]
@@ -122,15 +122,15 @@ def _release(db: Db, organization_id: str, scope: str, key: str) -> None:
 
 
 def idempotent(
-    store: Store, operation: str, sender: str | None = None
-) -> Callable[[Handler], Handler]:
+    operation: str, sender: str | None = None
+) -> Callable[[ContextHandler[Store]], ContextHandler[Store]]:
     """Wrap a send route's handler; ``sender`` names the path parameter of the sender."""
 
-    def wrap(handler: Handler) -> Handler:
-        async def keyed(request: Request) -> Response:
+    def wrap(handler: ContextHandler[Store]) -> ContextHandler[Store]:
+        async def keyed(store: Store, request: Request) -> Response:
             key = request.headers.get(HEADER)
             if key is None:
-                return await handler(request)
+                return await handler(store, request)
             problem = _key_problem(key)
             if problem is not None:
                 raise ApiError(
@@ -148,7 +148,7 @@ def idempotent(
             try:
                 principal = store.run(authenticate, request.headers.get("x-api-key"))
             except ApiError:
-                return await handler(request)  # answers the 401 itself
+                return await handler(store, request)  # answers the 401 itself
             org = principal.organization_id
             owner = "" if sender is None else str(request.path_params[sender]).lower()
             scope = f"{operation}:{owner}"
@@ -163,7 +163,7 @@ def idempotent(
                     headers={"Idempotent-Replayed": "true"},
                 )
             try:
-                response = await handler(request)
+                response = await handler(store, request)
             except BaseException:
                 store.run(_release, org, scope, key)
                 raise

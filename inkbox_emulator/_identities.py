@@ -22,13 +22,13 @@ from typing import Any, Literal
 from ._accounts import Principal
 from ._errors import ApiError, handle_unavailable, value_error
 from ._handles import handle_problem, normalize_handle
-from ._phone_model import number_record
-from ._phone_numbers import CALL_ACTIONS, FORWARDING, forwarding_fields, forwarding_problem
-from ._phones import AREA_CODES, insert_number
 from ._removed_fields import forbid_removed_field
 from ._store import Db
 from ._times import iso, iso_or_none
 from ._validation import MISSING, Fields, Missing
+from .phone.allocation import AREA_CODES, insert_number
+from .phone.model import number_record
+from .phone.numbers import CALL_ACTIONS, FORWARDING, forwarding_fields, forwarding_problem
 from .vault.secrets import ALL_SECRETS, grant_on_identity_create, remove_identity_rules
 
 __all__ = [

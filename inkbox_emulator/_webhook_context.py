@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._mail_model import addresses
 from ._store import Db
 from ._times import iso, iso_or_none
+from .mail.model import addresses
 
 __all__ = ["CONTEXT_CAP_BYTES", "TEXT_ITEM_CHARS", "ContextTrigger", "context_builder"]
 

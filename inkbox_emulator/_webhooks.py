@@ -35,13 +35,13 @@ from typing import Any
 import httpx2
 
 from ._accounts import current_signing_key
-from ._delivery import complete_delivery
 from ._events import DeliveryDue, Later, WebhookEvent
 from ._signing import signing_headers
 from ._store import Store
 from ._subscriptions import identity_signing_key, log_delivery
 from ._times import iso
 from ._webhook_tunnels import EdgeRoute, Target
+from .mail.delivery import complete_delivery
 
 __all__ = ["Dispatcher"]
 

@@ -31,15 +31,16 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-from ._accounts import Principal
-from ._delivery import bracketed, send_outbound
-from ._errors import ApiError
-from ._identities import storage_limit, storage_used
-from ._mail_model import addresses, message_record
-from ._mail_parse import ForwardRequest, NewAttachment, ReplyAllRequest, SendRequest
-from ._mail_rules import outbound_block
-from ._mailboxes import find_mailbox
-from ._store import Db
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._identities import storage_limit, storage_used
+from inkbox_emulator._store import Db
+
+from .delivery import bracketed, send_outbound
+from .mailboxes import find_mailbox
+from .model import addresses, message_record
+from .parse import ForwardRequest, NewAttachment, ReplyAllRequest, SendRequest
+from .rules import outbound_block
 
 __all__ = [
     "CLAIMED_DAILY_LIMIT",

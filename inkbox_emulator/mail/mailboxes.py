@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._accounts import Principal
-from ._errors import ApiError
-from ._identities import mailbox_record
-from ._store import Db
-from ._validation import MISSING, Missing
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._identities import mailbox_record
+from inkbox_emulator._store import Db
+from inkbox_emulator._validation import MISSING, Missing
 
 __all__ = ["MailboxPatch", "find_mailbox", "get_mailbox", "list_mailboxes", "update_mailbox"]
 

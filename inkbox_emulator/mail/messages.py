@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ._errors import ApiError
-from ._mail_model import addresses, message_detail, message_record, thread_record
-from ._routing import decode_cursor, encode_cursor
-from ._store import Db
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._routing import decode_cursor, encode_cursor
+from inkbox_emulator._store import Db
+
+from .model import addresses, message_detail, message_record, thread_record
 
 __all__ = [
     "FOLDERS",

@@ -27,14 +27,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._accounts import Principal
-from ._errors import ApiError, value_error
-from ._handles import normalize_handle
-from ._phone_model import is_e164, number_record, settle_sms
-from ._phones import AREA_CODES, insert_number
-from ._removed_fields import forbid_removed_field
-from ._store import Db
-from ._validation import MISSING, Fields, Missing
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError, value_error
+from inkbox_emulator._handles import normalize_handle
+from inkbox_emulator._removed_fields import forbid_removed_field
+from inkbox_emulator._store import Db
+from inkbox_emulator._validation import MISSING, Fields, Missing
+
+from .allocation import AREA_CODES, insert_number
+from .model import is_e164, number_record, settle_sms
 
 __all__ = [
     "CALL_ACTIONS",

@@ -14,9 +14,9 @@ import re
 import uuid
 from typing import Any
 
-from ._errors import ApiError
-from ._store import Db
-from ._times import iso, iso_or_none
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso, iso_or_none
 
 __all__ = [
     "CALLS_LIMIT",

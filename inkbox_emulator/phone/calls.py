@@ -53,11 +53,13 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._accounts import Principal
-from ._errors import ApiError, value_error
-from ._events import Later, WebhookEvent
-from ._fanout import emit_call_ended, phone_parties
-from ._phone_model import (
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError, value_error
+from inkbox_emulator._events import Later, WebhookEvent
+from inkbox_emulator._fanout import emit_call_ended, phone_parties
+from inkbox_emulator._store import Db
+
+from .model import (
     CALLS_LIMIT,
     MINUTES_LIMIT,
     call_record,
@@ -65,9 +67,8 @@ from ._phone_model import (
     routing_of,
     transcript_record,
 )
-from ._phone_numbers import find_number, find_number_by_e164
-from ._phone_rules import check_outbound, verdict
-from ._store import Db
+from .numbers import find_number, find_number_by_e164
+from .rules import check_outbound, verdict
 
 __all__ = [
     "CALL_EVENT_TYPE",

@@ -25,10 +25,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from ._errors import ApiError
-from ._events import DeliveryDue
-from ._fanout import emit_mail_event
-from ._mail_model import (
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._events import DeliveryDue
+from inkbox_emulator._fanout import emit_mail_event
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso
+
+from .model import (
     addresses,
     dumps_list,
     is_email,
@@ -36,10 +39,8 @@ from ._mail_model import (
     message_record,
     snippet_of,
 )
-from ._mail_parse import InjectRequest, NewAttachment
-from ._mail_rules import verdict
-from ._store import Db
-from ._times import iso
+from .parse import InjectRequest, NewAttachment
+from .rules import verdict
 
 __all__ = [
     "OUTCOMES",

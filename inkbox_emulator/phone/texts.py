@@ -62,17 +62,18 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from ._accounts import Principal
-from ._errors import ApiError, value_error
-from ._events import Later
-from ._fanout import emit_text_event
-from ._files import signed_url
-from ._phone_model import conversation_id, is_e164, participants, phone_error, text_record
-from ._phone_numbers import find_number, find_number_by_e164
-from ._phone_rules import check_outbound, verdict
-from ._sms_opt_ins import apply_keyword, opt_in_status
-from ._store import Db
-from ._times import iso
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError, value_error
+from inkbox_emulator._events import Later
+from inkbox_emulator._fanout import emit_text_event
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso
+from inkbox_emulator.mail.files import signed_url
+
+from .model import conversation_id, is_e164, participants, phone_error, text_record
+from .numbers import find_number, find_number_by_e164
+from .opt_ins import apply_keyword, opt_in_status
+from .rules import check_outbound, verdict
 
 __all__ = [
     "DAILY_LIMIT",

@@ -22,12 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _calls, _phone_numbers, _sms_opt_ins, _texts
-from ._call_routing import route_inbound_call
-from ._recording import CONTROL_PREFIX
-from ._store import Store
-from ._validation import MISSING, Fields, Missing, parse_json_object
-from ._webhooks import Dispatcher
+from inkbox_emulator._recording import CONTROL_PREFIX
+from inkbox_emulator._store import Store
+from inkbox_emulator._validation import MISSING, Fields, Missing, parse_json_object
+from inkbox_emulator._webhooks import Dispatcher
+
+from . import calls, numbers, opt_ins, texts
+from .call_routing import route_inbound_call
 
 __all__ = ["phone_control_routes"]
 
@@ -50,18 +51,18 @@ def phone_control_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute
         if media is not MISSING and media is not None and not isinstance(media, list):
             fields.error("media", "list_type", "Input should be a valid list", media)
         fields.raise_errors()
-        items = _texts.parse_media(media if isinstance(media, list) else None)
-        result = store.run(_texts.inject_text, to_number, from_number, opt(text), items)
+        items = texts.parse_media(media if isinstance(media, list) else None)
+        result = store.run(texts.inject_text, to_number, from_number, opt(text), items)
         return JSONResponse(result, status_code=201)
 
     async def sent(request: Request) -> Response:
         org = request.query_params.get("organization_id")
-        return JSONResponse(store.run(_texts.list_sent_texts, org))
+        return JSONResponse(store.run(texts.list_sent_texts, org))
 
     async def outcomes(request: Request) -> Response:
         fields = await body(request)
         recipient = fields.string("recipient_number", required=True)
-        outcome = fields.literal("outcome", _texts.OUTCOMES, nullable=False)
+        outcome = fields.literal("outcome", texts.OUTCOMES, nullable=False)
         if outcome is MISSING:
             fields.missing("outcome")
         error_code = fields.string("error_code")
@@ -69,7 +70,7 @@ def phone_control_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute
         fields.raise_errors()
         assert isinstance(outcome, str)
         result = store.run(
-            _texts.set_text_outcome, recipient, outcome, opt(error_code), opt(error_detail)
+            texts.set_text_outcome, recipient, outcome, opt(error_code), opt(error_detail)
         )
         return JSONResponse(result)
 
@@ -82,11 +83,11 @@ def phone_control_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute
         elif not isinstance(enabled, bool):
             fields.error("enabled", "bool_type", "Input should be a valid boolean", enabled)
         fields.raise_errors()
-        return JSONResponse(store.run(_sms_opt_ins.set_customer_campaign, org, bool(enabled)))
+        return JSONResponse(store.run(opt_ins.set_customer_campaign, org, bool(enabled)))
 
     async def sms_ready(request: Request) -> Response:
         number_id = str(request.path_params["phone_number_id"])
-        return JSONResponse(store.run(_phone_numbers.mark_sms_ready, number_id))
+        return JSONResponse(store.run(numbers.mark_sms_ready, number_id))
 
     async def inbound_call(request: Request) -> Response:
         fields = await body(request)
@@ -104,7 +105,7 @@ def phone_control_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute
         text = fields.string("text", required=True)
         fields.raise_errors()
         call_id = str(request.path_params["call_id"])
-        result = store.run(_calls.append_transcript, call_id, party, text)
+        result = store.run(calls.append_transcript, call_id, party, text)
         return JSONResponse(result, status_code=201)
 
     p = f"{CONTROL_PREFIX}/phone"

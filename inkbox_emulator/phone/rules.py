@@ -22,11 +22,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _contact_rules as rules
-from ._accounts import Principal
-from ._errors import ApiError, value_error
-from ._phone_model import is_e164
-from ._store import Db
+from inkbox_emulator import _contact_rules as rules
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError, value_error
+from inkbox_emulator._store import Db
+
+from .model import is_e164
 
 __all__ = [
     "ACTIONS",
@@ -55,7 +56,7 @@ Filters = tuple[str | None, str | None, str | None, int, int]
 
 
 def _identity(db: Db, principal: Principal, handle: str) -> Any:
-    from ._identities import find_identity
+    from inkbox_emulator._identities import find_identity
 
     return find_identity(db, principal, handle)
 

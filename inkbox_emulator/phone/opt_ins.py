@@ -15,10 +15,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ._accounts import Principal, require_org
-from ._errors import ApiError
-from ._phone_model import opt_in_record, phone_error
-from ._store import Db
+from inkbox_emulator._accounts import Principal, require_org
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+
+from .model import opt_in_record, phone_error
 
 __all__ = [
     "START_KEYWORDS",

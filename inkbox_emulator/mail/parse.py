@@ -19,8 +19,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._mail_model import is_email
-from ._validation import MISSING, Fields, Missing
+from inkbox_emulator._validation import MISSING, Fields, Missing
+
+from .model import is_email
 
 __all__ = [
     "BLOCKED_EXTENSIONS",

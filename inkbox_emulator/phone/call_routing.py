@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._calls import create_inbound_call, finish_inbound_call, inbound_call_result
-from ._store import Store
-from ._webhooks import Dispatcher
+from inkbox_emulator._store import Store
+from inkbox_emulator._webhooks import Dispatcher
+
+from .calls import create_inbound_call, finish_inbound_call, inbound_call_result
 
 __all__ = ["interpret_reply", "route_inbound_call"]
 
