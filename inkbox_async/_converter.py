@@ -159,9 +159,10 @@ def converter() -> cattrs.Converter:
 def structure(data: Any, cls: type[T]) -> T:
     """Parse decoded JSON into ``cls``; a malformed response raises :class:`InkboxError`."""
     try:
-        return converter().structure(data, cls)
+        result: T = converter().get_structure_hook(cls)(data, cls)
     except MALFORMED as exc:
         raise unexpected(cls, exc) from exc
+    return result
 
 
 def unexpected(cls: type, exc: Exception) -> InkboxError:
