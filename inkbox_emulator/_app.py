@@ -16,13 +16,11 @@ from starlette.routing import BaseRoute
 
 from . import _accounts, _identities, _signup
 from ._accounts import Principal
-from ._contact_routes import contact_routes
 from ._control import control_routes
 from ._edge import TunnelEdge
 from ._edge_hub import EdgeSettings
 from ._errors import ApiError
 from ._faults import FaultMiddleware, FaultRegistry
-from ._note_routes import note_routes
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
@@ -30,6 +28,8 @@ from ._subscription_routes import webhook_routes
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object
 from ._webhooks import Dispatcher
+from .contacts.note_routes import note_routes
+from .contacts.routes import contact_routes
 from .mail.files import file_routes
 from .mail.routes import mail_routes
 from .phone.control import phone_control_routes

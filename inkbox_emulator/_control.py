@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _contacts, _signup
+from . import _accounts, _signup
 from ._edge import TunnelEdge
 from ._errors import ApiError
 from ._faults import FaultRegistry
@@ -42,6 +42,7 @@ from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
 from ._webhooks import Dispatcher
+from .contacts import matching
 from .mail import delivery
 from .mail.parse import parse_inject
 from .vault import model as vault_model
@@ -182,7 +183,7 @@ def control_routes(
         if not isinstance(phones, list) or not all(isinstance(p, str) for p in phones):
             fields.error("phones", "list_type", "Input should be a valid list of strings", phones)
         fields.raise_errors()
-        created = store.run(_contacts.add_contact, org, name, emails, phones)
+        created = store.run(matching.add_contact, org, name, emails, phones)
         return JSONResponse(created, status_code=201)
 
     async def add_fault(request: Request) -> Response:

@@ -10,7 +10,7 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from . import _accounts, _contacts, _identities, _signup
+from . import _accounts, _identities, _signup
 from ._app import build_app
 from ._control import reset_all
 from ._edge import TunnelEdge
@@ -22,6 +22,7 @@ from ._store import Settings, Store
 from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
 from ._webhook_tunnels import EdgeRoute
 from ._webhooks import Dispatcher
+from .contacts import matching
 from .mail import delivery
 from .mail.parse import parse_inject
 from .phone import calls, texts
@@ -453,7 +454,7 @@ class Emulator:
         """Add a contact to the org's address book (used to fill webhook ``contacts``; its
         E.164 ``phones`` fill the ``contact`` of text and incoming-call webhooks)."""
         return self._store.run(
-            _contacts.add_contact, organization_id, name, list(emails), list(phones)
+            matching.add_contact, organization_id, name, list(emails), list(phones)
         )
 
     # -- phone and the outside world -----------------------------------------------

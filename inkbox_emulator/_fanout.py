@@ -26,11 +26,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ._contacts import match_contacts, match_phone_contact
 from ._events import WebhookEvent
 from ._store import Db
 from ._times import iso
 from ._webhook_context import ContextTrigger, context_builder
+from .contacts.matching import match_contacts, match_phone_contact
 from .mail.model import addresses, html_text, webhook_message
 from .phone.model import call_record
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator import _contact_rules as rules
 from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError, value_error
 from inkbox_emulator._store import Db
+from inkbox_emulator.contacts import rules
 
 from .model import is_e164
 

@@ -8,7 +8,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from inkbox_emulator._vcard import dump_card, parse_cards
+from inkbox_emulator.contacts.vcard import dump_card, parse_cards
 
 C = "/api/v1/contacts"
 
