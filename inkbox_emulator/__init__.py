@@ -38,7 +38,7 @@ __all__ = ["Emulator", "OrgCredentials", "RecordedRequest", "signing_headers"]
 try:
     from ._emulator import Emulator, OrgCredentials
     from ._recording import RecordedRequest
-    from ._signing import signing_headers
+    from .webhooks.signing import signing_headers
 except ModuleNotFoundError as _exc:
     # Without the ``emulator`` extra the package still imports (so the CLI can say what to
     # install); using any of its names raises an ImportError naming the extra.

@@ -24,10 +24,8 @@ from ._faults import FaultMiddleware, FaultRegistry
 from ._recording import RecordingMiddleware
 from ._routing import Handler, method_route
 from ._store import Store
-from ._subscription_routes import webhook_routes
 from ._tunnel_routes import tunnel_control_routes, tunnel_routes
 from ._validation import Fields, Missing, parse_json_object
-from ._webhooks import Dispatcher
 from .contacts.note_routes import note_routes
 from .contacts.routes import contact_routes
 from .mail.files import file_routes
@@ -35,6 +33,8 @@ from .mail.routes import mail_routes
 from .phone.control import phone_control_routes
 from .phone.routes import phone_routes
 from .vault.routes import vault_routes
+from .webhooks.dispatcher import Dispatcher
+from .webhooks.routes import webhook_routes
 
 __all__ = ["build_app"]
 

@@ -41,11 +41,11 @@ from ._faults import FaultRegistry
 from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
-from ._webhooks import Dispatcher
 from .contacts import matching
 from .mail import delivery
 from .mail.parse import parse_inject
 from .vault import model as vault_model
+from .webhooks.dispatcher import Dispatcher
 
 __all__ = ["attempt_to_wire", "control_routes", "reset_all"]
 

@@ -19,9 +19,6 @@ from ._faults import FaultRegistry
 from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
-from ._subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
-from ._webhook_tunnels import EdgeRoute
-from ._webhooks import Dispatcher
 from .contacts import matching
 from .mail import delivery
 from .mail.parse import parse_inject
@@ -30,6 +27,9 @@ from .phone import numbers as phone_numbers
 from .phone import opt_ins as sms_opt_ins
 from .phone.call_routing import route_inbound_call
 from .vault import model as vault_model
+from .webhooks.dispatcher import Dispatcher
+from .webhooks.subscriptions import ORG_SIGNING_KEYS_SUNSET, identity_signing_key
+from .webhooks.tunnels import EdgeRoute
 
 __all__ = ["Emulator", "OrgCredentials"]
 

@@ -27,9 +27,9 @@ from typing import Any
 
 from inkbox_emulator._errors import ApiError
 from inkbox_emulator._events import DeliveryDue
-from inkbox_emulator._fanout import emit_mail_event
 from inkbox_emulator._store import Db
 from inkbox_emulator._times import iso
+from inkbox_emulator.webhooks.fanout import emit_mail_event
 
 from .model import (
     addresses,

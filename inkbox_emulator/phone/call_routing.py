@@ -19,7 +19,7 @@ import json
 from typing import Any
 
 from inkbox_emulator._store import Store
-from inkbox_emulator._webhooks import Dispatcher
+from inkbox_emulator.webhooks.dispatcher import Dispatcher
 
 from .calls import create_inbound_call, finish_inbound_call, inbound_call_result
 

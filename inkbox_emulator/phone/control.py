@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from inkbox_emulator._recording import CONTROL_PREFIX
 from inkbox_emulator._store import Store
 from inkbox_emulator._validation import MISSING, Fields, Missing, parse_json_object
-from inkbox_emulator._webhooks import Dispatcher
+from inkbox_emulator.webhooks.dispatcher import Dispatcher
 
 from . import calls, numbers, opt_ins, texts
 from .call_routing import route_inbound_call

@@ -65,10 +65,10 @@ from typing import Any
 from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError, value_error
 from inkbox_emulator._events import Later
-from inkbox_emulator._fanout import emit_text_event
 from inkbox_emulator._store import Db
 from inkbox_emulator._times import iso
 from inkbox_emulator.mail.files import signed_url
+from inkbox_emulator.webhooks.fanout import emit_text_event
 
 from .model import conversation_id, is_e164, participants, phone_error, text_record
 from .numbers import find_number, find_number_by_e164

@@ -11,7 +11,7 @@ import httpx2
 from inkbox import verify_webhook  # type: ignore[import-untyped]
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._signing import signature
+from inkbox_emulator.webhooks.signing import signature
 
 from .conftest import HookServer, new_mailbox, sent_ok, unique, wait_until
 

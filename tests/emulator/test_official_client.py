@@ -11,7 +11,7 @@ from inkbox import Inkbox, verify_webhook  # type: ignore[import-untyped]
 from inkbox.exceptions import InkboxAPIError  # type: ignore[import-untyped]
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._signing import signing_headers
+from inkbox_emulator.webhooks.signing import signing_headers
 
 
 def test_identity_lifecycle(emu: Emulator, org: OrgCredentials) -> None:

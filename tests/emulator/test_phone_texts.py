@@ -13,7 +13,7 @@ import pytest
 from inkbox import verify_webhook  # type: ignore[import-untyped]
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._signing import signature
+from inkbox_emulator.webhooks.signing import signature
 
 from .conftest import HookServer, as_key, scoped_key, wait_until
 from .phone_support import (

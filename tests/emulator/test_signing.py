@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from inkbox_emulator import signing_headers
-from inkbox_emulator._signing import sign, signature
+from inkbox_emulator.webhooks.signing import sign, signature
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 SECRET = "whsec_c2lnbmluZy1rZXktZXhhbXBsZQ"

@@ -30,7 +30,7 @@ from inkbox_async import (
     verify_webhook,
 )
 from inkbox_emulator import Emulator
-from inkbox_emulator._webhook_context import CONTEXT_CAP_BYTES, _cap
+from inkbox_emulator.webhooks.context import CONTEXT_CAP_BYTES, _cap
 from inkbox_sync import Inkbox
 
 from .conftest import HookServer

@@ -9,7 +9,7 @@ import httpx2
 import pytest
 
 from inkbox_emulator import Emulator
-from inkbox_emulator._webhook_tunnels import EdgeRoute
+from inkbox_emulator.webhooks.tunnels import EdgeRoute
 
 from .conftest import create_identity, unique, wait_until
 

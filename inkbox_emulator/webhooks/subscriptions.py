@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ._accounts import Principal
-from ._errors import ApiError
-from ._events import WebhookEvent
-from ._identities import find_identity
-from ._store import Db
-from ._times import iso, iso_or_none
+from inkbox_emulator._accounts import Principal
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._events import WebhookEvent
+from inkbox_emulator._identities import find_identity
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso, iso_or_none
 
 __all__ = [
     "EVENT_CATALOG",

@@ -26,13 +26,14 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from ._events import WebhookEvent
-from ._store import Db
-from ._times import iso
-from ._webhook_context import ContextTrigger, context_builder
-from .contacts.matching import match_contacts, match_phone_contact
-from .mail.model import addresses, html_text, webhook_message
-from .phone.model import call_record
+from inkbox_emulator._events import WebhookEvent
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso
+from inkbox_emulator.contacts.matching import match_contacts, match_phone_contact
+from inkbox_emulator.mail.model import addresses, html_text, webhook_message
+from inkbox_emulator.phone.model import call_record
+
+from .context import ContextTrigger, context_builder
 
 __all__ = [
     "WEBHOOK_BODY_CHARS",

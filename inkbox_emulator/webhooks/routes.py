@@ -11,19 +11,29 @@ hours: 1..168}`` or null. Logic and storage live in ``_subscriptions``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from . import _subscriptions as subs
-from ._accounts import Principal, authenticate
-from ._errors import ApiError
-from ._routing import Handler, Query, json_response, method_route
-from ._store import Store
-from ._validation import MISSING, Fields, Missing, parse_json_object, parse_uuid
-from ._webhooks import Dispatcher
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._routing import (
+    Query,
+    RouteTable,
+    bound_routes,
+    json_body,
+    json_response,
+    no_content,
+    path_uuid,
+)
+from inkbox_emulator._store import Store
+from inkbox_emulator._validation import MISSING, Fields, Missing, parse_uuid
+from inkbox_emulator.accounts.auth import auth
+
+from . import subscriptions as subs
+from .dispatcher import Dispatcher
 
 __all__ = ["webhook_routes"]
 
@@ -168,155 +178,163 @@ def _parse_patch(data: dict[str, Any]) -> subs.SubscriptionPatch:
     )
 
 
+def identity_scope(request: Request) -> bool:
+    query = Query(request)
+    scope = query.literal("scope", ("identity",))
+    query.raise_errors()
+    return scope == "identity"
+
+
+def handle(request: Request) -> str:
+    return str(request.path_params["agent_handle"])
+
+
+# -- subscriptions -------------------------------------------------------------
+
+
+async def list_subscriptions(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    query = Query(request)
+    owners = {name: query.string(name) for name in _OWNERS}
+    scope = query.literal("scope", ("identity",))
+    url, event_type = query.string("url"), query.string("event_type")
+    query.raise_errors()
+    if sum(v is not None for v in owners.values()) > 1:
+        problem = "agent_identity_id, mailbox_id and phone_number_id are mutually exclusive"
+        raise ApiError(
+            422,
+            [
+                {
+                    "type": "value_error",
+                    "loc": ["query"],
+                    "msg": f"Value error, {problem}",
+                    "input": dict(request.query_params),
+                    "ctx": {"error": problem},
+                }
+            ],
+        )
+    ids = {
+        name: None if value is None else parse_uuid(value, ("query", name))
+        for name, value in owners.items()
+    }
+    query_filter = subs.SubscriptionFilter(
+        agent_identity_id=ids["agent_identity_id"],
+        mailbox_id=ids["mailbox_id"],
+        phone_number_id=ids["phone_number_id"],
+        url=url,
+        event_type=event_type,
+        identity_scope=scope == "identity",
+    )
+    return json_response(store.run(subs.list_subscriptions, principal, query_filter))
+
+
+async def create_subscription(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    parsed = _parse_create(await json_body(request))
+    return json_response(store.run(subs.create_subscription, principal, parsed), 201)
+
+
+async def get_subscription(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    sub_id = path_uuid(request, "subscription_id")
+    return json_response(store.run(subs.get_subscription, principal, sub_id))
+
+
+async def update_subscription(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    sub_id = path_uuid(request, "subscription_id")
+    scoped = identity_scope(request)
+    patch = _parse_patch(await json_body(request))
+    return json_response(store.run(subs.update_subscription, principal, sub_id, patch, scoped))
+
+
+async def delete_subscription(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    sub_id = path_uuid(request, "subscription_id")
+    store.run(subs.delete_subscription, principal, sub_id, identity_scope(request))
+    return no_content()
+
+
+async def catalog(store: Store, request: Request) -> Response:
+    auth(store, request)
+    return json_response(subs.catalog())
+
+
+# -- deliveries ------------------------------------------------------------------
+
+
+async def list_deliveries(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    query = Query(request)
+    sub_id = query.string("subscription_id")
+    number_id = query.string("phone_number_id")
+    event_type = query.string("event_type")
+    success = query.boolean("success") if "success" in request.query_params else None
+    limit = query.integer("limit", default=50, ge=1, le=200)
+    offset = query.integer("offset", default=0, ge=0)
+    query.raise_errors()
+    query_filter = subs.DeliveryFilter(
+        subscription_id=None
+        if sub_id is None
+        else parse_uuid(sub_id, ("query", "subscription_id")),
+        phone_number_id=None
+        if number_id is None
+        else parse_uuid(number_id, ("query", "phone_number_id")),
+        event_type=event_type,
+        success=success,
+        limit=limit or 50,
+        offset=offset or 0,
+    )
+    return json_response(store.run(subs.list_deliveries, principal, query_filter))
+
+
+async def replay(store: Store, request: Request, dispatcher: Dispatcher) -> Response:
+    principal = auth(store, request)
+    delivery_id = path_uuid(request, "delivery_id")
+    event = store.run(subs.replay_event, principal, delivery_id)
+    row_id = dispatcher.replay_now(event)
+    if row_id is None:
+        raise ApiError(409, "The emulator was reset during the replay")
+    return json_response(store.run(subs.delivery_by_id, row_id))
+
+
+# -- signing keys ------------------------------------------------------------------
+
+
+async def org_signing_key(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    await json_body(request, allow_empty=True)
+    sunset = store.settings.org_signing_keys_sunset
+    return json_response(store.run(subs.org_signing_key, principal, sunset), 201)
+
+
+async def create_identity_key(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    await json_body(request, allow_empty=True)
+    result = store.run(subs.create_identity_signing_key, principal, handle(request))
+    return json_response(result, 201)
+
+
+async def identity_key_status(store: Store, request: Request) -> Response:
+    principal = auth(store, request)
+    return json_response(store.run(subs.identity_signing_key_status, principal, handle(request)))
+
+
 def webhook_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute]:
     """The webhook and signing-key routes, bound to ``store`` and ``dispatcher``."""
 
-    def auth(request: Request) -> Principal:
-        return store.run(authenticate, request.headers.get("x-api-key"))
-
-    async def body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
-        return parse_json_object(await request.body(), allow_empty=allow_empty)
-
-    def path_uuid(request: Request, name: str) -> str:
-        return parse_uuid(str(request.path_params[name]), ("path", name))
-
-    def identity_scope(request: Request) -> bool:
-        query = Query(request)
-        scope = query.literal("scope", ("identity",))
-        query.raise_errors()
-        return scope == "identity"
-
-    def handle(request: Request) -> str:
-        return str(request.path_params["agent_handle"])
-
-    # -- subscriptions -------------------------------------------------------------
-
-    async def list_subscriptions(request: Request) -> Response:
-        principal = auth(request)
-        query = Query(request)
-        owners = {name: query.string(name) for name in _OWNERS}
-        scope = query.literal("scope", ("identity",))
-        url, event_type = query.string("url"), query.string("event_type")
-        query.raise_errors()
-        if sum(v is not None for v in owners.values()) > 1:
-            problem = "agent_identity_id, mailbox_id and phone_number_id are mutually exclusive"
-            raise ApiError(
-                422,
-                [
-                    {
-                        "type": "value_error",
-                        "loc": ["query"],
-                        "msg": f"Value error, {problem}",
-                        "input": dict(request.query_params),
-                        "ctx": {"error": problem},
-                    }
-                ],
-            )
-        ids = {
-            name: None if value is None else parse_uuid(value, ("query", name))
-            for name, value in owners.items()
-        }
-        query_filter = subs.SubscriptionFilter(
-            agent_identity_id=ids["agent_identity_id"],
-            mailbox_id=ids["mailbox_id"],
-            phone_number_id=ids["phone_number_id"],
-            url=url,
-            event_type=event_type,
-            identity_scope=scope == "identity",
-        )
-        return json_response(store.run(subs.list_subscriptions, principal, query_filter))
-
-    async def create_subscription(request: Request) -> Response:
-        principal = auth(request)
-        parsed = _parse_create(await body(request))
-        return json_response(store.run(subs.create_subscription, principal, parsed), 201)
-
-    async def get_subscription(request: Request) -> Response:
-        principal = auth(request)
-        sub_id = path_uuid(request, "subscription_id")
-        return json_response(store.run(subs.get_subscription, principal, sub_id))
-
-    async def update_subscription(request: Request) -> Response:
-        principal = auth(request)
-        sub_id = path_uuid(request, "subscription_id")
-        scoped = identity_scope(request)
-        patch = _parse_patch(await body(request))
-        return json_response(store.run(subs.update_subscription, principal, sub_id, patch, scoped))
-
-    async def delete_subscription(request: Request) -> Response:
-        principal = auth(request)
-        sub_id = path_uuid(request, "subscription_id")
-        store.run(subs.delete_subscription, principal, sub_id, identity_scope(request))
-        return Response(status_code=204)
-
-    async def catalog(request: Request) -> Response:
-        auth(request)
-        return json_response(subs.catalog())
-
-    # -- deliveries ------------------------------------------------------------------
-
-    async def list_deliveries(request: Request) -> Response:
-        principal = auth(request)
-        query = Query(request)
-        sub_id = query.string("subscription_id")
-        number_id = query.string("phone_number_id")
-        event_type = query.string("event_type")
-        success = query.boolean("success") if "success" in request.query_params else None
-        limit = query.integer("limit", default=50, ge=1, le=200)
-        offset = query.integer("offset", default=0, ge=0)
-        query.raise_errors()
-        query_filter = subs.DeliveryFilter(
-            subscription_id=None
-            if sub_id is None
-            else parse_uuid(sub_id, ("query", "subscription_id")),
-            phone_number_id=None
-            if number_id is None
-            else parse_uuid(number_id, ("query", "phone_number_id")),
-            event_type=event_type,
-            success=success,
-            limit=limit or 50,
-            offset=offset or 0,
-        )
-        return json_response(store.run(subs.list_deliveries, principal, query_filter))
-
-    async def replay(request: Request) -> Response:
-        principal = auth(request)
-        delivery_id = path_uuid(request, "delivery_id")
-        event = store.run(subs.replay_event, principal, delivery_id)
-        row_id = dispatcher.replay_now(event)
-        if row_id is None:
-            raise ApiError(409, "The emulator was reset during the replay")
-        return json_response(store.run(subs.delivery_by_id, row_id))
-
-    # -- signing keys ------------------------------------------------------------------
-
-    async def org_signing_key(request: Request) -> Response:
-        principal = auth(request)
-        await body(request, allow_empty=True)
-        sunset = store.settings.org_signing_keys_sunset
-        return json_response(store.run(subs.org_signing_key, principal, sunset), 201)
-
-    async def create_identity_key(request: Request) -> Response:
-        principal = auth(request)
-        await body(request, allow_empty=True)
-        result = store.run(subs.create_identity_signing_key, principal, handle(request))
-        return json_response(result, 201)
-
-    async def identity_key_status(request: Request) -> Response:
-        principal = auth(request)
-        return json_response(
-            store.run(subs.identity_signing_key_status, principal, handle(request))
-        )
-
     w = "/api/v1/webhooks"
-    table: list[tuple[str, dict[str, Handler]]] = [
+    table: RouteTable[Store] = [
         (f"{w}/subscriptions", {"GET": list_subscriptions, "POST": create_subscription}),
         (
             f"{w}/subscriptions/{{subscription_id}}",
             {"GET": get_subscription, "PATCH": update_subscription, "DELETE": delete_subscription},
         ),
         (f"{w}/deliveries", {"GET": list_deliveries}),
-        (f"{w}/deliveries/{{delivery_id}}/replay", {"POST": replay}),
+        (
+            f"{w}/deliveries/{{delivery_id}}/replay",
+            {"POST": partial(replay, dispatcher=dispatcher)},
+        ),
         (f"{w}/catalog", {"GET": catalog}),
         ("/api/v1/signing-keys", {"POST": org_signing_key}),
         (
@@ -324,4 +342,4 @@ def webhook_routes(store: Store, dispatcher: Dispatcher) -> list[BaseRoute]:
             {"GET": identity_key_status, "POST": create_identity_key},
         ),
     ]
-    return [method_route(path, handlers) for path, handlers in table]
+    return bound_routes(store, table)

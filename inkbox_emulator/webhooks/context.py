@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ._store import Db
-from ._times import iso, iso_or_none
-from .mail.model import addresses
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.mail.model import addresses
 
 __all__ = ["CONTEXT_CAP_BYTES", "TEXT_ITEM_CHARS", "ContextTrigger", "context_builder"]
 

@@ -34,14 +34,15 @@ from typing import Any
 
 import httpx2
 
-from ._accounts import current_signing_key
-from ._events import DeliveryDue, Later, WebhookEvent
-from ._signing import signing_headers
-from ._store import Store
-from ._subscriptions import identity_signing_key, log_delivery
-from ._times import iso
-from ._webhook_tunnels import EdgeRoute, Target
-from .mail.delivery import complete_delivery
+from inkbox_emulator._accounts import current_signing_key
+from inkbox_emulator._events import DeliveryDue, Later, WebhookEvent
+from inkbox_emulator._store import Store
+from inkbox_emulator._times import iso
+from inkbox_emulator.mail.delivery import complete_delivery
+
+from .signing import signing_headers
+from .subscriptions import identity_signing_key, log_delivery
+from .tunnels import EdgeRoute, Target
 
 __all__ = ["Dispatcher"]
 
