@@ -34,13 +34,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import _accounts, _signup
 from ._edge import TunnelEdge
 from ._errors import ApiError
 from ._faults import FaultRegistry
 from ._recording import CONTROL_PREFIX
 from ._store import Store
 from ._validation import Fields, Missing, parse_json_object
+from .accounts import model as accounts
+from .accounts import signup
 from .contacts import matching
 from .mail import delivery
 from .mail.parse import parse_inject
@@ -103,7 +104,7 @@ def control_routes(
         fields = await body(request)
         name = fields.string("name", max_length=255)
         fields.raise_errors()
-        org_id, key = store.run(_accounts.create_org, opt(name))
+        org_id, key = store.run(accounts.create_org, opt(name))
         return JSONResponse({"organization_id": org_id, "api_key": key}, status_code=201)
 
     async def human_session(request: Request) -> Response:
@@ -112,7 +113,7 @@ def control_routes(
         name = fields.string("name")
         fields.raise_errors()
         token = store.run(
-            _accounts.create_human_session,
+            accounts.create_human_session,
             str(request.path_params["org_id"]),
             opt(email),
             opt(name),
@@ -126,7 +127,7 @@ def control_routes(
         is_default = _bool(fields, "is_default")
         fields.raise_errors()
         row = store.run(
-            _accounts.add_sending_domain,
+            accounts.add_sending_domain,
             str(request.path_params["org_id"]),
             domain,
             status if isinstance(status, str) else "verified",
@@ -217,10 +218,10 @@ def control_routes(
         return Response(status_code=204)
 
     async def signups(request: Request) -> Response:
-        return JSONResponse(store.run(_signup.list_signups))
+        return JSONResponse(store.run(signup.list_signups))
 
     async def approve(request: Request) -> Response:
-        return JSONResponse(store.run(_signup.approve, str(request.path_params["agent_handle"])))
+        return JSONResponse(store.run(signup.approve, str(request.path_params["agent_handle"])))
 
     async def requests(request: Request) -> Response:
         with store.lock:

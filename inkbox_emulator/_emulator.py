@@ -10,7 +10,6 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from . import _accounts, _identities, _signup
 from ._app import build_app
 from ._control import reset_all
 from ._edge import TunnelEdge
@@ -19,7 +18,10 @@ from ._faults import FaultRegistry
 from ._recording import RecordedRequest
 from ._server import ServerThread
 from ._store import Settings, Store
+from .accounts import model as accounts
+from .accounts import signup
 from .contacts import matching
+from .identities import records as identity_records
 from .mail import delivery
 from .mail.parse import parse_inject
 from .phone import calls, texts
@@ -255,21 +257,21 @@ class Emulator:
 
     def create_org(self, name: str | None = None) -> OrgCredentials:
         """Create an organisation and return its id with an admin-scoped API key."""
-        org_id, key = self._store.run(_accounts.create_org, name)
+        org_id, key = self._store.run(accounts.create_org, name)
         return OrgCredentials(organization_id=org_id, api_key=key)
 
     def resume_org(self, organization_id: str, api_key: str) -> OrgCredentials | None:
         """Credentials for an org an earlier run created in this database file: ``api_key``
         while it is still a live admin key of the org, else a new admin key; ``None`` when the
         database holds no such org."""
-        key = self._store.run(_accounts.resume_org, organization_id, api_key)
+        key = self._store.run(accounts.resume_org, organization_id, api_key)
         return None if key is None else OrgCredentials(organization_id, key)
 
     def create_human_session(
         self, organization_id: str, email: str = "owner@example.com", name: str | None = "Owner"
     ) -> str:
         """A console (JWT-shaped) credential for a human admin of the org, used as ``X-API-Key``."""
-        return self._store.run(_accounts.create_human_session, organization_id, email, name)
+        return self._store.run(accounts.create_human_session, organization_id, email, name)
 
     def add_sending_domain(
         self,
@@ -280,12 +282,12 @@ class Emulator:
     ) -> dict[str, Any]:
         """Register a custom sending domain of the org; returns the Domain record."""
         return self._store.run(
-            _accounts.add_sending_domain, organization_id, domain, status, is_default
+            accounts.add_sending_domain, organization_id, domain, status, is_default
         )
 
     def signing_key(self, organization_id: str) -> str | None:
         """The org's current webhook signing key (``whsec_…``), or ``None`` before one exists."""
-        return self._store.run(_accounts.current_signing_key, organization_id)
+        return self._store.run(accounts.current_signing_key, organization_id)
 
     def identity_signing_key(self, agent_identity_id: str) -> str | None:
         """An identity's current webhook signing key (``whsec_…``), or ``None`` before one."""
@@ -300,15 +302,15 @@ class Emulator:
     def signups(self) -> list[dict[str, Any]]:
         """Every agent signup: agent_handle, human_email, organization_id,
         verification_code, claim_status, api_key_id."""
-        return self._store.run(_signup.list_signups)
+        return self._store.run(signup.list_signups)
 
     def signup_code(self, agent_handle: str) -> str:
         """The current 6-digit verification code of a signup."""
-        return self._store.run(_signup.signup_code, agent_handle)
+        return self._store.run(signup.signup_code, agent_handle)
 
     def approve_signup(self, agent_handle: str) -> dict[str, Any]:
         """Approve a signup as its human would in the console: it becomes claimed."""
-        return self._store.run(_signup.approve, agent_handle)
+        return self._store.run(signup.approve, agent_handle)
 
     def advance_clock(self, seconds: float) -> float:
         """Jump the emulator clock forward (cooldowns, code expiry); returns the new time."""
@@ -420,7 +422,7 @@ class Emulator:
     def set_storage_limit(self, email_address: str, limit_bytes: int) -> None:
         """Lower (or raise) one mailbox's storage cap; a send past it answers 402
         ``storage_limit_exceeded``."""
-        self._store.run(_identities.set_storage_limit, email_address, limit_bytes)
+        self._store.run(identity_records.set_storage_limit, email_address, limit_bytes)
 
     def webhook_deliveries(self, organization_id: str | None = None) -> list[dict[str, Any]]:
         """Every webhook attempt, in the order they finished: ``url``, ``event_type``,

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._accounts import authenticate
 from ._errors import ApiError
 from ._routing import ContextHandler
 from ._store import Db, Store
+from .accounts.model import authenticate
 
 __all__ = ["RETENTION_SECONDS", "begin", "idempotent"]
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._accounts import Principal, authenticate
 from ._errors import ApiError
-from ._identities import tunnel_record
 from ._store import Db
 from ._test_ca import CsrProblem, TunnelCA
 from ._times import iso
 from ._validation import MISSING, Missing, json_text
+from .accounts.model import Principal, authenticate
+from .identities.records import tunnel_record
 
 __all__ = [
     "DataPlaneGrant",

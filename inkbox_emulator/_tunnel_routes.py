@@ -28,7 +28,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._accounts import Principal, authenticate
 from ._edge import TunnelEdge
 from ._edge_faults import TunnelFault
 from ._errors import ApiError
@@ -37,6 +36,7 @@ from ._routing import json_response, method_route
 from ._store import Store
 from ._tunnel_model import get_tunnel, list_tunnels, sign_csr, update_tunnel
 from ._validation import MISSING, Fields, parse_json_object, parse_uuid
+from .accounts.model import Principal, authenticate
 
 __all__ = ["tunnel_control_routes", "tunnel_routes"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from inkbox_emulator._accounts import Principal, authenticate
 from inkbox_emulator._store import Store
+
+from .model import Principal, authenticate
 
 __all__ = ["auth"]
 

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError
-from inkbox_emulator._identities import mailbox_record
 from inkbox_emulator._store import Db
 from inkbox_emulator._validation import MISSING, Missing
+from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.identities.records import mailbox_record
 
 __all__ = ["MailboxPatch", "find_mailbox", "get_mailbox", "list_mailboxes", "update_mailbox"]
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError
 from inkbox_emulator._store import Db
+from inkbox_emulator.accounts.model import Principal
 from inkbox_emulator.contacts import rules
 
 from .model import is_email
@@ -91,7 +91,7 @@ def normalize_target(match_type: str, target: str) -> str:
 def _identity(db: Db, principal: Principal, handle: str | None, mailbox: Any) -> Any:
     """The identity of the path: by handle, or (legacy, 410 after the cutoff) the mailbox's."""
     if handle is not None:
-        from inkbox_emulator._identities import find_identity
+        from inkbox_emulator.identities.model import find_identity
 
         return find_identity(db, principal, handle)
     rules.check_legacy(db, NEW_ROUTE)

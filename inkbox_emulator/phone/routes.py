@@ -16,7 +16,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import value_error
 from inkbox_emulator._idempotency import idempotent
 from inkbox_emulator._routing import (
@@ -31,6 +30,7 @@ from inkbox_emulator._routing import (
 from inkbox_emulator._store import Store
 from inkbox_emulator._validation import MISSING, Fields, Missing, parse_uuid
 from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.accounts.model import Principal
 from inkbox_emulator.contacts.rules import DIRECTIONS, check_legacy, parse_rule_patch
 
 from . import calls, numbers, opt_ins, rules, texts

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError, value_error
 from inkbox_emulator._store import Db
+from inkbox_emulator.accounts.model import Principal
 from inkbox_emulator.contacts import rules
 
 from .model import is_e164
@@ -56,7 +56,7 @@ Filters = tuple[str | None, str | None, str | None, int, int]
 
 
 def _identity(db: Db, principal: Principal, handle: str) -> Any:
-    from inkbox_emulator._identities import find_identity
+    from inkbox_emulator.identities.model import find_identity
 
     return find_identity(db, principal, handle)
 

@@ -22,9 +22,9 @@ import secrets
 import uuid
 from typing import Any
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError
 from inkbox_emulator._store import Db
+from inkbox_emulator.accounts.model import Principal
 
 from .model import (
     find_vault,

@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inkbox_emulator._accounts import Principal
 from inkbox_emulator._errors import ApiError
 from inkbox_emulator._events import WebhookEvent
-from inkbox_emulator._identities import find_identity
 from inkbox_emulator._store import Db
 from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.identities.model import find_identity
 
 __all__ = [
     "EVENT_CATALOG",

@@ -5,11 +5,13 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from ._accounts import Principal, insert_api_key
-from ._errors import ApiError
-from ._handles import derive_signup_handle
-from ._identities import CreateIdentity, provision_identity
-from ._store import Db
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+from inkbox_emulator.identities.model import provision_identity
+from inkbox_emulator.identities.parse import CreateIdentity
+
+from .handles import derive_signup_handle
+from .model import Principal, insert_api_key
 
 __all__ = [
     "CODE_TTL_SECONDS",

@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import ApiError
-from ._store import Db
-from ._times import iso, iso_or_none
+from inkbox_emulator._errors import ApiError
+from inkbox_emulator._store import Db
+from inkbox_emulator._times import iso, iso_or_none
 
 __all__ = [
     "Principal",

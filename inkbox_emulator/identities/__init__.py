@@ -1,0 +1,1 @@
+"""Agent identities: request parsing, records, operations and routes."""
