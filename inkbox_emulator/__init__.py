@@ -37,7 +37,7 @@ __all__ = ["Emulator", "OrgCredentials", "RecordedRequest", "signing_headers"]
 
 try:
     from ._emulator import Emulator, OrgCredentials
-    from ._recording import RecordedRequest
+    from .core.recording import RecordedRequest
     from .webhooks.signing import signing_headers
 except ModuleNotFoundError as _exc:
     # Without the ``emulator`` extra the package still imports (so the CLI can say what to

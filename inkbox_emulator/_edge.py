@@ -28,9 +28,9 @@ from ._edge_hub import EdgeSettings, OffloadedBodies, TunnelHub
 from ._edge_passthrough import serve_passthrough
 from ._edge_public import serve_public
 from ._edge_sni import peek_client_hello
-from ._store import Store
-from ._test_ca import TunnelCA
-from ._tunnel_model import DataPlaneTunnel, live_tunnel_by_name
+from .core.store import Store
+from .tunnels.model import DataPlaneTunnel, live_tunnel_by_name
+from .tunnels.test_ca import TunnelCA
 
 __all__ = ["TunnelEdge"]
 

@@ -38,8 +38,8 @@ from ._edge_h2 import (
     header_list_size,
 )
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
-from ._errors import ApiError
-from ._tunnel_model import (
+from .core.errors import ApiError
+from .tunnels.model import (
     DataPlaneTunnel,
     live_tunnel_by_id,
     record_connection,

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._edge_faults import TunnelFaultRegistry
-from ._store import Store
-from ._tunnel_model import (
+from .core.store import Store
+from .tunnels.model import (
     DataPlaneGrant,
     DataPlaneTunnel,
     grant_data_plane,

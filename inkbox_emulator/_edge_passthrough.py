@@ -24,7 +24,7 @@ from ._edge_frames import (
     encode_frame,
 )
 from ._edge_hub import Delivery, TunnelHub
-from ._tunnel_model import DataPlaneTunnel
+from .tunnels.model import DataPlaneTunnel
 
 __all__ = ["serve_passthrough"]
 

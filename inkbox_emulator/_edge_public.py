@@ -35,7 +35,7 @@ from ._edge_frames import (
 )
 from ._edge_http1 import BadRequest, InvalidHeader, Request, RequestReader, encode_head
 from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
-from ._tunnel_model import DataPlaneTunnel
+from .tunnels.model import DataPlaneTunnel
 
 __all__ = ["serve_public"]
 

@@ -10,17 +10,17 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from ._app import build_app
-from ._control import reset_all
 from ._edge import TunnelEdge
 from ._edge_hub import EdgeSettings
-from ._faults import FaultRegistry
-from ._recording import RecordedRequest
-from ._server import ServerThread
-from ._store import Settings, Store
 from .accounts import model as accounts
 from .accounts import signup
 from .contacts import matching
+from .core.app import build_app
+from .core.control import reset_all
+from .core.faults import FaultRegistry
+from .core.recording import RecordedRequest
+from .core.server import ServerThread
+from .core.store import Settings, Store
 from .identities import records as identity_records
 from .mail import delivery
 from .mail.parse import parse_inject

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
-from inkbox_emulator._store import Store
+from inkbox_emulator.core.store import Store
 
 from .model import Principal, authenticate
 

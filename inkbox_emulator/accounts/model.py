@@ -1,6 +1,6 @@
 """Organisations, credentials, authentication, whoami, signing keys, API keys, domains.
 
-Every function takes a :class:`~inkbox_emulator._store.Db` first and is run by
+Every function takes a :class:`~inkbox_emulator.core.store.Db` first and is run by
 ``Store.run`` inside one transaction.
 """
 
@@ -15,9 +15,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 
 __all__ = [
     "Principal",

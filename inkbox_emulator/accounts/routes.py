@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._routing import RouteTable, body_fields, bound_routes, json_response
-from inkbox_emulator._store import Store
-from inkbox_emulator._validation import Fields, Missing
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.routing import RouteTable, body_fields, bound_routes, json_response
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import Fields, Missing
 
 from . import model, signup
 from .auth import auth

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 from inkbox_emulator.identities.model import provision_identity
 from inkbox_emulator.identities.parse import CreateIdentity
 

@@ -21,10 +21,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 
 from .vcard import ParsedCard, display_name
 

@@ -19,9 +19,9 @@ import json
 import re
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import require_org
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 from inkbox_emulator.mail.model import addresses, is_email
 
 from .address_book import contact_record, insert_contact, visible_contact_ids

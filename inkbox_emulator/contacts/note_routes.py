@@ -8,7 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.routing import (
     Query,
     RouteTable,
     bound_routes,
@@ -17,9 +18,8 @@ from inkbox_emulator._routing import (
     no_content,
     path_uuid,
 )
-from inkbox_emulator._store import Store
-from inkbox_emulator._validation import Fields, Missing, parse_uuid
-from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import Fields, Missing, parse_uuid
 
 from . import notes
 

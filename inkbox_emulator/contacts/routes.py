@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.routing import (
     Query,
     RouteTable,
     bound_routes,
@@ -25,9 +26,8 @@ from inkbox_emulator._routing import (
     no_content,
     path_uuid,
 )
-from inkbox_emulator._store import Store
-from inkbox_emulator._validation import MISSING, Fields, Missing, parse_uuid
-from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import MISSING, Fields, Missing, parse_uuid
 
 from . import address_book as book
 from .vcard import MAX_CARDS, decode, dump_card, dump_cards, parse_cards

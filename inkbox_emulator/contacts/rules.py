@@ -31,11 +31,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from inkbox_emulator._errors import ApiError, value_error
-from inkbox_emulator._store import Db, Settings
-from inkbox_emulator._times import iso
-from inkbox_emulator._validation import Fields, Missing
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError, value_error
+from inkbox_emulator.core.store import Db, Settings
+from inkbox_emulator.core.times import iso
+from inkbox_emulator.core.validation import Fields, Missing
 
 __all__ = [
     "DIRECTIONS",

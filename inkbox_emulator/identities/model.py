@@ -16,11 +16,11 @@ import json
 import uuid
 from typing import Any
 
-from inkbox_emulator._errors import ApiError, handle_unavailable
-from inkbox_emulator._store import Db
-from inkbox_emulator._validation import Missing
 from inkbox_emulator.accounts.handles import normalize_handle
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError, handle_unavailable
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.validation import Missing
 from inkbox_emulator.phone.allocation import insert_number
 from inkbox_emulator.vault.secrets import (
     grant_on_identity_create,

@@ -7,10 +7,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from inkbox_emulator._errors import ApiError, value_error
-from inkbox_emulator._removed_fields import forbid_removed_field
-from inkbox_emulator._validation import MISSING, Fields, Missing
 from inkbox_emulator.accounts.handles import handle_problem, normalize_handle
+from inkbox_emulator.core.errors import ApiError, value_error
+from inkbox_emulator.core.removed_fields import forbid_removed_field
+from inkbox_emulator.core.validation import MISSING, Fields, Missing
 from inkbox_emulator.phone.allocation import AREA_CODES
 from inkbox_emulator.phone.numbers import (
     CALL_ACTIONS,

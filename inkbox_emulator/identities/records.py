@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 from inkbox_emulator.phone.model import number_record
 
 from .parse import FILTER_CHANNELS

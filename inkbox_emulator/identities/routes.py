@@ -10,16 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.routing import (
     RouteTable,
     bound_routes,
     json_body,
     json_response,
     no_content,
 )
-from inkbox_emulator._store import Store
-from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.store import Store
 
 from . import model
 from .parse import parse_create_identity, parse_update_identity

@@ -25,10 +25,10 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._events import DeliveryDue
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.events import DeliveryDue
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso
 from inkbox_emulator.webhooks.fanout import emit_mail_event
 
 from .model import (

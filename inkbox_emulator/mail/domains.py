@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import Principal, domain_record, require_org_admin
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 
 __all__ = ["DOMAIN_STATUSES", "list_domains", "set_default_domain"]
 

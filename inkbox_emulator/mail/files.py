@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from inkbox_emulator._store import Db, Store
+from inkbox_emulator.core.store import Db, Store
 
 __all__ = ["FILES_PREFIX", "file_routes", "signed_url"]
 

@@ -13,10 +13,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._validation import MISSING, Missing
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.validation import MISSING, Missing
 from inkbox_emulator.identities.records import mailbox_record
 
 __all__ = ["MailboxPatch", "find_mailbox", "get_mailbox", "list_mailboxes", "update_mailbox"]

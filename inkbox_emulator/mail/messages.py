@@ -18,9 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._routing import decode_cursor, encode_cursor
-from inkbox_emulator._store import Db
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.routing import decode_cursor, encode_cursor
+from inkbox_emulator.core.store import Db
 
 from .model import addresses, message_detail, message_record, thread_record
 

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 
 __all__ = [
     "EMAIL_RE",

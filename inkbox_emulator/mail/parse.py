@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from inkbox_emulator._validation import MISSING, Fields, Missing
+from inkbox_emulator.core.validation import MISSING, Fields, Missing
 
 from .model import is_email
 

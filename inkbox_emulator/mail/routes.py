@@ -15,10 +15,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._idempotency import idempotent
-from inkbox_emulator._removed_fields import forbid_removed_field
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.contacts.rules import DIRECTIONS, check_legacy, parse_rule_patch
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.idempotency import idempotent
+from inkbox_emulator.core.removed_fields import forbid_removed_field
+from inkbox_emulator.core.routing import (
     Query,
     RouteTable,
     bound_routes,
@@ -27,11 +30,8 @@ from inkbox_emulator._routing import (
     no_content,
     path_uuid,
 )
-from inkbox_emulator._store import Db, Store
-from inkbox_emulator._validation import MISSING, Fields, Missing, parse_uuid
-from inkbox_emulator.accounts.auth import auth
-from inkbox_emulator.accounts.model import Principal
-from inkbox_emulator.contacts.rules import DIRECTIONS, check_legacy, parse_rule_patch
+from inkbox_emulator.core.store import Db, Store
+from inkbox_emulator.core.validation import MISSING, Fields, Missing, parse_uuid
 
 from . import domains, mailboxes, messages, rules, sending
 from .files import signed_url

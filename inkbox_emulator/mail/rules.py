@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import Principal
 from inkbox_emulator.contacts import rules
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 
 from .model import is_email
 

@@ -31,9 +31,9 @@ from email.policy import SMTP
 from email.utils import format_datetime
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 from inkbox_emulator.identities.records import storage_limit, storage_used
 
 from .delivery import bracketed, send_outbound

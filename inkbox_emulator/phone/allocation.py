@@ -13,8 +13,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 
 __all__ = ["AREA_CODES", "TOLL_FREE_PREFIX", "allocate_number", "insert_number", "number_prefix"]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from inkbox_emulator._store import Store
+from inkbox_emulator.core.store import Store
 from inkbox_emulator.webhooks.dispatcher import Dispatcher
 
 from .calls import create_inbound_call, finish_inbound_call, inbound_call_result

@@ -53,10 +53,10 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from inkbox_emulator._errors import ApiError, value_error
-from inkbox_emulator._events import Later, WebhookEvent
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError, value_error
+from inkbox_emulator.core.events import Later, WebhookEvent
+from inkbox_emulator.core.store import Db
 from inkbox_emulator.webhooks.fanout import emit_call_ended, phone_parties
 
 from .model import (

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from inkbox_emulator._recording import CONTROL_PREFIX
-from inkbox_emulator._store import Store
-from inkbox_emulator._validation import MISSING, Fields, Missing, parse_json_object
+from inkbox_emulator.core.recording import CONTROL_PREFIX
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import MISSING, Fields, Missing, parse_json_object
 from inkbox_emulator.webhooks.dispatcher import Dispatcher
 
 from . import calls, numbers, opt_ins, texts

@@ -14,9 +14,9 @@ import re
 import uuid
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 
 __all__ = [
     "CALLS_LIMIT",

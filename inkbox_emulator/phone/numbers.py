@@ -27,12 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from inkbox_emulator._errors import ApiError, value_error
-from inkbox_emulator._removed_fields import forbid_removed_field
-from inkbox_emulator._store import Db
-from inkbox_emulator._validation import MISSING, Fields, Missing
 from inkbox_emulator.accounts.handles import normalize_handle
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError, value_error
+from inkbox_emulator.core.removed_fields import forbid_removed_field
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.validation import MISSING, Fields, Missing
 
 from .allocation import AREA_CODES, insert_number
 from .model import is_e164, number_record, settle_sms

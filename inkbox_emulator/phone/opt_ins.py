@@ -15,9 +15,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
 from inkbox_emulator.accounts.model import Principal, require_org
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
 
 from .model import opt_in_record, phone_error
 

@@ -16,9 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._errors import value_error
-from inkbox_emulator._idempotency import idempotent
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.contacts.rules import DIRECTIONS, check_legacy, parse_rule_patch
+from inkbox_emulator.core.errors import value_error
+from inkbox_emulator.core.idempotency import idempotent
+from inkbox_emulator.core.routing import (
     Query,
     RouteTable,
     body_fields,
@@ -27,11 +30,8 @@ from inkbox_emulator._routing import (
     no_content,
     path_uuid,
 )
-from inkbox_emulator._store import Store
-from inkbox_emulator._validation import MISSING, Fields, Missing, parse_uuid
-from inkbox_emulator.accounts.auth import auth
-from inkbox_emulator.accounts.model import Principal
-from inkbox_emulator.contacts.rules import DIRECTIONS, check_legacy, parse_rule_patch
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import MISSING, Fields, Missing, parse_uuid
 
 from . import calls, numbers, opt_ins, rules, texts
 from .model import is_e164

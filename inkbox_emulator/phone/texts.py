@@ -62,11 +62,11 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from inkbox_emulator._errors import ApiError, value_error
-from inkbox_emulator._events import Later
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError, value_error
+from inkbox_emulator.core.events import Later
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso
 from inkbox_emulator.mail.files import signed_url
 from inkbox_emulator.webhooks.fanout import emit_text_event
 

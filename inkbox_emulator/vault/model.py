@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso
 from inkbox_emulator.accounts.model import Principal, require_org
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso
 
 __all__ = [
     "KEY_TYPES",

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from inkbox_emulator._errors import ValidationItem, validation_error
-from inkbox_emulator._validation import MISSING, Fields, Missing
+from inkbox_emulator.core.errors import ValidationItem, validation_error
+from inkbox_emulator.core.validation import MISSING, Fields, Missing
 
 from .model import KEY_TYPES, SECRET_TYPES
 

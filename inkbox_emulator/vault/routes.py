@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._routing import (
+from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.routing import (
     Query,
     RouteTable,
     bound_routes,
@@ -20,8 +21,7 @@ from inkbox_emulator._routing import (
     no_content,
     path_uuid,
 )
-from inkbox_emulator._store import Store
-from inkbox_emulator.accounts.auth import auth
+from inkbox_emulator.core.store import Store
 
 from . import keys, secrets
 from .model import KEY_TYPES, SECRET_TYPES

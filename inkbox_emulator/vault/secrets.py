@@ -13,10 +13,10 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db
-from inkbox_emulator._validation import Missing
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.validation import Missing
 
 from .model import (
     access_record,

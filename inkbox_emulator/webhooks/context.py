@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 from inkbox_emulator.mail.model import addresses
 
 __all__ = ["CONTEXT_CAP_BYTES", "TEXT_ITEM_CHARS", "ContextTrigger", "context_builder"]

@@ -34,10 +34,10 @@ from typing import Any
 
 import httpx2
 
-from inkbox_emulator._events import DeliveryDue, Later, WebhookEvent
-from inkbox_emulator._store import Store
-from inkbox_emulator._times import iso
 from inkbox_emulator.accounts.model import current_signing_key
+from inkbox_emulator.core.events import DeliveryDue, Later, WebhookEvent
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.times import iso
 from inkbox_emulator.mail.delivery import complete_delivery
 
 from .signing import signing_headers

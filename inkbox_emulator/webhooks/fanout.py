@@ -26,10 +26,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from inkbox_emulator._events import WebhookEvent
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso
 from inkbox_emulator.contacts.matching import match_contacts, match_phone_contact
+from inkbox_emulator.core.events import WebhookEvent
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso
 from inkbox_emulator.mail.model import addresses, html_text, webhook_message
 from inkbox_emulator.phone.model import call_record
 

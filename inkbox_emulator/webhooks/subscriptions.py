@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._events import WebhookEvent
-from inkbox_emulator._store import Db
-from inkbox_emulator._times import iso, iso_or_none
 from inkbox_emulator.accounts.model import Principal
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.events import WebhookEvent
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso, iso_or_none
 from inkbox_emulator.identities.model import find_identity
 
 __all__ = [

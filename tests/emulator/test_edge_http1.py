@@ -20,7 +20,7 @@ from inkbox_emulator._edge_http1 import (
     encode_head,
 )
 from inkbox_emulator._edge_hub import Reply
-from inkbox_emulator._tunnel_model import DataPlaneTunnel
+from inkbox_emulator.tunnels.model import DataPlaneTunnel
 
 HOST = b"Host: t.zone\r\n"
 

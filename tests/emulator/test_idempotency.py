@@ -10,9 +10,9 @@ import httpx2
 import pytest
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._idempotency import RETENTION_SECONDS, begin
-from inkbox_emulator._store import Store
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.idempotency import RETENTION_SECONDS, begin
+from inkbox_emulator.core.store import Store
 
 from .conftest import create_identity
 from .phone_support import new_number, opted_in, ready_number

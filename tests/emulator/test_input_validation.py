@@ -21,9 +21,9 @@ import httpx2
 import pytest
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._validation import MAX_BODY_BYTES, json_text, parse_json
 from inkbox_emulator.accounts import model as accounts
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.validation import MAX_BODY_BYTES, json_text, parse_json
 
 from .conftest import create_identity, new_mailbox, send, sent_ok, unique
 

@@ -9,9 +9,9 @@ import pytest
 
 from inkbox_emulator._edge_faults import TunnelFaultRegistry
 from inkbox_emulator._edge_hub import EdgeSettings, OffloadedBodies, TunnelHub
-from inkbox_emulator._errors import ApiError
-from inkbox_emulator._store import Db, Store
 from inkbox_emulator.accounts.model import create_org, insert_api_key
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db, Store
 
 TUNNEL_ID = "6f1c0d7e-0000-4000-8000-000000000001"
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from inkbox_emulator import Emulator, OrgCredentials
-from inkbox_emulator._test_ca import TunnelCA
+from inkbox_emulator.tunnels.test_ca import TunnelCA
 
 from .conftest import as_key, scoped_key, wait_until
 from .tunnel_agent_support import AgentPool, agent_pool, new_tunnel

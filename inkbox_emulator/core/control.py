@@ -34,19 +34,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._edge import TunnelEdge
-from ._errors import ApiError
-from ._faults import FaultRegistry
-from ._recording import CONTROL_PREFIX
-from ._store import Store
-from ._validation import Fields, Missing, parse_json_object
-from .accounts import model as accounts
-from .accounts import signup
-from .contacts import matching
-from .mail import delivery
-from .mail.parse import parse_inject
-from .vault import model as vault_model
-from .webhooks.dispatcher import Dispatcher
+from inkbox_emulator._edge import TunnelEdge
+from inkbox_emulator.accounts import model as accounts
+from inkbox_emulator.accounts import signup
+from inkbox_emulator.contacts import matching
+from inkbox_emulator.mail import delivery
+from inkbox_emulator.mail.parse import parse_inject
+from inkbox_emulator.vault import model as vault_model
+from inkbox_emulator.webhooks.dispatcher import Dispatcher
+
+from .errors import ApiError
+from .faults import FaultRegistry
+from .recording import CONTROL_PREFIX
+from .store import Store
+from .validation import Fields, Missing, parse_json_object
 
 __all__ = ["attempt_to_wire", "control_routes", "reset_all"]
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any, Final, Literal, overload
 
-from ._errors import ApiError, ValidationItem, validation_error, value_error
+from .errors import ApiError, ValidationItem, validation_error, value_error
 
 __all__ = [
     "MAX_BODY_BYTES",

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._errors import ApiError, ValidationItem
-from ._validation import Fields, parse_json, parse_json_object, parse_uuid
+from .errors import ApiError, ValidationItem
+from .validation import Fields, parse_json, parse_json_object, parse_uuid
 
 __all__ = [
     "ContextHandler",

@@ -12,25 +12,26 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ._control import control_routes
-from ._edge import TunnelEdge
-from ._edge_hub import EdgeSettings
-from ._errors import ApiError
-from ._faults import FaultMiddleware, FaultRegistry
-from ._recording import RecordingMiddleware
-from ._store import Store
-from ._tunnel_routes import tunnel_control_routes, tunnel_routes
-from .accounts.routes import account_routes
-from .contacts.note_routes import note_routes
-from .contacts.routes import contact_routes
-from .identities.routes import identity_routes
-from .mail.files import file_routes
-from .mail.routes import mail_routes
-from .phone.control import phone_control_routes
-from .phone.routes import phone_routes
-from .vault.routes import vault_routes
-from .webhooks.dispatcher import Dispatcher
-from .webhooks.routes import webhook_routes
+from inkbox_emulator._edge import TunnelEdge
+from inkbox_emulator._edge_hub import EdgeSettings
+from inkbox_emulator.accounts.routes import account_routes
+from inkbox_emulator.contacts.note_routes import note_routes
+from inkbox_emulator.contacts.routes import contact_routes
+from inkbox_emulator.identities.routes import identity_routes
+from inkbox_emulator.mail.files import file_routes
+from inkbox_emulator.mail.routes import mail_routes
+from inkbox_emulator.phone.control import phone_control_routes
+from inkbox_emulator.phone.routes import phone_routes
+from inkbox_emulator.tunnels.routes import tunnel_control_routes, tunnel_routes
+from inkbox_emulator.vault.routes import vault_routes
+from inkbox_emulator.webhooks.dispatcher import Dispatcher
+from inkbox_emulator.webhooks.routes import webhook_routes
+
+from .control import control_routes
+from .errors import ApiError
+from .faults import FaultMiddleware, FaultRegistry
+from .recording import RecordingMiddleware
+from .store import Store
 
 __all__ = ["build_app"]
 

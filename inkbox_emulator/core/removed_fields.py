@@ -8,7 +8,7 @@ webhook subscriptions now.
 
 from __future__ import annotations
 
-from ._validation import MISSING, Fields, Missing
+from .validation import MISSING, Fields, Missing
 
 __all__ = ["SUBSCRIPTIONS", "forbid_removed_field"]
 

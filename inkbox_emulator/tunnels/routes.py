@@ -28,15 +28,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from ._edge import TunnelEdge
-from ._edge_faults import TunnelFault
-from ._errors import ApiError
-from ._recording import CONTROL_PREFIX
-from ._routing import json_response, method_route
-from ._store import Store
-from ._tunnel_model import get_tunnel, list_tunnels, sign_csr, update_tunnel
-from ._validation import MISSING, Fields, parse_json_object, parse_uuid
-from .accounts.model import Principal, authenticate
+from inkbox_emulator._edge import TunnelEdge
+from inkbox_emulator._edge_faults import TunnelFault
+from inkbox_emulator.accounts.model import Principal, authenticate
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.recording import CONTROL_PREFIX
+from inkbox_emulator.core.routing import json_response, method_route
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.core.validation import MISSING, Fields, parse_json_object, parse_uuid
+
+from .model import get_tunnel, list_tunnels, sign_csr, update_tunnel
 
 __all__ = ["tunnel_control_routes", "tunnel_routes"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._store import Db
+from .store import Db
 
 __all__ = ["MAIL_EVENT_TYPES", "DeliveryDue", "Later", "WebhookEvent"]
 

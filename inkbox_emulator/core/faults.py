@@ -34,7 +34,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._recording import CONTROL_PREFIX, FAULT_KEY
+from .recording import CONTROL_PREFIX, FAULT_KEY
 
 __all__ = ["FAULT_KINDS", "Fault", "FaultMiddleware", "FaultRegistry", "compile_path"]
 

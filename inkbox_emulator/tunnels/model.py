@@ -3,7 +3,7 @@
 Tunnels are created, renamed and deleted only through identities
 (``_identities``); here they are listed, read, given metadata, issued a
 passthrough certificate, and authenticated / routed for the data plane.
-Every function takes a :class:`~inkbox_emulator._store.Db` first and runs
+Every function takes a :class:`~inkbox_emulator.core.store.Db` first and runs
 inside one ``Store.run`` transaction.
 """
 
@@ -12,13 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import ApiError
-from ._store import Db
-from ._test_ca import CsrProblem, TunnelCA
-from ._times import iso
-from ._validation import MISSING, Missing, json_text
-from .accounts.model import Principal, authenticate
-from .identities.records import tunnel_record
+from inkbox_emulator.accounts.model import Principal, authenticate
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.core.store import Db
+from inkbox_emulator.core.times import iso
+from inkbox_emulator.core.validation import MISSING, Missing, json_text
+from inkbox_emulator.identities.records import tunnel_record
+
+from .test_ca import CsrProblem, TunnelCA
 
 __all__ = [
     "DataPlaneGrant",

@@ -10,8 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ._store import Store
-from ._validation import MAX_BODY_BYTES
+from .store import Store
+from .validation import MAX_BODY_BYTES
 
 __all__ = ["CONTROL_PREFIX", "FAULT_KEY", "RecordedRequest", "RecordingMiddleware"]
 

@@ -26,10 +26,11 @@ from collections.abc import Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ._errors import ApiError
-from ._routing import ContextHandler
-from ._store import Db, Store
-from .accounts.model import authenticate
+from inkbox_emulator.accounts.model import authenticate
+
+from .errors import ApiError
+from .routing import ContextHandler
+from .store import Db, Store
 
 __all__ = ["RETENTION_SECONDS", "begin", "idempotent"]
 
