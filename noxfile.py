@@ -20,6 +20,7 @@ CODE = [
     "inkbox_async",
     "inkbox_sync",
     "inkbox_emulator",
+    "inkbox_wire",
     "codegen",
     "tests",
     "examples",

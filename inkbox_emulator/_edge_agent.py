@@ -13,7 +13,7 @@ Streams the agent opens:
   ``/_system/tcp/{id}`` (``inkbox-tunnel-tcp``) — bridge streams, answered 200 and then
   pumped by the public side.
 
-HTTP/2 itself is :mod:`._edge_h2`'s engine, whose handler this connection is.
+HTTP/2 itself is :mod:`inkbox_wire.h2_server`'s engine, whose handler this connection is.
 Sending honours the agent's flow-control windows; bridge DATA is credited only
 once the public side consumed it, all other DATA at once. A GOAWAY written here
 ends nothing, so the connection keeps serving after a drain notice.
@@ -29,7 +29,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._edge_h2 import (
+from inkbox_wire.h2_server import (
     CANCEL,
     Fields,
     ProtocolError,
@@ -37,6 +37,7 @@ from ._edge_h2 import (
     StreamClosedError,
     header_list_size,
 )
+
 from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
 from .core.errors import ApiError
 from .tunnels.model import (

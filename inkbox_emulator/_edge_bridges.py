@@ -3,6 +3,9 @@
 :class:`BridgePump` waits for the agent's CONNECT to bind the bridge, sends
 frames to the agent (waiting for flow-control credit) and feeds the agent's
 frames to a handler, returning credit only once the handler consumed them.
+A framing violation from the agent ends the bridge with a CLOSE frame
+carrying its close code (1002, or 1009 for an oversized frame), as the
+agent does for the edge's.
 """
 
 from __future__ import annotations
@@ -11,8 +14,16 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from ._edge_frames import Frame, FrameReader
-from ._edge_h2 import StreamClosedError
+from inkbox_wire.h2_server import StreamClosedError
+from inkbox_wire.ws_frames import (
+    OP_CLOSE,
+    Frame,
+    FrameDecoder,
+    FrameError,
+    encode_close_payload,
+    encode_frame,
+)
+
 from ._edge_hub import Bridge, BridgeConnection
 
 __all__ = ["BridgePump"]
@@ -29,7 +40,9 @@ class BridgePump:
         self.ended = False
         """Whether the edge has ended its side of the stream (END_STREAM or reset)."""
         self._gave_up = False
-        self._frames = FrameReader()
+        self._frames = FrameDecoder()
+        self.failure: int | None = None
+        """The close code of the agent's framing violation that ended the bridge, if any."""
 
     async def wait_bound(self) -> bool:
         """Wait (up to ``bind_wait``) for the agent's bridge CONNECT; whether it came."""
@@ -73,9 +86,16 @@ class BridgePump:
             if item is None:
                 return
             data, flow_len = item
-            for frame in self._frames.feed(data):
-                await on_frame(frame)
-            self.conn.credit(self.stream_id, flow_len)
+            try:
+                for frame in self._frames.feed(data):
+                    await on_frame(frame)
+            except FrameError as exc:
+                self.failure = exc.code
+                payload = encode_close_payload(exc.code)
+                await self.send(encode_frame(OP_CLOSE, payload, mask=False), end_stream=True)
+                return
+            finally:
+                self.conn.credit(self.stream_id, flow_len)
 
     async def finish(self) -> None:
         """End the edge's side of the stream if that has not happened yet."""

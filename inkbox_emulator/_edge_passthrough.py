@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from ._edge_bridges import BridgePump
-from ._edge_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
@@ -23,6 +22,8 @@ from ._edge_frames import (
     Frame,
     encode_frame,
 )
+
+from ._edge_bridges import BridgePump
 from ._edge_hub import Delivery, TunnelHub
 from .tunnels.model import DataPlaneTunnel
 
@@ -64,7 +65,7 @@ async def serve_passthrough(
                     writer.write(frame.payload)
                     await writer.drain()
             elif frame.opcode == OP_PING:
-                await pump.send(encode_frame(OP_PONG, frame.payload))
+                await pump.send(encode_frame(OP_PONG, frame.payload, mask=False))
             elif frame.opcode == OP_CLOSE:
                 raise _AgentClosed
 
@@ -74,7 +75,7 @@ async def serve_passthrough(
                 if not data:
                     await pump.send(b"", end_stream=True)
                     return
-                await pump.send(encode_frame(OP_BINARY, data))
+                await pump.send(encode_frame(OP_BINARY, data, mask=False))
 
         reading = asyncio.ensure_future(from_caller())
         pumping = asyncio.ensure_future(pump.run(to_caller))

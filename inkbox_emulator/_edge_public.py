@@ -19,20 +19,24 @@ from wsproto.connection import Connection as WsConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
-from ._edge_bridges import BridgePump
-from ._edge_frames import (
+from inkbox_wire import ws_frames
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
+    OP_CONTINUATION,
     OP_PING,
     OP_PONG,
     OP_TEXT,
-    EnvelopeReader,
+    EnvelopeDecoder,
     Frame,
-    decode_binary,
+    WSMessage,
     encode_envelope,
     encode_frame,
-    parse_close,
+    parse_close_payload,
+    wire_close_code,
 )
+
+from ._edge_bridges import BridgePump
 from ._edge_http1 import BadRequest, InvalidHeader, Request, RequestReader, encode_head
 from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
 from .tunnels.model import DataPlaneTunnel
@@ -272,7 +276,7 @@ class _WebSocketSession:
         self.bridge = bridge
         self.ws = ws
         self.pump = BridgePump(bridge, caller.hub.settings.bridge_wait)
-        self.records = EnvelopeReader()
+        self.records = EnvelopeDecoder()
         self.agent_closed = False
         self._fragments: list[str | bytes] = []
 
@@ -284,7 +288,8 @@ class _WebSocketSession:
                 {reading, pumping}, return_when=asyncio.FIRST_COMPLETED
             )
             if pumping in done:
-                self._close_caller(1000 if self.agent_closed else 1011, "")
+                failure = self.pump.failure
+                self._close_caller(failure or (1000 if self.agent_closed else 1011), "")
             await asyncio.wait(pending, timeout=2.0)
         finally:
             for task in (reading, pumping):
@@ -319,7 +324,7 @@ class _WebSocketSession:
                     if self.ws.state is ConnectionState.REMOTE_CLOSING:
                         self._write(self.ws.send(event.response()))
                     await self._record_to_agent(
-                        {"type": "close", "code": event.code, "reason": event.reason or ""}
+                        ws_frames.CloseMessage(event.code, event.reason or "")
                     )
             await self.caller.writer.drain()
             if not data:
@@ -328,48 +333,38 @@ class _WebSocketSession:
     async def _message_to_agent(self) -> None:
         parts, self._fragments = self._fragments, []
         if parts and isinstance(parts[0], str):
-            await self._record_to_agent({"type": "text", "data": "".join(str(p) for p in parts)})
+            await self._record_to_agent(ws_frames.TextMessage("".join(str(p) for p in parts)))
         else:
             payload = b"".join(p for p in parts if isinstance(p, bytes))
-            await self._record_to_agent(
-                {"type": "binary", "data": base64.b64encode(payload).decode()}
-            )
+            await self._record_to_agent(ws_frames.BinaryMessage(payload))
 
-    async def _record_to_agent(self, record: dict[str, object]) -> None:
-        await self.pump.send(encode_frame(OP_BINARY, encode_envelope(record)))
+    async def _record_to_agent(self, record: WSMessage) -> None:
+        await self.pump.send(encode_frame(OP_BINARY, encode_envelope(record), mask=False))
 
     async def _on_agent_frame(self, frame: Frame) -> None:
-        if frame.opcode in (OP_BINARY, OP_TEXT):
+        if frame.opcode in (OP_BINARY, OP_TEXT, OP_CONTINUATION):
             for record in self.records.feed(frame.payload):
                 self._on_record(record)
         elif frame.opcode == OP_PING:
-            await self.pump.send(encode_frame(OP_PONG, frame.payload))
+            await self.pump.send(encode_frame(OP_PONG, frame.payload, mask=False))
         elif frame.opcode == OP_CLOSE:
             if not self.agent_closed:
-                code, reason = parse_close(frame.payload)
-                self._close_caller(1000 if code == 1005 else code, reason)
+                close = parse_close_payload(frame.payload)
+                self._close_caller(wire_close_code(close.code), close.reason)
                 self.agent_closed = True
-            await self.pump.send(encode_frame(OP_CLOSE, frame.payload), end_stream=True)
+            await self.pump.send(encode_frame(OP_CLOSE, frame.payload, mask=False), end_stream=True)
         await self.caller.writer.drain()
 
-    def _on_record(self, record: dict[str, object]) -> None:
-        kind = record.get("type")
+    def _on_record(self, record: WSMessage) -> None:
         if self.ws.state is not ConnectionState.OPEN:
             return
-        if kind == "text" and isinstance(record.get("data"), str):
-            self._write(self.ws.send(TextMessage(data=str(record["data"]))))
-        elif kind == "binary":
-            payload = decode_binary(record.get("data"))
-            if payload is not None:
-                self._write(self.ws.send(BytesMessage(data=payload)))
-        elif kind == "close" and not self.agent_closed:
-            code = record.get("code", 1000)
-            reason = record.get("reason", "")
+        if isinstance(record, ws_frames.TextMessage):
+            self._write(self.ws.send(TextMessage(data=record.data)))
+        elif isinstance(record, ws_frames.BinaryMessage):
+            self._write(self.ws.send(BytesMessage(data=record.data)))
+        elif not self.agent_closed:
             self.agent_closed = True
-            self._close_caller(
-                code if isinstance(code, int) and not isinstance(code, bool) else 1000,
-                reason if isinstance(reason, str) else "",
-            )
+            self._close_caller(wire_close_code(record.code), record.reason)
 
 
 async def serve_public(

@@ -1,6 +1,6 @@
 """The agent's HTTP/2 client connection to the edge, over an anyio TLS stream.
 
-One reader task feeds the protocol engine (:mod:`.h2_engine`); one writer
+One reader task feeds the protocol engine (:mod:`inkbox_wire.h2_client`); one writer
 task flushes whatever the engine queued. Every other operation mutates the
 engine synchronously and wakes the writer, so frames leave in the order they
 were produced and no socket write is ever interrupted half-way.
@@ -33,7 +33,8 @@ import hpack
 from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
-from inkbox_async._tunnel.h2_engine import (
+from inkbox_async._tunnel.options import split_host_port
+from inkbox_wire.h2_client import (
     CANCEL,
     CONNECTION_FIELDS,
     REFUSED_STREAM,
@@ -43,7 +44,6 @@ from inkbox_async._tunnel.h2_engine import (
     StreamClosedError,
     header_list_size,
 )
-from inkbox_async._tunnel.options import split_host_port
 
 __all__ = [
     "ConnectionClosedError",

@@ -43,7 +43,7 @@ from inkbox_async._tunnel.envelope import (
     parse_hello,
     response_headers,
 )
-from inkbox_async._tunnel.h2_engine import MAX_HEADER_LIST
+from inkbox_wire.h2_client import MAX_HEADER_LIST
 
 __all__ = ["End", "Link", "REPLY_TIMEOUT"]
 

@@ -35,9 +35,9 @@ from inkbox_async._tunnel.plaintext_request import (
     refusal_status,
 )
 from inkbox_async._tunnel.ws_frame_peer import FramePeer
-from inkbox_async._tunnel.ws_frames import accept_key
 from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, open_local_websocket
 from inkbox_async._tunnel.ws_relay import relay
+from inkbox_wire.ws_frames import accept_key
 
 __all__ = [
     "ChunkedDecoder",

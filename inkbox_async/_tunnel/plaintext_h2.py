@@ -32,9 +32,7 @@ import h2.exceptions
 import h2.settings
 
 from inkbox_async._tunnel.contracts import EdgeSession, Forwarder, Headers, TunnelAttribute
-from inkbox_async._tunnel.h2_engine import MAX_HEADER_LIST
 from inkbox_async._tunnel.headers import local_response_headers
-from inkbox_async._tunnel.hpack_codec import TablelessEncoder
 from inkbox_async._tunnel.paths import is_safe_path
 from inkbox_async._tunnel.plaintext_h2_conn import TOO_LARGE, StreamTolerantConnection
 from inkbox_async._tunnel.plaintext_request import (
@@ -45,6 +43,8 @@ from inkbox_async._tunnel.plaintext_request import (
 from inkbox_async._tunnel.ws_frame_peer import FramePeer
 from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, open_local_websocket
 from inkbox_async._tunnel.ws_relay import relay
+from inkbox_wire.h2_client import MAX_HEADER_LIST
+from inkbox_wire.hpack_codec import TablelessEncoder
 
 __all__ = ["h2_request", "serve_h2"]
 

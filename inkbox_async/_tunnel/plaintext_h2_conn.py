@@ -5,7 +5,7 @@ list over SETTINGS_MAX_HEADER_LIST_SIZE, a bad field or misplaced
 pseudo-header, a bad ``content-length``; one request would end every other
 stream of the connection. Here:
 
-* a header list over the limit is still decoded whole (:class:`FastDecoder`
+* a header list over the limit is still decoded whole (the tunnel :class:`Decoder`
   keeps the HPACK table in step), ``h2`` is handed a stand-in block so its
   stream states stay right, and the stream is recorded as
   :data:`TOO_LARGE` (the server answers 431, RFC 9113 §10.5.1);
@@ -26,7 +26,7 @@ import h2.events
 import h2.exceptions
 from hpack import HeaderTuple
 
-from inkbox_async._tunnel.hpack_codec import FastDecoder, HeaderListTooLarge
+from inkbox_wire.hpack_codec import Decoder, HeaderListTooLarge
 
 __all__ = ["MALFORMED", "TOO_LARGE", "StreamTolerantConnection"]
 
@@ -42,7 +42,7 @@ _REQUEST_STAND_IN = [
 _HEADER_EVENTS = (h2.events.RequestReceived, h2.events.TrailersReceived)
 
 
-class _StandInDecoder(FastDecoder):
+class _StandInDecoder(Decoder):
     """A header list over the limit decodes to :attr:`stand_in` (the table stays in step)."""
 
     def __init__(self) -> None:
@@ -64,7 +64,7 @@ class StreamTolerantConnection(h2.connection.H2Connection):
     def __init__(self, config: h2.config.H2Configuration) -> None:
         super().__init__(config)
         self._stand_in = _StandInDecoder()
-        self.decoder = self._stand_in
+        self.decoder = self._stand_in  # type: ignore[assignment]  # hpack.Decoder's interface
         self.refused: dict[int, str] = {}
         """Streams to refuse: :data:`TOO_LARGE` or :data:`MALFORMED` (the server pops them)."""
 

@@ -20,7 +20,7 @@ import anyio
 import anyio.abc
 
 from inkbox_async._tunnel.contracts import BridgeStream, TunnelAttribute
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_PING,

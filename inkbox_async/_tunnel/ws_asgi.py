@@ -26,8 +26,8 @@ import anyio.abc
 
 from inkbox_async._tunnel.contracts import ASGIApp, Headers, TunnelSettings
 from inkbox_async._tunnel.headers import local_request_headers
-from inkbox_async._tunnel.ws_frames import BinaryMessage, CloseMessage, TextMessage, WSMessage
 from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, accept_headers
+from inkbox_wire.ws_frames import BinaryMessage, CloseMessage, TextMessage, WSMessage
 
 __all__ = ["ASGIWebSocket", "open_asgi_websocket", "websocket_scope"]
 

@@ -36,7 +36,14 @@ from inkbox_async._tunnel.contracts import (
     Reply,
 )
 from inkbox_async._tunnel.paths import is_safe_path
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_async._tunnel.ws_local import (
+    LocalWebSocket,
+    WebSocketRefused,
+    WSHandshake,
+    open_local_websocket,
+)
+from inkbox_async._tunnel.ws_relay import relay
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
@@ -51,13 +58,6 @@ from inkbox_async._tunnel.ws_frames import (
     encode_envelope,
     encode_frame,
 )
-from inkbox_async._tunnel.ws_local import (
-    LocalWebSocket,
-    WebSocketRefused,
-    WSHandshake,
-    open_local_websocket,
-)
-from inkbox_async._tunnel.ws_relay import relay
 
 __all__ = ["EnvelopeBridgePeer", "handle_ws_upgrade"]
 

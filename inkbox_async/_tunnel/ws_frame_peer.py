@@ -14,7 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_PING,
     OP_PONG,
     CloseMessage,

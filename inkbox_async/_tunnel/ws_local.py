@@ -16,7 +16,7 @@ import attrs
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
 from inkbox_async._tunnel.headers import local_response_headers
-from inkbox_async._tunnel.ws_frames import WSMessage
+from inkbox_wire.ws_frames import WSMessage
 
 __all__ = [
     "LocalWebSocket",

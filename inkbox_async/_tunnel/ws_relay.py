@@ -11,8 +11,8 @@ from typing import Protocol
 
 import anyio
 
-from inkbox_async._tunnel.ws_frames import CloseMessage, WSMessage
 from inkbox_async._tunnel.ws_local import LocalWebSocket
+from inkbox_wire.ws_frames import CloseMessage, WSMessage
 
 __all__ = ["CLOSE_GRACE", "DRAIN_CLOSE", "PeerWebSocket", "relay"]
 

@@ -30,7 +30,8 @@ import anyio.abc
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
 from inkbox_async._tunnel.headers import FORWARDED_NAMES, HOP_BY_HOP_REQUEST
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, accept_headers
+from inkbox_wire.ws_frames import (
     OP_CLOSE,
     OP_PING,
     OP_PONG,
@@ -46,7 +47,6 @@ from inkbox_async._tunnel.ws_frames import (
     message_to_frame,
     wire_close_code,
 )
-from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, accept_headers
 
 __all__ = [
     "UpstreamWebSocket",

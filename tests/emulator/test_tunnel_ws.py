@@ -239,3 +239,72 @@ def test_agent_rejects_upgrade(admin: httpx2.Client, agents: AgentPool, emu: Emu
         assert caller.reject_body == b"nope"
     finally:
         caller.close()
+
+
+class RawBridge:
+    """The agent's side: accepts the upgrade, sends ``wire`` on the bridge, keeps what comes back."""
+
+    def __init__(self, agent: EdgeAgent, wire: bytes) -> None:
+        self.agent = agent
+        self.wire = wire
+        self.frames: list[tuple[int, bytes]] = []
+        self.done = threading.Event()
+
+    def __call__(self, envelope: Envelope, agent: EdgeAgent) -> None:
+        agent.respond(envelope.request_id, 200, [])
+        ws_id = envelope.header("inkbox-ws-id")
+        assert ws_id
+        stream_id = agent.open_bridge("ws", ws_id)
+        try:
+            agent.send_data(stream_id, self.wire)
+            stream = agent.streams[stream_id]
+            frames = bytearray()
+            while (chunk := stream.chunks.get(timeout=10)) is not None:
+                frames += chunk
+                self.frames += read_frames(frames)
+        finally:
+            self.done.set()
+
+
+def test_a_record_split_over_continuation_frames_arrives_whole(
+    admin: httpx2.Client, agents: AgentPool, emu: Emulator
+) -> None:
+    tunnel = new_tunnel(admin, "ws-fragments")
+    agent = agents(tunnel["id"]).connect()
+    data = record({"type": "text", "data": "in pieces"})
+    agent.serve(RawBridge(agent, mask_frame(0x2, data[:5], fin=False) + mask_frame(0x0, data[5:])))
+    emu.wait_for_tunnel(tunnel["tunnel_name"])
+    caller = Caller(emu, tunnel["public_host"])
+    try:
+        assert isinstance(caller.handshake, AcceptConnection)
+        assert caller.message() == "in pieces"
+    finally:
+        caller.close()
+
+
+@pytest.mark.parametrize(
+    ("wire", "code"),
+    [
+        (b"\xc2\x80" + b"\x00" * 4, 1002),  # a reserved bit set (no extension was negotiated)
+        (b"\x83\x80" + b"\x00" * 4, 1002),  # an unknown opcode
+        (b"\x09\xfe\x00\x7e" + b"\x00" * 4 + b"p" * 126, 1002),  # a fragmented, oversized PING
+    ],
+)
+def test_a_framing_violation_on_the_bridge_closes_both_ends_with_its_code(
+    admin: httpx2.Client, agents: AgentPool, emu: Emulator, wire: bytes, code: int
+) -> None:
+    tunnel = new_tunnel(admin, "ws-bad-frame")
+    agent = agents(tunnel["id"]).connect()
+    bridge = RawBridge(agent, wire)
+    agent.serve(bridge)
+    emu.wait_for_tunnel(tunnel["tunnel_name"])
+    caller = Caller(emu, tunnel["public_host"])
+    try:
+        assert isinstance(caller.handshake, AcceptConnection)
+        event = caller.next()
+        assert isinstance(event, CloseConnection)
+        assert event.code == code
+    finally:
+        caller.close()
+    assert bridge.done.wait(5)
+    assert bridge.frames == [(0x8, code.to_bytes(2, "big"))]  # then END_STREAM

@@ -22,7 +22,7 @@ from inkbox_async._tunnel import passthrough
 from inkbox_async._tunnel.contracts import ASGIApp, Envelope
 from inkbox_async._tunnel.forwarding import make_forwarder
 from inkbox_async._tunnel.passthrough import handle_tcp_stream
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_TEXT,

@@ -11,7 +11,7 @@ import pytest
 
 from inkbox_async._tunnel.contracts import Envelope, Forwarder
 from inkbox_async._tunnel.ws_edge import handle_ws_upgrade
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,

@@ -18,7 +18,7 @@ from inkbox_async._tunnel.contracts import (
     Reply,
     TunnelSettings,
 )
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     EnvelopeDecoder,

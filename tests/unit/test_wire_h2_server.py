@@ -15,7 +15,7 @@ import hpack
 import pytest
 from hyperframe.frame import Frame, GoAwayFrame
 
-from inkbox_emulator._edge_h2 import (
+from inkbox_wire.h2_server import (
     CANCEL,
     CONNECTION_WINDOW,
     PREFACE,

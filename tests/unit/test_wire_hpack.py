@@ -1,4 +1,11 @@
-"""The edge's HPACK coders against ``hpack``'s: same fields, bytes, tables and errors."""
+"""The tunnel HPACK coders against ``hpack``'s: same fields, bytes, tables and errors.
+
+One :class:`Decoder` (the agent's and the edge's), the agent's
+:class:`TablelessEncoder` and the edge's :class:`IndexingEncoder`; nothing
+logged; over-long header lists decoded whole; the fixed tables and the
+Huffman code checked against ``hpack``'s (its private modules are the
+reference here, never imported by the coders themselves).
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,221 @@ import random
 from collections.abc import Iterator
 from typing import Any, cast
 
+import hpack
 import pytest
 from hpack import (
-    Decoder,
     Encoder,
     HeaderTuple,
     HPACKDecodingError,
     HPACKError,
     InvalidTableSizeError,
     NeverIndexedHeaderTuple,
+    OversizedHeaderListError,
 )
 from hpack.huffman import HuffmanEncoder
 from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+from hpack.huffman_table import decode_huffman as hpack_decode_huffman
 from hpack.table import HeaderTable
 
-from inkbox_emulator._edge_h2 import MAX_HEADER_LIST, ServerEngine
-from inkbox_emulator._edge_hpack import EdgeDecoder, EdgeEncoder
+from inkbox_wire.h2_server import MAX_HEADER_LIST, ServerEngine
+from inkbox_wire.hpack_codec import Decoder, HeaderListTooLarge, IndexingEncoder, TablelessEncoder
+from inkbox_wire.hpack_tables import HUFFMAN_CODES, HUFFMAN_LENGTHS, STATIC_TABLE
+from inkbox_wire.huffman import decode_huffman
 
 _HUFFMAN = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH)
 _STATIC = len(HeaderTable.STATIC_TABLE)
+
+
+def _entries(decoder: hpack.Decoder | Decoder) -> list[tuple[bytes, bytes]]:
+    if isinstance(decoder, Decoder):
+        return list(decoder.table.entries)
+    return list(decoder.header_table.dynamic_entries)
+
+
+# -- the fixed tables and the Huffman code ----------------------------------------------
+
+
+def test_the_fixed_tables_are_hpack_s() -> None:
+    assert STATIC_TABLE == HeaderTable.STATIC_TABLE
+    assert (tuple(REQUEST_CODES), tuple(REQUEST_CODES_LENGTH)) == (HUFFMAN_CODES, HUFFMAN_LENGTHS)
+
+
+def _huffman_outcome(decode: Any, data: bytes) -> object:
+    try:
+        return decode(data)
+    except HPACKDecodingError:
+        return HPACKDecodingError
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_huffman_decoding_matches_hpack(seed: int) -> None:
+    """Valid strings decode alike; damaged ones (EOS, bad or long padding) fail alike."""
+    rng = random.Random(seed)
+    failures = 0
+    for _ in range(3000):
+        text = rng.randbytes(rng.randrange(0, 30))
+        coded = _HUFFMAN.encode(text)
+        assert decode_huffman(coded) == text
+        damaged = bytearray(coded)
+        if damaged and rng.random() < 0.7:
+            damaged[rng.randrange(len(damaged))] = rng.getrandbits(8)
+        if rng.random() < 0.3:
+            damaged = damaged[: rng.randrange(len(damaged) + 1)]
+        if rng.random() < 0.2:
+            damaged += b"\xff" * rng.randrange(1, 5)  # padding of 8 bits or more, or EOS
+        expected = _huffman_outcome(hpack_decode_huffman, bytes(damaged))
+        assert _huffman_outcome(decode_huffman, bytes(damaged)) == expected, damaged.hex()
+        failures += expected is HPACKDecodingError
+    assert failures > 100
+
+
+# -- the decoder against hpack's, with the agent's limits -------------------------------
+
+
+_NAMES = [
+    b":method",
+    b":path",
+    b":authority",
+    b":scheme",
+    b"x-api-key",
+    b"content-length",
+    b"inkbox-request-id",
+    b"x-tunnel-id",
+    b"cookie",
+    b"authorization",
+    b"accept",
+    b"a" * 200,
+]
+
+
+def _value(rng: random.Random) -> bytes:
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.choice([b"GET", b"POST", b"/", b"https", b"0", b"", b"gzip, deflate"])
+    if roll < 0.6:
+        return rng.choice([b"v1", b"v2", b"k" * 50])
+    if roll < 0.97:
+        return b"%x" % rng.getrandbits(rng.choice([8, 64, 300]))
+    return b"z" * 5000  # bigger than the table: clears it
+
+
+def _field(rng: random.Random) -> object:
+    name, value = rng.choice(_NAMES), _value(rng)
+    roll = rng.random()
+    if roll < 0.1:
+        return hpack.NeverIndexedHeaderTuple(name, value)
+    if roll < 0.15:
+        return (name.decode("latin-1"), value.decode("latin-1"), rng.random() < 0.5)
+    if roll < 0.2:
+        return hpack.HeaderTuple(name, value)
+    return (name, value)
+
+
+def _outcome(decoder: hpack.Decoder | Decoder, block: bytes) -> tuple[object, list[Any], int]:
+    try:
+        result: object = [(type(h), tuple(h)) for h in decoder.decode(block, raw=True)]
+    except HeaderListTooLarge as exc:
+        result = (HeaderListTooLarge, [(type(h), tuple(h)) for h in exc.fields])
+    except Exception as exc:  # the same error type (hpack's messages quote the raw block)
+        result = type(exc)
+    return result, _entries(decoder), decoder.header_table_size
+
+
+def _expected(reference: hpack.Decoder, block: bytes, limit: int) -> object:
+    """hpack's outcome without a limit; over ``limit``: HeaderListTooLarge with the fields
+    that fitted (the whole block decoded all the same: the table stays in step)."""
+    result, table, size = _outcome(reference, block)
+    if isinstance(result, list):
+        total = 0
+        fitted = []
+        for kind, (name, value) in result:
+            total += 32 + len(name) + len(value)
+            if total <= limit:
+                fitted.append((kind, (name, value)))
+        if total > limit:
+            result = (HeaderListTooLarge, fitted)
+    return result, table, size
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_decoder_matches_hpack(seed: int) -> None:
+    rng = random.Random(seed)
+    encoder = hpack.Encoder()
+    reference, fast = hpack.Decoder(max_header_list_size=1 << 30), Decoder()
+    limit = fast.max_header_list_size = rng.choice([300, 65536])
+    for _ in range(60):
+        if rng.random() < 0.05:
+            size = rng.choice([0, 100, 4096])
+            encoder.header_table_size = size
+        block = encoder.encode([_field(rng) for _ in range(rng.randint(1, 14))])
+        if rng.random() < 0.2:  # damaged blocks: same error (or same result) from both
+            data = bytearray(block)
+            for _ in range(rng.randint(1, 3)):
+                data[rng.randrange(len(data))] = rng.getrandbits(8)
+            block = bytes(data[: rng.randint(0, len(data))] if rng.random() < 0.3 else data)
+        assert _outcome(fast, block) == _expected(reference, block, limit)
+
+
+def test_decoder_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    encoder, decoder = hpack.Encoder(), Decoder()
+    secret = b"Bearer s3cr3t-t0ken"
+    fields = [(b":status", b"200"), (b"authorization", secret), (b"x-" + b"n" * 130, secret)]
+    # literals first, then indexed fields (and indexes past 127), plain and Huffman-coded;
+    # encoded before capturing: hpack's own encoder logs what it encodes
+    blocks = [encoder.encode(fields, huffman=huffman) for huffman in (False, False, True, True)]
+    caplog.set_level(logging.DEBUG)
+    for block in blocks:
+        assert [tuple(h) for h in decoder.decode(block, raw=True)] == fields
+    decoder.header_table_size = 100  # evicts (hpack's table names what it evicts)
+    assert "s3cr3t" not in caplog.text
+
+
+def test_decoder_text_mode_is_hpack_s() -> None:
+    block = hpack.Encoder().encode([(b":status", b"200"), (b"x-a", b"b")])
+    assert Decoder().decode(block) == hpack.Decoder().decode(block)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_tableless_encoder_round_trips_through_hpack(seed: int) -> None:
+    rng = random.Random(seed)
+    encoder, decoder = TablelessEncoder(), hpack.Decoder()
+    for _ in range(50):
+        fields = [_field(rng) for _ in range(rng.randint(1, 14))]
+        fields.append(hpack.NeverIndexedHeaderTuple(b"authorization", b"Bearer x"))
+        fields.append((b"x-" + b"n" * rng.randint(1, 300), b"v" * rng.randint(0, 300)))
+        decoded = decoder.decode(encoder.encode(fields), raw=True)
+        expected = [(_bytes(f[0]), _bytes(f[1])) for f in fields]  # type: ignore[index]
+        assert [tuple(h) for h in decoded] == expected
+        assert [h.indexable for h in decoded][-2] is False
+        assert not decoder.header_table.dynamic_entries  # nothing is ever inserted
+
+
+def test_tableless_encoder_signals_a_table_size_change_once() -> None:
+    encoder = TablelessEncoder()
+    fields = [(b":method", b"GET"), (b"x-a", b"1")]
+    plain = encoder.encode(fields)
+    encoder.header_table_size = 0
+    assert encoder.encode(fields) == b"\x20" + plain
+    assert encoder.encode(fields) == plain
+
+
+def _bytes(value: object) -> bytes:
+    return value if isinstance(value, bytes) else str(value).encode("latin-1")
+
+
+def test_a_list_over_the_limit_is_decoded_whole_and_the_next_block_decodes() -> None:
+    encoder, decoder = hpack.Encoder(), Decoder(max_header_list_size=200)
+    fields = [(b":status", b"200"), *[(b"x-h%d" % n, b"v%d" % n) for n in range(10)]]
+    with pytest.raises(HeaderListTooLarge) as caught:
+        decoder.decode(encoder.encode(fields), raw=True)
+    assert [tuple(h) for h in caught.value.fields] == fields[:5]  # 42 + 4 * 38 <= 200
+    # the encoder indexed every field: the next block refers to them by index only
+    again = encoder.encode(fields[3:6])
+    assert len(again) == 3
+    assert [tuple(h) for h in decoder.decode(again, raw=True)] == fields[3:6]
+
+
+# -- the decoder against hpack's on every representation (the edge's view) -------------
 
 
 def _int(value: int, prefix: int, flags: int = 0) -> bytes:
@@ -62,29 +265,34 @@ def _literal(
     return head + _str(value, huffman_value)
 
 
-def _state(decoder: Decoder) -> tuple[object, ...]:
-    table = decoder.header_table
+def _state(decoder: hpack.Decoder | Decoder) -> tuple[object, ...]:
+    if isinstance(decoder, Decoder):
+        size = decoder.table.size
+    else:
+        size = decoder.header_table._current_size
     return (
-        [tuple(entry) for entry in table.dynamic_entries],
-        table.maxsize,
-        table._current_size,
+        [tuple(entry) for entry in _entries(decoder)],
+        decoder.header_table_size,
+        size,
         decoder.max_allowed_table_size,
     )
 
 
-def _outcome(decoder: Decoder, block: bytes, raw: bool = True) -> object:
+def _edge_outcome(decoder: hpack.Decoder | Decoder, block: bytes, raw: bool = True) -> object:
     try:
         return [(type(h), tuple(h)) for h in decoder.decode(block, raw=raw)]
+    except HeaderListTooLarge:
+        return OversizedHeaderListError  # raised after the whole block, as the agent needs
     except HPACKError as exc:
         return type(exc)
 
 
 class _Pair:
-    """``hpack.Decoder`` and ``EdgeDecoder`` fed the same blocks, compared after each."""
+    """``hpack.Decoder`` and ours fed the same blocks, compared after each."""
 
     def __init__(self, max_header_list_size: int = 1 << 16) -> None:
-        self.theirs = Decoder(max_header_list_size)
-        self.ours = EdgeDecoder(max_header_list_size)
+        self.theirs = hpack.Decoder(max_header_list_size)
+        self.ours = Decoder(max_header_list_size)
         self.results: list[object] = []
 
     def set(self, **attrs: int) -> None:
@@ -93,8 +301,8 @@ class _Pair:
             setattr(self.ours, name, value)
 
     def feed(self, block: bytes, raw: bool = True) -> object:
-        expected = _outcome(self.theirs, block, raw)
-        got = _outcome(self.ours, block, raw)
+        expected = _edge_outcome(self.theirs, block, raw)
+        got = _edge_outcome(self.ours, block, raw)
         assert got == expected, block.hex()
         assert _state(self.ours) == _state(self.theirs), block.hex()
         self.results.append(expected)
@@ -133,7 +341,7 @@ def _values(rng: random.Random) -> bytes:
     return b"req_" + rng.randbytes(12).hex().encode()
 
 
-def _field(rng: random.Random, table_size: int) -> bytes:
+def _random_field(rng: random.Random, table_size: int) -> bytes:
     """One random field representation (indices sometimes past the end of the table)."""
     index_limit = _STATIC + table_size + (2 if rng.random() < 0.05 else 0)
     kind = rng.randrange(5)
@@ -156,7 +364,7 @@ def _blocks(rng: random.Random, pair: _Pair, count: int) -> Iterator[bytes]:
         if rng.random() < 0.1:
             block += _int(rng.choice([0, 64, 300, 2048, 4096]), 5, 0x20)
         for _ in range(rng.randrange(1, 12)):
-            block += _field(rng, pair.table_size)
+            block += _random_field(rng, pair.table_size)
         yield bytes(block)
 
 
@@ -298,8 +506,8 @@ def test_unicode_decoding_matches_hpack() -> None:
 
 def test_edge_connection_uses_it_with_h2s_limits() -> None:
     conn = ServerEngine(cast(Any, None))
-    assert isinstance(conn.decoder, EdgeDecoder)
-    assert isinstance(conn.encoder, EdgeEncoder)
+    assert isinstance(conn.decoder, Decoder)
+    assert isinstance(conn.encoder, IndexingEncoder)
     assert conn.decoder.max_header_list_size == MAX_HEADER_LIST == 65536
     assert conn.decoder.max_allowed_table_size == 4096
 
@@ -334,8 +542,8 @@ def _encoder_headers(rng: random.Random, round_: int) -> list[object]:
 @pytest.mark.parametrize("seed", range(6))
 def test_encoder_matches_hpack_without_huffman(seed: int) -> None:
     rng = random.Random(seed)
-    ours, theirs = EdgeEncoder(), Encoder()
-    decoder = Decoder()
+    ours, theirs = IndexingEncoder(), Encoder()
+    decoder = hpack.Decoder()
     for round_ in range(400):
         if rng.random() < 0.03:
             size = rng.choice([0, 100, 1024, 4096, 8192])
@@ -345,8 +553,8 @@ def test_encoder_matches_hpack_without_huffman(seed: int) -> None:
         headers = _encoder_headers(rng, round_)
         block = ours.encode(headers)
         assert block == theirs.encode(headers, huffman=False), round_
-        assert list(ours.header_table.dynamic_entries) == list(theirs.header_table.dynamic_entries)
-        assert ours.header_table._current_size == theirs.header_table._current_size
+        assert list(ours.table.entries) == list(theirs.header_table.dynamic_entries)
+        assert ours.table.size == theirs.header_table._current_size
         decoded = decoder.decode(block, raw=True)
         assert [tuple(h) for h in decoded] == [
             tuple(x.encode() if isinstance(x, str) else x for x in h[:2])  # type: ignore[index]
@@ -355,7 +563,7 @@ def test_encoder_matches_hpack_without_huffman(seed: int) -> None:
 
 
 def test_encoder_dictionaries_and_big_fields() -> None:
-    ours, theirs = EdgeEncoder(), Encoder()
+    ours, theirs = IndexingEncoder(), Encoder()
     for headers in (
         {"b": "2", ":status": "200", "a": "1"},
         [(b"huge", b"h" * 5000)],  # larger than the table: empties it
@@ -363,15 +571,17 @@ def test_encoder_dictionaries_and_big_fields() -> None:
         {":status": "200", "b": "2"},
     ):
         assert ours.encode(headers) == theirs.encode(headers, huffman=False)  # type: ignore[arg-type]
-        assert list(ours.header_table.dynamic_entries) == list(theirs.header_table.dynamic_entries)
+        assert list(ours.table.entries) == list(theirs.header_table.dynamic_entries)
     for _ in range(100):  # indices past 126 take more than one octet
         headers = [(f"n{i}".encode(), b"v") for i in range(100)]
         assert ours.encode(headers) == theirs.encode(headers, huffman=False)
 
 
-def test_nothing_is_logged_even_when_the_table_evicts(caplog: pytest.LogCaptureFixture) -> None:
+def test_indexing_coders_log_nothing_even_when_the_table_evicts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.DEBUG)
-    encoder, decoder = EdgeEncoder(), EdgeDecoder()
+    encoder, decoder = IndexingEncoder(), Decoder()
     secret = b"sk-edge-s3cr3t"
     for n in range(200):  # enough distinct fields to evict from a 4096-byte table
         fields = [(b"x-api-key", secret + b"%d" % n), (b"x-n", b"v" * 50)]

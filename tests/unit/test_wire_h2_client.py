@@ -14,7 +14,7 @@ import h2.settings
 import hpack
 import pytest
 
-from inkbox_async._tunnel.h2_engine import (
+from inkbox_wire.h2_client import (
     CANCEL,
     ENHANCE_YOUR_CALM,
     MAX_HEADER_LIST,
@@ -322,13 +322,106 @@ def test_kept_encodings_still_get_the_table_size_update() -> None:
         frame(8, 0, 0, b"\x00\x00\x00\x00"),  # WINDOW_UPDATE of 0 on the connection
         frame(8, 0, 0, b"\x7f\xff\xff\xff"),  # connection window overflow
         frame(7, 0, 1, b"\x00" * 8),  # GOAWAY on a stream
+        frame(1, 0, 1, b"\x88") + frame(9, 0, 1, b"") * 64,  # an endless header block
+        frame(2, 0, 0, b"\x00\x00\x00\x00\x10"),  # PRIORITY on stream 0
+        frame(2, 0, 1, b"\x00"),  # PRIORITY of a wrong length
+        frame(1, 5, 3, b"\x88"),  # HEADERS on a stream not opened yet
     ],
 )
 def test_connection_errors(data: bytes) -> None:
     pair = Pair()
     pair.request(end=False)  # stream 1 is open
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError) as raised:
         pair.client.receive(data)
+    # the GOAWAY is queued with the error's code (no stream of the peer's was accepted)
+    goaway = pair.client.data_to_send()
+    assert goaway[3] == 7 and goaway[9:17] == struct.pack(">II", 0, raised.value.code)
+
+
+def test_headers_on_a_closed_stream_are_a_connection_error_unless_it_was_reset() -> None:
+    pair = Pair()
+    done = pair.request()
+    pair.server.send_headers(done, [(b":status", b"200")], end_stream=True)
+    pair.pump()
+    assert pair.client.open_streams == 0
+    with pytest.raises(ProtocolError) as raised:
+        pair.client.receive(frame(1, 5, done, b"\x88"))
+    assert raised.value.code == PROTOCOL_ERROR
+    pair = Pair()
+    reset = pair.request()
+    pair.client.reset_stream(reset)
+    pair.client.receive(frame(1, 5, reset, b"\x88"))  # in flight when the reset left: ignored
+    assert pair.handler.kinds() == []
+
+
+def test_a_handler_may_reset_a_stream_on_its_last_data() -> None:
+    pair = Pair()
+    sid = pair.request()
+    original = pair.handler.on_data
+
+    def on_data(stream_id: int, data: bytes, flow: int) -> None:
+        original(stream_id, data, flow)
+        pair.client.reset_stream(stream_id)
+
+    pair.handler.on_data = on_data  # type: ignore[method-assign]
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_data(sid, b"last", end_stream=True)
+    pair.pump()
+    assert pair.handler.kinds() == ["head", "data"]  # no "end" for a stream reset meanwhile
+    assert pair.client.open_streams == 0
+
+
+@pytest.mark.parametrize(
+    ("head", "body", "ok"),
+    [
+        ([(b":status", b"200"), (b"content-length", b"4")], b"body", True),
+        ([(b":status", b"200"), (b"content-length", b"4")], b"bod", False),
+        ([(b":status", b"200"), (b"content-length", b"4")], b"bodies", False),
+        ([(b":status", b"200"), (b"content-length", b"x")], b"", False),
+        ([(b":status", b"200"), (b"content-length", b"1"), (b"content-length", b"2")], b"", False),
+    ],
+)
+def test_a_body_must_match_its_content_length(
+    head: list[tuple[bytes, bytes]], body: bytes, ok: bool
+) -> None:
+    pair = Pair(validate=False)
+    sid = pair.request()
+    pair.server.send_headers(sid, head)
+    pair.server.send_data(sid, body, end_stream=True)
+    pair.pump()
+    if ok:
+        assert pair.handler.kinds() == ["head", "data", "end"]
+    else:
+        assert pair.handler.events[-1] == ("reset", sid, PROTOCOL_ERROR)
+
+
+def test_the_answer_to_head_has_no_body_whatever_its_content_length() -> None:
+    pair = Pair()
+    sid = pair.request([(b":method", b"HEAD"), *GET[1:]])
+    pair.server.send_headers(
+        sid, [(b":status", b"200"), (b"content-length", b"10")], end_stream=True
+    )
+    pair.pump()
+    assert pair.handler.kinds() == ["head", "end"]
+
+
+@pytest.mark.parametrize(
+    "trailers",
+    [
+        [(b"X-Upper", b"1")],
+        [(b"connection", b"close")],
+        [(b"te", b"gzip")],
+        [(b"x-a", b" padded")],
+        [(b":status", b"200")],
+    ],
+)
+def test_malformed_trailers_reset_the_stream(trailers: list[tuple[bytes, bytes]]) -> None:
+    pair = Pair(validate=False)
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200")])
+    pair.server.send_headers(sid, trailers, end_stream=True)
+    pair.pump()
+    assert pair.handler.events[-1] == ("reset", sid, PROTOCOL_ERROR)
 
 
 def test_frames_may_arrive_split_anywhere() -> None:

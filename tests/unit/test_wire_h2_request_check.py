@@ -8,7 +8,7 @@ import pytest
 from h2.exceptions import ProtocolError
 from h2.utilities import HeaderValidationFlags, normalize_inbound_headers, validate_headers
 
-from inkbox_emulator._edge_h2 import check_request
+from inkbox_wire.h2_server import check_request
 
 REQUEST = HeaderValidationFlags(
     is_client=False, is_trailer=False, is_response_header=False, is_push_promise=False

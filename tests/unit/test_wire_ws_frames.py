@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from inkbox_async._tunnel.ws_frames import (
+from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
