@@ -25,6 +25,8 @@ from inkbox_wire.h2_client import (
     header_list_size,
 )
 
+from .h2_peers import frame, h2_peer
+
 GET = [(b":method", b"GET"), (b":scheme", b"https"), (b":path", b"/"), (b":authority", b"edge")]
 POST = [(b":method", b"POST"), *GET[1:]]
 
@@ -69,21 +71,9 @@ class Pair:
     def __init__(self, *, validate: bool = True, **settings: int) -> None:
         self.handler = Recorder()
         self.client = ClientEngine(self.handler)
-        config = h2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_outbound_headers=validate,
-            normalize_outbound_headers=validate,
+        self.server = h2_peer(
+            h2.connection.H2Connection, client_side=False, validate=validate, settings=settings
         )
-        self.server = h2.connection.H2Connection(config)
-        if settings:
-            self.server.local_settings = h2.settings.Settings(
-                client=False,
-                initial_values={
-                    getattr(h2.settings.SettingCodes, k): v for k, v in settings.items()
-                },
-            )
-        self.server.initiate_connection()
         self.server_events: list[h2.events.Event] = []
         self.pump()
 
@@ -106,10 +96,6 @@ class Pair:
 
     def received(self, kind: type[h2.events.Event]) -> list[Any]:
         return [event for event in self.server_events if isinstance(event, kind)]
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return struct.pack(">IBI", len(payload) << 8 | kind, flags, stream_id) + payload
 
 
 def test_preface_and_settings_are_what_h2_sent() -> None:

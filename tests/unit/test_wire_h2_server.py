@@ -27,6 +27,8 @@ from inkbox_wire.h2_server import (
     StreamClosedError,
 )
 
+from .h2_peers import frame, h2_peer
+
 FLOW_CONTROL_ERROR = 0x3
 STREAM_CLOSED = 0x5
 FRAME_SIZE_ERROR = 0x6
@@ -104,21 +106,7 @@ class Pair:
         self.handler = Recorder()
         self.server = ServerEngine(self.handler)
         self.handler.engine = self.server
-        config = h2.config.H2Configuration(
-            client_side=True,
-            header_encoding=None,
-            validate_outbound_headers=validate,
-            normalize_outbound_headers=validate,
-        )
-        self.client = LenientClient(config)
-        if settings:
-            self.client.local_settings = h2.settings.Settings(
-                client=True,
-                initial_values={
-                    getattr(h2.settings.SettingCodes, k): v for k, v in settings.items()
-                },
-            )
-        self.client.initiate_connection()
+        self.client = h2_peer(LenientClient, client_side=True, validate=validate, settings=settings)
         self.client_events: list[h2.events.Event] = []
         self.pump()
 
@@ -150,10 +138,6 @@ class Pair:
         """Bytes from the client that h2's client would not send itself."""
         self.server.receive(data)
         self.pump()
-
-
-def frame(kind: int, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
-    return struct.pack(">IBI", len(payload) << 8 | kind, flags, stream_id) + payload
 
 
 def parse(data: bytes) -> list[Frame]:
