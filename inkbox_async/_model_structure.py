@@ -17,6 +17,7 @@ fields are absent, and is used for every later item with that layout.
 
 from __future__ import annotations
 
+import itertools
 import linecache
 import types
 import typing
@@ -209,6 +210,7 @@ class _ModelCode:
             nullable = type(None) in typing.get_args(hints[f.name])
             self.fields[f.metadata.get(WIRE_NAME, f.name)] = (var, convert, default, nullable)
         self.shapes: dict[tuple[str, ...], Any] = {}
+        self.serial = itertools.count()
 
     def _present(self, key: str) -> list[str]:
         """Lines converting the value ``v`` of a key that is present."""
@@ -230,8 +232,9 @@ class _ModelCode:
         source = f"def {name}({params}):\n" + "".join(f"    {line}\n" for line in body)
         filename = f"<inkbox {name} {self.cls.__module__}.{self.cls.__qualname__}>"
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), self.env)  # our own generated source
-        return self.env[name]
+        defined: dict[str, Any] = {}  # not self.env: threads may compile at the same time
+        exec(compile(source, filename, "exec"), self.env, defined)  # our own generated source
+        return defined[name]
 
     def general(self) -> Callable[[Any, Any], Any]:
         """The function for any input: dispatches to a layout's function once there is one."""
@@ -300,9 +303,8 @@ class _ModelCode:
         for i, key in enumerate(shape):
             if key not in self.fields:
                 unknown.append(f"{key!r}: {slots[i]}")
-        index = sum(1 for value in self.shapes.values() if value.__class__ is not int)
         function: Callable[[Any], Any] = self._compile(
-            f"structure_{self.cls.__name__}_shape{index}",
+            f"structure_{self.cls.__name__}_shape{next(self.serial)}",
             "o",
             body + self._finish("{" + ", ".join(unknown) + "}"),
         )

@@ -344,3 +344,20 @@ def test_offsets_are_kept() -> None:
     created = structure(data, Message).created_at
     assert created.tzinfo is not None
     assert created.utcoffset() == timezone(timedelta(hours=-5)).utcoffset(None)
+
+
+def test_threads_compiling_layouts_at_once_get_their_own_functions() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    hook = _build_converter(fast=True).get_structure_hook(Message)
+    base = payload(Message)
+    layouts = [base | {f"only_in_{n}": n} for n in range(SHAPES_PER_MODEL)]
+
+    def parse(data: dict[str, Any]) -> list[Any]:
+        return [snapshot(hook(dict(data), Message)) for _ in range(4 * SHAPE_AFTER)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(parse, layouts))
+    for data, got in zip(layouts, results, strict=True):
+        assert got == [outcome(REFERENCE, data, Message)] * len(got)
+    assert sum(callable(v) for v in hook.__globals__["_shapes"].values()) == SHAPES_PER_MODEL
