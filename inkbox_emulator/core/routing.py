@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -25,6 +24,7 @@ __all__ = [
     "Query",
     "RouteTable",
     "body_fields",
+    "bind",
     "bound_routes",
     "decode_cursor",
     "encode_cursor",
@@ -33,6 +33,7 @@ __all__ = [
     "method_route",
     "no_content",
     "path_uuid",
+    "single_method_routes",
 ]
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -74,13 +75,33 @@ def path_uuid(request: Request, name: str) -> str:
     return parse_uuid(str(request.path_params[name]), ("path", name))
 
 
+def bind(context: C, handler: ContextHandler[C]) -> Handler:
+    """``handler`` as a request handler, given ``context`` first."""
+
+    async def endpoint(request: Request) -> Response:
+        return await handler(context, request)
+
+    return endpoint
+
+
 def bound_routes(context: C, table: RouteTable[C]) -> list[BaseRoute]:
     """The routes of ``table``, each handler given ``context`` first."""
     return [
-        method_route(
-            path, {method: partial(handler, context) for method, handler in handlers.items()}
-        )
+        method_route(path, {method: bind(context, handler) for method, handler in handlers.items()})
         for path, handlers in table
+    ]
+
+
+def single_method_routes(
+    context: C, table: Sequence[tuple[str, str, ContextHandler[C]]]
+) -> list[BaseRoute]:
+    """One route per ``(path, method, handler)`` row, each handler given ``context`` first.
+
+    Unlike :func:`bound_routes`, a 405 names only the first matching row's method (the
+    control API has always answered that way).
+    """
+    return [
+        Route(path, bind(context, handler), methods=[method]) for path, method, handler in table
     ]
 
 

@@ -26,14 +26,19 @@ from typing import Any
 import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from inkbox_emulator._edge import TunnelEdge
 from inkbox_emulator._edge_faults import TunnelFault
 from inkbox_emulator.accounts.model import Principal, authenticate
 from inkbox_emulator.core.errors import ApiError
 from inkbox_emulator.core.recording import CONTROL_PREFIX
-from inkbox_emulator.core.routing import json_response, method_route
+from inkbox_emulator.core.routing import (
+    ContextHandler,
+    json_response,
+    method_route,
+    single_method_routes,
+)
 from inkbox_emulator.core.store import Store
 from inkbox_emulator.core.validation import MISSING, Fields, parse_json_object, parse_uuid
 
@@ -95,89 +100,100 @@ def _fault_wire(fault: TunnelFault) -> dict[str, Any]:
     return wire
 
 
+def name(request: Request) -> str:
+    return str(request.path_params["name"])
+
+
+def lookup(call: Any, *args: Any) -> Any:
+    try:
+        return call(*args)
+    except LookupError as exc:
+        raise ApiError(404, str(exc).strip("'\"")) from None
+
+
+async def info(edge: TunnelEdge, request: Request) -> Response:
+    return JSONResponse(
+        {
+            "edge": edge.edge_address,
+            "public_url": edge.public_url,
+            "zone": edge.settings.zone,
+            "ca_file": edge.ca.ca_file,
+            "ca_pem": edge.ca.ca_pem.decode(),
+        }
+    )
+
+
+async def connections(edge: TunnelEdge, request: Request) -> Response:
+    return JSONResponse(lookup(edge.connections, name(request)))
+
+
+async def wait(edge: TunnelEdge, request: Request) -> Response:
+    fields = Fields(parse_json_object(await request.body(), allow_empty=True))
+    timeout = fields.raw("timeout")
+    if timeout is MISSING or timeout is None:
+        timeout = 10.0
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        fields.error("timeout", "float_type", "Input should be a valid number", timeout)
+    fields.raise_errors()
+    try:
+        await anyio.to_thread.run_sync(edge.wait_for_tunnel, name(request), float(timeout))
+    except TimeoutError as exc:
+        raise ApiError(408, str(exc)) from None
+    return JSONResponse({"status": "ready"})
+
+
+async def drain(edge: TunnelEdge, request: Request) -> Response:
+    return JSONResponse({"drained": lookup(edge.drain, name(request))})
+
+
+async def add_fault(edge: TunnelEdge, request: Request) -> Response:
+    data = dict(parse_json_object(await request.body()))
+    kind = data.pop("kind", None)
+    target = data.pop("name", None)
+    count = data.pop("count", None)
+    if not isinstance(kind, str):
+        raise ApiError(422, "kind is required")
+    if target is not None and not isinstance(target, str):
+        raise ApiError(422, "name must be a string")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise ApiError(422, "count must be an integer")
+    try:
+        fault = edge.inject_fault(kind, name=target, count=count, **data)
+    except ValueError as exc:
+        raise ApiError(422, str(exc)) from None
+    except LookupError as exc:
+        raise ApiError(404, str(exc).strip("'\"")) from None
+    return JSONResponse(_fault_wire(fault), status_code=201)
+
+
+async def list_faults(edge: TunnelEdge, request: Request) -> Response:
+    return JSONResponse([_fault_wire(f) for f in edge.faults.list()])
+
+
+async def clear_faults(edge: TunnelEdge, request: Request) -> Response:
+    edge.clear_faults()
+    return Response(status_code=204)
+
+
+async def take_body(edge: TunnelEdge, request: Request) -> Response:
+    data = edge.bodies.take(str(request.path_params["token"]))
+    if data is None:
+        raise ApiError(404, "Body not found")
+    return Response(data, media_type="application/octet-stream")
+
+
 def tunnel_control_routes(edge: TunnelEdge) -> list[BaseRoute]:
     """The ``/_emulator`` routes of the tunnel edge."""
 
-    def name(request: Request) -> str:
-        return str(request.path_params["name"])
-
-    def lookup(call: Any, *args: Any) -> Any:
-        try:
-            return call(*args)
-        except LookupError as exc:
-            raise ApiError(404, str(exc).strip("'\"")) from None
-
-    async def info(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "edge": edge.edge_address,
-                "public_url": edge.public_url,
-                "zone": edge.settings.zone,
-                "ca_file": edge.ca.ca_file,
-                "ca_pem": edge.ca.ca_pem.decode(),
-            }
-        )
-
-    async def connections(request: Request) -> Response:
-        return JSONResponse(lookup(edge.connections, name(request)))
-
-    async def wait(request: Request) -> Response:
-        fields = Fields(parse_json_object(await request.body(), allow_empty=True))
-        timeout = fields.raw("timeout")
-        if timeout is MISSING or timeout is None:
-            timeout = 10.0
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-            fields.error("timeout", "float_type", "Input should be a valid number", timeout)
-        fields.raise_errors()
-        try:
-            await anyio.to_thread.run_sync(edge.wait_for_tunnel, name(request), float(timeout))
-        except TimeoutError as exc:
-            raise ApiError(408, str(exc)) from None
-        return JSONResponse({"status": "ready"})
-
-    async def drain(request: Request) -> Response:
-        return JSONResponse({"drained": lookup(edge.drain, name(request))})
-
-    async def add_fault(request: Request) -> Response:
-        data = dict(parse_json_object(await request.body()))
-        kind = data.pop("kind", None)
-        target = data.pop("name", None)
-        count = data.pop("count", None)
-        if not isinstance(kind, str):
-            raise ApiError(422, "kind is required")
-        if target is not None and not isinstance(target, str):
-            raise ApiError(422, "name must be a string")
-        if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
-            raise ApiError(422, "count must be an integer")
-        try:
-            fault = edge.inject_fault(kind, name=target, count=count, **data)
-        except ValueError as exc:
-            raise ApiError(422, str(exc)) from None
-        except LookupError as exc:
-            raise ApiError(404, str(exc).strip("'\"")) from None
-        return JSONResponse(_fault_wire(fault), status_code=201)
-
-    async def list_faults(request: Request) -> Response:
-        return JSONResponse([_fault_wire(f) for f in edge.faults.list()])
-
-    async def clear_faults(request: Request) -> Response:
-        edge.clear_faults()
-        return Response(status_code=204)
-
-    async def body(request: Request) -> Response:
-        data = edge.bodies.take(str(request.path_params["token"]))
-        if data is None:
-            raise ApiError(404, "Body not found")
-        return Response(data, media_type="application/octet-stream")
-
     p = CONTROL_PREFIX
-    return [
-        Route(f"{p}/tunnel-edge", info, methods=["GET"]),
-        Route(f"{p}/tunnels/{{name}}/connections", connections, methods=["GET"]),
-        Route(f"{p}/tunnels/{{name}}/wait", wait, methods=["POST"]),
-        Route(f"{p}/tunnels/{{name}}/drain", drain, methods=["POST"]),
-        Route(f"{p}/tunnel-faults", add_fault, methods=["POST"]),
-        Route(f"{p}/tunnel-faults", list_faults, methods=["GET"]),
-        Route(f"{p}/tunnel-faults", clear_faults, methods=["DELETE"]),
-        Route(f"{p}/tunnel-bodies/{{token}}", body, methods=["GET"]),
+    table: list[tuple[str, str, ContextHandler[TunnelEdge]]] = [
+        (f"{p}/tunnel-edge", "GET", info),
+        (f"{p}/tunnels/{{name}}/connections", "GET", connections),
+        (f"{p}/tunnels/{{name}}/wait", "POST", wait),
+        (f"{p}/tunnels/{{name}}/drain", "POST", drain),
+        (f"{p}/tunnel-faults", "POST", add_fault),
+        (f"{p}/tunnel-faults", "GET", list_faults),
+        (f"{p}/tunnel-faults", "DELETE", clear_faults),
+        (f"{p}/tunnel-bodies/{{token}}", "GET", take_body),
     ]
+    return single_method_routes(edge, table)
