@@ -1,0 +1,1 @@
+"""Contacts: the address book, vCard, contact rules and notes."""

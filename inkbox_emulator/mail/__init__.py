@@ -1,0 +1,1 @@
+"""Mail: mailboxes, messages, threads, delivery, sending, parsing, contact rules, domains and files."""

@@ -1,0 +1,1 @@
+"""Phone: numbers, texts, calls and call routing, contact rules, SMS opt-ins and the phone control API."""

@@ -21,6 +21,7 @@ Control API (no auth):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -30,13 +31,14 @@ from starlette.routing import BaseRoute
 
 from inkbox_emulator._edge import TunnelEdge
 from inkbox_emulator._edge_faults import TunnelFault
-from inkbox_emulator.accounts.model import Principal, authenticate
+from inkbox_emulator.accounts.auth import auth
 from inkbox_emulator.core.errors import ApiError
 from inkbox_emulator.core.recording import CONTROL_PREFIX
 from inkbox_emulator.core.routing import (
     ContextHandler,
+    RouteTable,
+    bound_routes,
     json_response,
-    method_route,
     single_method_routes,
 )
 from inkbox_emulator.core.store import Store
@@ -47,48 +49,62 @@ from .model import get_tunnel, list_tunnels, sign_csr, update_tunnel
 __all__ = ["tunnel_control_routes", "tunnel_routes"]
 
 
+@dataclass(frozen=True)
+class TunnelApi:
+    """What the public tunnel routes read: the store and the edge (which tunnels are
+    connected, the CA that signs)."""
+
+    store: Store
+    edge: TunnelEdge
+
+
+def tunnel_id(request: Request) -> str:
+    return parse_uuid(str(request.path_params["tunnel_id"]), ("path", "tunnel_id"))
+
+
+async def list_(api: TunnelApi, request: Request) -> Response:
+    return json_response(
+        api.store.run(list_tunnels, auth(api.store, request), api.edge.connected_ids())
+    )
+
+
+async def get(api: TunnelApi, request: Request) -> Response:
+    principal = auth(api.store, request)
+    ident = tunnel_id(request)
+    return json_response(api.store.run(get_tunnel, principal, ident, api.edge.connected_ids()))
+
+
+async def update(api: TunnelApi, request: Request) -> Response:
+    principal = auth(api.store, request)
+    ident = tunnel_id(request)
+    fields = Fields(parse_json_object(await request.body(), allow_empty=True))
+    metadata = fields.raw("metadata")
+    if metadata is not MISSING and metadata is not None and not isinstance(metadata, dict):
+        fields.error("metadata", "dict_type", "Input should be a valid dictionary", metadata)
+    fields.raise_errors()
+    result = api.store.run(update_tunnel, principal, ident, metadata, api.edge.connected_ids())
+    return json_response(result)
+
+
+async def sign(api: TunnelApi, request: Request) -> Response:
+    principal = auth(api.store, request)
+    ident = tunnel_id(request)
+    fields = Fields(parse_json_object(await request.body()))
+    csr_pem = fields.string("csr_pem", required=True, min_length=1)
+    fields.raise_errors()
+    return json_response(api.store.run(sign_csr, principal, ident, csr_pem, api.edge.ca))
+
+
 def tunnel_routes(store: Store, edge: TunnelEdge) -> list[BaseRoute]:
     """The public ``/api/v1/tunnels`` routes."""
 
-    def auth(request: Request) -> Principal:
-        return store.run(authenticate, request.headers.get("x-api-key"))
-
-    def tunnel_id(request: Request) -> str:
-        return parse_uuid(str(request.path_params["tunnel_id"]), ("path", "tunnel_id"))
-
-    async def list_(request: Request) -> Response:
-        return json_response(store.run(list_tunnels, auth(request), edge.connected_ids()))
-
-    async def get(request: Request) -> Response:
-        principal = auth(request)
-        ident = tunnel_id(request)
-        return json_response(store.run(get_tunnel, principal, ident, edge.connected_ids()))
-
-    async def update(request: Request) -> Response:
-        principal = auth(request)
-        ident = tunnel_id(request)
-        fields = Fields(parse_json_object(await request.body(), allow_empty=True))
-        metadata = fields.raw("metadata")
-        if metadata is not MISSING and metadata is not None and not isinstance(metadata, dict):
-            fields.error("metadata", "dict_type", "Input should be a valid dictionary", metadata)
-        fields.raise_errors()
-        result = store.run(update_tunnel, principal, ident, metadata, edge.connected_ids())
-        return json_response(result)
-
-    async def sign(request: Request) -> Response:
-        principal = auth(request)
-        ident = tunnel_id(request)
-        fields = Fields(parse_json_object(await request.body()))
-        csr_pem = fields.string("csr_pem", required=True, min_length=1)
-        fields.raise_errors()
-        return json_response(store.run(sign_csr, principal, ident, csr_pem, edge.ca))
-
     base = "/api/v1/tunnels"
-    return [
-        method_route(f"{base}/", {"GET": list_}),
-        method_route(f"{base}/{{tunnel_id}}", {"GET": get, "PATCH": update}),
-        method_route(f"{base}/{{tunnel_id}}/sign-csr", {"POST": sign}),
+    table: RouteTable[TunnelApi] = [
+        (f"{base}/", {"GET": list_}),
+        (f"{base}/{{tunnel_id}}", {"GET": get, "PATCH": update}),
+        (f"{base}/{{tunnel_id}}/sign-csr", {"POST": sign}),
     ]
+    return bound_routes(TunnelApi(store, edge), table)
 
 
 def _fault_wire(fault: TunnelFault) -> dict[str, Any]:

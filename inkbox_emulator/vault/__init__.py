@@ -1,0 +1,1 @@
+"""The encrypted vault: keys, secrets and access rules (ciphertext only)."""
