@@ -12,7 +12,14 @@ JARGON = re.compile(r"\bthe seed\b|\bseed(?:'s| README| call)", re.IGNORECASE)
 
 def user_facing_files() -> list[Path]:
     files = [ROOT / "README.md", ROOT / "noxfile.py", *sorted((ROOT / "docs").glob("*.md"))]
-    for package in ("inkbox_async", "inkbox_sync", "inkbox_emulator", "examples", "benchmarks"):
+    for package in (
+        "inkbox_async",
+        "inkbox_sync",
+        "inkbox_wire",
+        "inkbox_emulator",
+        "examples",
+        "benchmarks",
+    ):
         files += sorted((ROOT / package).rglob("*.py"))
     return files
 
@@ -42,6 +49,7 @@ def test_code_cites_nothing_outside_the_repository() -> None:
         for package in (
             "inkbox_async",
             "inkbox_sync",
+            "inkbox_wire",
             "inkbox_emulator",
             "examples",
             "benchmarks",
