@@ -4,7 +4,7 @@ Storage: one ``contacts`` row per contact. ``card`` holds the card fields in
 wire form, ``meta`` the review/provenance fields of the
 current wire, ``status`` is ``active`` or ``merged``;
 ``name``, ``emails`` and ``phones`` mirror the display name, the email
-addresses and the E.164 numbers for webhook matching (``_contacts``).
+addresses and the E.164 numbers for webhook matching (``contacts.matching``).
 
 Visibility: admin keys and humans see every contact of the organisation; an
 identity-scoped key sees the contacts with a wildcard access row (identity

@@ -7,7 +7,7 @@ ordered ``from``, ``to``, ``cc``, ``bcc``, and the list is empty when more than
 50 distinct normalised addresses would have to be resolved. Text and call
 webhooks carry one ``contact`` (``{id, name}`` or ``None``): the oldest contact
 of the org listing the remote E.164 number among its ``phones``.
-Contacts come from the address book (``_address_book``:
+Contacts come from the address book (``contacts.address_book``:
 created through the API, imported from vCards, or seeded here); mail matches
 only see the contacts visible to the identity that owns the mailbox, and merged
 contacts never match.

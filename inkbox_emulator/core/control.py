@@ -20,7 +20,7 @@ Vault:
   auth hashes, secret metadata and access rules (no ciphertext); 404 for an unknown org.
 
 The tunnel edge's control routes (``/_emulator/tunnel-edge``, ``/_emulator/tunnels/…``,
-``/_emulator/tunnel-faults``, ``/_emulator/tunnel-bodies/…``) are in ``_tunnel_routes``;
+``/_emulator/tunnel-faults``, ``/_emulator/tunnel-bodies/…``) are in ``tunnels.routes``;
 ``POST /_emulator/reset`` also drops the edge's connections and faults.
 """
 

@@ -19,7 +19,7 @@ CONTROL_PREFIX = "/_emulator"
 """Reserved path prefix of the control API (never recorded)."""
 
 FAULT_KEY = "inkbox_emulator.fault"
-"""Scope key where the fault middleware notes the fault it applied (see ``_faults``)."""
+"""Scope key where the fault middleware notes the fault it applied (see ``core.faults``)."""
 
 
 @dataclass(frozen=True)

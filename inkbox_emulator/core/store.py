@@ -617,7 +617,7 @@ class Store:
                 "ON api_keys BEGIN SELECT inkbox_credentials_changed(); END"
             )
         self.requests: list[Any] = []
-        """Recorded requests (guarded by the same lock; see ``_recording``)."""
+        """Recorded requests (guarded by the same lock; see ``core.recording``)."""
         self.on_commit: Callable[[list[Any]], None] | None = None
         """Receives the events an operation emitted, after its transaction committed."""
         self.public_url = ""

@@ -1,6 +1,6 @@
 """Mail contact rules (per mailbox, and per identity with a direction) and the verdict they give on an address.
 
-Rules belong to the agent identity (see ``_contact_rules`` for the shared
+Rules belong to the agent identity (see ``contacts.rules`` for the shared
 semantics) and live under ``/identities/{handle}/mail-contact-rules``, with the
 org-wide list ``GET /mail/contact-rules`` (``agent_identity_id`` or the older
 ``mailbox_id`` filter). The per-mailbox routes of 0.4.4 reach the rules of the

@@ -5,7 +5,7 @@ Numbers are handed out in order from ``+1833555xxxx`` (toll-free) or
 none is given); released numbers are never handed out again. A new local
 number starts ``sms_status=pending`` with ``sms_ready_at`` = creation time +
 the emulator's ``sms_ready_delay`` (emulator clock); toll-free numbers are
-``ready`` at once (they still cannot send: see ``_texts``).
+``ready`` at once (they still cannot send: see ``phone.texts``).
 """
 
 from __future__ import annotations

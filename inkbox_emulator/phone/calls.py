@@ -33,7 +33,7 @@ WebSocket; the emulator has no iMessage lines, so only ``dedicated_number``
 origination is accepted (the route checks the body's shape).
 
 Inbound calls are created by :func:`create_inbound_call` and decided by
-``_call_routing``: ``auto_accept`` answers at once, ``auto_reject`` ends
+``phone.call_routing``: ``auto_accept`` answers at once, ``auto_reject`` ends
 ``canceled`` with ``hangup_reason=rejected``, ``webhook`` leaves the call
 ``initiated`` until :func:`finish_inbound_call` applies the receiver's reply
 (answer → ``answered`` then ``completed``; reject → ``canceled``/``rejected``;

@@ -1,6 +1,6 @@
 """Phone contact rules (per number, and per identity with a direction) and the verdict they give.
 
-Rules belong to the agent identity (see ``_contact_rules`` for the shared
+Rules belong to the agent identity (see ``contacts.rules`` for the shared
 semantics) and live under ``/identities/{handle}/phone-contact-rules``, with
 the org-wide list ``GET /phone/contact-rules`` (``agent_identity_id`` or the
 older ``phone_number_id`` filter). The per-number routes of 0.4.4

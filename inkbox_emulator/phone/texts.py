@@ -33,7 +33,7 @@ default ``delivered``): ``delivered``, ``delivery_failed`` (``error_code``
 ``30007`` / ``Message filtered by carrier`` unless given) or
 ``delivery_unconfirmed`` (``failed_at`` set, as in the fixture). Each
 transition is delivered as ``text.<status>`` to the webhook subscriptions of the
-number's identity (``_fanout``: the record minus ``is_blocked``, plus the
+number's identity (``webhooks.fanout``: the record minus ``is_blocked``, plus the
 contacts and identities matching the remote number). Outbound texts always leave the emulator:
 :func:`list_sent_texts` shows what the outside world received.
 

@@ -1,7 +1,7 @@
 """Tunnel records: the control-plane operations and the lookups the edge needs.
 
 Tunnels are created, renamed and deleted only through identities
-(``_identities``); here they are listed, read, given metadata, issued a
+(``identities.model``); here they are listed, read, given metadata, issued a
 passthrough certificate, and authenticated / routed for the data plane.
 Every function takes a :class:`~inkbox_emulator.core.store.Db` first and runs
 inside one ``Store.run`` transaction.

@@ -4,7 +4,7 @@ Secrets are stored as the client sends them: plaintext metadata plus the opaque
 base64 ``encrypted_payload``. Identity-scoped keys read only what was granted to
 their identity (ungranted secrets answer 404) and may not create, change, delete,
 grant or revoke (403). Deleting a secret deletes its access rules; deleting an
-identity deletes its rules (see ``_identities``); identity create may grant secrets
+identity deletes its rules (see ``identities.model``); identity create may grant secrets
 in its own transaction (:func:`grant_on_identity_create`).
 """
 

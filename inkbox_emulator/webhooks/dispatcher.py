@@ -14,7 +14,7 @@ answer, a connection error or a timeout is retried after each of
 ``retry_delays`` in turn; every attempt is recorded. :meth:`Dispatcher.post_now`
 is the synchronous variant used by the incoming-call webhook: one signed POST
 in the caller's thread, no retries, recorded like the others. URLs on the
-emulator's tunnel zone are delivered through its own edge (``_webhook_tunnels``),
+emulator's tunnel zone are delivered through its own edge (``webhooks.tunnels``),
 never the internet. ``Later`` events
 (text and call status transitions) run a store operation after their delay.
 """

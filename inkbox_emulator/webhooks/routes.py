@@ -6,7 +6,7 @@ names (``phone.incoming_call`` is refused: it is the number's synchronous
 call-control setting); exactly one of ``agent_identity_id`` / ``mailbox_id`` /
 ``phone_number_id``; ``context_config`` classes ``email`` / ``texts`` /
 ``calls``, each ``{mode: "count", count: 1..50}`` or ``{mode: "window",
-hours: 1..168}`` or null. Logic and storage live in ``_subscriptions``.
+hours: 1..168}`` or null. Logic and storage live in ``webhooks.subscriptions``.
 """
 
 from __future__ import annotations
