@@ -49,10 +49,6 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncWebhookDeliveries": "WebhookDeliveries",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
-    "AsyncUpstream": "Upstream",
-    "AsyncUpstreamResponse": "UpstreamResponse",
-    "aiter_raw": "iter_raw",
-    "aclosing": "closing",
     "aclose": "close",
     "_aio": "_blocking",
 }

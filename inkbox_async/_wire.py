@@ -40,3 +40,9 @@ def json_body(value: Any) -> bytes:
         ) from None
     except ValueError as exc:
         raise InvalidArgumentError("request body", f"is not strict JSON ({exc})") from None
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what an error message may show of it."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -1,6 +1,6 @@
 """Reaching ``forward_to``: a loopback URL or an in-process ASGI app.
 
-URL targets get the request through :class:`~inkbox_async._engine.AsyncUpstream`
+URL targets get the request through :class:`~inkbox_async._tunnel.upstream.UpstreamClient`
 (30 s timeouts, no redirects, raw body bytes so ``content-encoding`` stays
 truthful, duplicate response headers kept). The ``host`` field of a
 :class:`LocalRequest` is replaced by the target's netloc; everything else is
@@ -26,7 +26,6 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 import anyio
 
-from inkbox_async._engine import AsyncUpstream, AsyncUpstreamResponse
 from inkbox_async._errors import ForwardingRefusedError, InkboxConnectionError
 from inkbox_async._tunnel.contracts import (
     ASGIApp,
@@ -39,6 +38,7 @@ from inkbox_async._tunnel.contracts import (
 )
 from inkbox_async._tunnel.h1_client import H1Client, H1Response
 from inkbox_async._tunnel.headers import local_response_headers
+from inkbox_async._tunnel.upstream import UpstreamClient, UpstreamResponse
 
 __all__ = [
     "AppError",
@@ -141,7 +141,7 @@ class URLForwarder:
 
     def __init__(self, forward_to: str, *, verify: ssl.SSLContext | bool = True) -> None:
         self._base = urlsplit(forward_to)
-        self._upstream = AsyncUpstream(timeout=UPSTREAM_TIMEOUT, verify=verify)
+        self._upstream = UpstreamClient(timeout=UPSTREAM_TIMEOUT, verify=verify)
         self._h1 = (
             H1Client(self._base, timeout=UPSTREAM_TIMEOUT)
             if self._base.scheme.lower() == "http"
@@ -155,7 +155,7 @@ class URLForwarder:
             (name, self._base.netloc if name == "host" else value)
             for name, value in request.headers
         ]
-        response: H1Response | AsyncUpstreamResponse
+        response: H1Response | UpstreamResponse
         if self._h1 is not None:
             response = await self._h1.open(request.method, request.raw_path, headers, request.body)
             body = chunks = response.chunks()

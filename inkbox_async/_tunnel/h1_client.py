@@ -4,7 +4,7 @@ The tunnel's hot path is one loopback request per public request; through
 httpx2 that hop costs several times the CPU of the rest of the agent's
 work, so plain-HTTP targets are spoken to here, over anyio sockets.
 ``https://`` targets and ``inkbox-body-uri`` fetches still go through
-httpx2 (:class:`~inkbox_async._engine.AsyncUpstream`).
+httpx2 (:class:`~inkbox_async._tunnel.upstream.UpstreamClient`).
 
 The bytes on the wire are the ones the httpx2 path sends: the same
 request-target normalisation (targets httpx2 would rewrite are handed to
@@ -32,9 +32,9 @@ from urllib.parse import SplitResult
 import anyio
 import anyio.abc
 
-from inkbox_async._engine import upstream_default_headers, upstream_request_target
 from inkbox_async._tunnel.contracts import ForwardError
 from inkbox_async._tunnel.plaintext_h1 import ChunkedDecoder, H1ParseError
+from inkbox_async._tunnel.upstream import upstream_default_headers, upstream_request_target
 
 __all__ = ["H1Client", "H1Response"]
 

@@ -17,7 +17,6 @@ from contextlib import aclosing
 
 import anyio
 
-from inkbox_async._engine import AsyncUpstream
 from inkbox_async._errors import InkboxConnectionError
 from inkbox_async._tunnel.contracts import (
     EdgeSession,
@@ -33,6 +32,7 @@ from inkbox_async._tunnel.envelope import fixed_reply
 from inkbox_async._tunnel.forwarding import UPSTREAM_TIMEOUT, AppError, upstream_verify
 from inkbox_async._tunnel.headers import local_request_headers
 from inkbox_async._tunnel.paths import is_safe_path
+from inkbox_async._tunnel.upstream import UpstreamClient
 
 __all__ = ["BodyFetcher", "BodyTooLarge", "handle_webhook", "webhook_reply"]
 
@@ -64,7 +64,7 @@ class BodyFetcher:
     """
 
     def __init__(self, settings: TunnelSettings) -> None:
-        self._upstream = AsyncUpstream(timeout=UPSTREAM_TIMEOUT, verify=upstream_verify(settings))
+        self._upstream = UpstreamClient(timeout=UPSTREAM_TIMEOUT, verify=upstream_verify(settings))
 
     async def fetch(self, uri: str, limit: int) -> bytes:
         """The body; raises :class:`BodyTooLarge` or :class:`BodyFetchError`."""

@@ -8,7 +8,7 @@ import anyio
 import anyio.abc
 import pytest
 
-from inkbox_async._engine import AsyncUpstream
+from inkbox_async._tunnel.upstream import UpstreamClient
 
 pytestmark = pytest.mark.anyio
 
@@ -27,7 +27,7 @@ async def test_cookies_and_capability_urls_are_masked(caplog: pytest.LogCaptureF
     caplog.set_level(logging.DEBUG)
     listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
     port = listener.extra(anyio.abc.SocketAttribute.local_port)
-    upstream = AsyncUpstream(timeout=5)
+    upstream = UpstreamClient(timeout=5)
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, answer)
         url = f"http://127.0.0.1:{port}/body?token=t0ken-v4lue&auth_hash={'ab' * 32}&page=2"
