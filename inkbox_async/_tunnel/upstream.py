@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from inkbox_async._errors import InkboxConnectionError, InkboxTimeoutError
 from inkbox_async._logging import mask_http_library_logs
@@ -73,8 +73,7 @@ class UpstreamResponse:
         import httpx2
 
         try:
-            raw_chunks = cast(AsyncGenerator[bytes, None], self._response.aiter_raw())
-            async with aclosing(raw_chunks) as raw:
+            async with aclosing(self._response.aiter_raw()) as raw:
                 async for chunk in raw:
                     if chunk:
                         yield chunk
