@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from _common import Figure, emit
 
-from inkbox_async._vault import decrypt_all
 from inkbox_async._vault_crypto import derive_key, generate_org_key
+from inkbox_async._vault_unlock import decrypt_all
 from inkbox_async.models.vault import LoginPayload, VaultSecretDetail, encrypt_secret_payload
 from inkbox_emulator import Emulator
 from inkbox_sync import Inkbox

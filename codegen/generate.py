@@ -2,7 +2,8 @@
 
     python codegen/generate.py           write the generated files
     python codegen/generate.py --check   fail if any is stale or edited by hand,
-                                         or if a rule of the table is never used
+                                         if a rule of the table is never used, or if
+                                         a generated module defines pure code
 
 Each generated file starts with a header carrying the SHA-256 of its body, so
 a hand edit is told apart from a stale file; writing refuses to overwrite a
@@ -13,6 +14,7 @@ so the check is formatter-aware.
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import re
 import subprocess
@@ -144,6 +146,46 @@ def ruff_tidy(code: str, filename: str) -> str:
     return formatted.stdout
 
 
+# Module hooks (PEP 562) read the module's own globals, so each package keeps its copy.
+MODULE_HOOKS = frozenset({"__getattr__", "__dir__"})
+_ASYNC_NODES = (ast.AsyncFunctionDef, ast.Await, ast.AsyncFor, ast.AsyncWith)
+
+
+def io_flavoured(node: ast.AST, names: Iterable[str]) -> bool:
+    """Whether ``node`` has async code or a name the rules rewrite: what differs per flavour."""
+    rewritten = set(names)
+    for child in ast.walk(node):
+        if isinstance(child, _ASYNC_NODES):
+            return True
+        if isinstance(child, ast.Name):
+            name = child.id
+        elif isinstance(child, ast.Attribute):
+            name = child.attr
+        else:
+            continue
+        if name in rewritten:
+            return True
+    return False
+
+
+def pure_definitions(source: Path) -> list[str]:
+    """Top-level functions and classes of a generated module that are the same in both flavours.
+
+    Generating them would copy them into ``inkbox_sync`` as different objects
+    (``inkbox_async.X is not inkbox_sync.X``); they belong in a pure module
+    that both flavours import.
+    """
+    tree = ast.parse(source.read_text())
+    return [
+        f"{source.relative_to(ROOT)}:{node.lineno}: {node.name!r} has no async code: move it "
+        "to a pure module that both flavours import (inkbox_async._paths, ..._bodies, ...)"
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and node.name not in MODULE_HOOKS
+        and not io_flavoured(node, PACKAGE_RULES)
+    ]
+
+
 def jobs() -> Iterable[tuple[Path, Path, CountingRule]]:
     """(source, target, rule) for every file to generate."""
     package = CountingRule("inkbox_async", "inkbox_sync", PACKAGE_RULES, prose=True)
@@ -194,6 +236,9 @@ def main() -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(wanted)
             print(f"wrote {name}")
+
+    for name in PACKAGE_MODULES:
+        problems += pure_definitions(ROOT / "inkbox_async" / name)
 
     for directory in (ROOT / "inkbox_sync", ROOT / "tests" / "sync"):
         for path in sorted(directory.rglob("*")):

@@ -86,6 +86,9 @@ if TYPE_CHECKING:
         VaultKeyType,
         generate_vault_key_material,
     )
+    from inkbox_async._vault_unlock import (
+        UnreadableSecret,
+    )
     from inkbox_async._webhooks import (
         ReplayGuard,
         verify_webhook,
@@ -293,7 +296,6 @@ if TYPE_CHECKING:
     from ._vault import (
         AsyncUnlockedVault,
         AsyncVault,
-        UnreadableSecret,
     )
     from ._webhook_subscriptions import (
         AsyncWebhookDeliveries,
@@ -516,7 +518,7 @@ _EXPORTS = {
     "AsyncNotes": "._notes",
     "AsyncUnlockedVault": "._vault",
     "AsyncVault": "._vault",
-    "UnreadableSecret": "._vault",
+    "UnreadableSecret": "inkbox_async._vault_unlock",
     "AsyncWebhookDeliveries": "._webhook_subscriptions",
     "AsyncWebhooks": "._webhook_subscriptions",
     "AsyncWebhookSubscriptions": "._webhook_subscriptions",

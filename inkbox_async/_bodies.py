@@ -6,7 +6,7 @@ hosted API expects (its key order; omitted and null fields as it tells them apar
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -361,3 +361,10 @@ def signup(
     if email_local_part is not None:
         body["email_local_part"] = check.line("email_local_part", email_local_part, max_length=64)
     return body
+
+
+def message_id_list(values: object) -> list[UUID | str]:
+    """``message_ids`` as a list (a lone string is refused, not split into characters)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise check.type_error("message_ids", "a list of message ids", values)
+    return list(values)

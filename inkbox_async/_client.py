@@ -19,7 +19,13 @@ from inkbox_async._config import (
 )
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated
-from inkbox_async._errors import ConflictError, InkboxAPIError, SigningKeyPerIdentityError
+from inkbox_async._errors import (
+    ConflictError,
+    InkboxAPIError,
+    SigningKeyPerIdentityError,
+    handle_unavailable,
+)
+from inkbox_async._paths import IDENTITIES, identity_path
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.account import (
     SigningKey,
@@ -30,7 +36,7 @@ from inkbox_async.models.account import (
 from inkbox_async.models.identities import IdentityDetail, IdentitySummary
 
 from ._account import AsyncApiKeys, AsyncSignup
-from ._identity import IDENTITIES, AsyncAgentIdentity, handle_unavailable, identity_path
+from ._identity import AsyncAgentIdentity
 from ._transport import AsyncTransport
 
 if TYPE_CHECKING:

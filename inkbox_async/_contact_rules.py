@@ -23,7 +23,7 @@ from inkbox_async._contact_rule_bodies import (
 )
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._errors import InkboxError
-from inkbox_async._paths import segment
+from inkbox_async._paths import IDENTITIES, mailbox_path, number_path, segment
 from inkbox_async.models.mail import (
     ContactRuleDirection,
     MailContactRule,
@@ -34,7 +34,6 @@ from inkbox_async.models.phone import PhoneContactRule, PhoneRuleAction, PhoneRu
 
 from ._transport import AsyncTransport
 
-IDENTITIES = "/api/v1/identities"
 MAIL_RULES = "/api/v1/mail/contact-rules"
 PHONE_RULES = "/api/v1/phone/contact-rules"
 RULE_STATUS_REMOVED = (
@@ -261,8 +260,6 @@ async def handle_of(transport: AsyncTransport, identity_id: object, what: str) -
 
 async def mailbox_owner(transport: AsyncTransport, email_address: str) -> tuple[str, str, str]:
     """``(handle, identity id, mailbox id)`` of the identity owning a mailbox."""
-    from ._mail import mailbox_path
-
     mailbox = await transport.request("GET", mailbox_path(email_address))
     owner = mailbox.get("agent_identity_id")
     handle = await handle_of(transport, owner, f"mailbox {email_address!r}")
@@ -271,8 +268,6 @@ async def mailbox_owner(transport: AsyncTransport, email_address: str) -> tuple[
 
 async def number_owner(transport: AsyncTransport, phone_number_id: UUID | str) -> tuple[str, str]:
     """``(handle, identity id)`` of the identity owning a phone number."""
-    from ._phone import number_path
-
     number = await transport.request("GET", number_path(phone_number_id))
     owner = number.get("agent_identity_id")
     return await handle_of(transport, owner, f"phone number {phone_number_id}"), str(owner)

@@ -12,7 +12,7 @@ from inkbox_async import _contact_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
-from inkbox_async._paths import segment
+from inkbox_async._paths import CONTACTS, contact_path, segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.contacts import (
     Contact,
@@ -33,7 +33,6 @@ from inkbox_async.models.contacts import (
 
 from ._transport import AsyncTransport
 
-CONTACTS = "/api/v1/contacts"
 VCARD = "text/vcard"
 
 _GRANT_REMOVED = (
@@ -41,11 +40,6 @@ _GRANT_REMOVED = (
     "choose what an identity may see of a contact with "
     "contacts.create(..., permissions=ContactCreatePermissions(identity_id=...))"
 )
-
-
-def contact_path(contact_id: UUID | str, *rest: str) -> str:
-    """``/api/v1/contacts/{id}[/rest...]`` for a checked contact id."""
-    return "/".join([CONTACTS, segment(check.uuid("contact_id", contact_id)), *rest])
 
 
 class AsyncContactAccessRows:

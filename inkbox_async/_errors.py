@@ -348,6 +348,13 @@ class HandleUnavailableError(ConflictError):
         return None
 
 
+def handle_unavailable(error: ConflictError) -> HandleUnavailableError:
+    """Every 409 of identity create means the handle is unavailable."""
+    if isinstance(error, HandleUnavailableError):
+        return error
+    return error.recast(HandleUnavailableError)
+
+
 class RedundantContactAccessGrantError(ConflictError):
     """A per-identity grant on a target that is already visible to everyone."""
 

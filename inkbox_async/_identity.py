@@ -14,13 +14,11 @@ from inkbox_async import _validate as check
 from inkbox_async._converter import structure
 from inkbox_async._deprecation import removed
 from inkbox_async._errors import (
-    ConflictError,
-    HandleUnavailableError,
     InkboxError,
     VaultLockedError,
 )
 from inkbox_async._idempotency import send_key
-from inkbox_async._paths import segment
+from inkbox_async._paths import identity_path
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.account import SigningKey
 from inkbox_async.models.identities import (
@@ -77,25 +75,12 @@ if TYPE_CHECKING:
     from ._vault import AsyncUnlockedVault, AsyncVault
     from ._webhook_subscriptions import AsyncWebhookSubscriptions
 
-IDENTITIES = "/api/v1/identities"
 _ACCESS_REMOVED = (
     "identity.{call} was removed from the Inkbox API (identity visibility rules are gone, "
     "with no replacement): admin keys see every identity, an identity-scoped key sees its "
     "own. To limit who can reach an identity, use its contact rules and filter modes "
     "(identity.update(mail_filter_mode=..., phone_filter_mode=...))."
 )
-
-
-def identity_path(handle: str, *rest: str | UUID) -> str:
-    """``/api/v1/identities/{handle}[/rest...]`` with every segment escaped."""
-    return "/".join([IDENTITIES, segment(handle), *(segment(part) for part in rest)])
-
-
-def handle_unavailable(error: ConflictError) -> HandleUnavailableError:
-    """Every 409 of identity create means the handle is unavailable."""
-    if isinstance(error, HandleUnavailableError):
-        return error
-    return error.recast(HandleUnavailableError)
 
 
 class AsyncAgentIdentity:
@@ -456,7 +441,10 @@ class AsyncAgentIdentity:
 
     async def mark_emails_read(self, message_ids: Iterable[UUID | str]) -> None:
         """Mark messages read, one request per id, in order."""
-        ids = [check.uuid(f"message_ids[{i}]", m) for i, m in enumerate(_listed(message_ids))]
+        ids = [
+            check.uuid(f"message_ids[{i}]", m)
+            for i, m in enumerate(_bodies.message_id_list(message_ids))
+        ]
         messages = self._messages()
         address = self._mailbox_address()
         for message_id in ids:
@@ -760,9 +748,3 @@ class AsyncAgentIdentity:
         from ._webhook_subscriptions import AsyncWebhookSubscriptions
 
         return AsyncWebhookSubscriptions(self._transport)
-
-
-def _listed(values: Iterable[UUID | str]) -> list[UUID | str]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise check.type_error("message_ids", "a list of message ids", values)
-    return list(values)

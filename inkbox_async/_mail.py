@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
-from typing import Any
+from json import loads as json_loads
 from uuid import UUID
 
 import attrs
@@ -18,7 +18,7 @@ from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
 from inkbox_async._errors import InkboxError, InvalidArgumentError
 from inkbox_async._idempotency import send_key
-from inkbox_async._paths import path_argument, segment
+from inkbox_async._paths import MAIL, mailbox_path, path_argument, segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
     AttachmentLink,
@@ -48,15 +48,6 @@ from ._contact_rules import (
 )
 from ._pagination import AsyncCursorPager
 from ._transport import AsyncTransport
-
-MAIL = "/api/v1/mail"
-
-
-def mailbox_path(email_address: str, *rest: str | UUID) -> str:
-    """``/api/v1/mail/mailboxes/{email}[/rest...]``, every segment escaped."""
-    check.text("email_address", email_address, max_length=320)
-    address = segment(email_address, argument="email_address")
-    return "/".join([MAIL, "mailboxes", address, *(segment(p) for p in rest)])
 
 
 class AsyncMailboxes:
@@ -210,7 +201,7 @@ class AsyncMessages:
             body_html=body_html,
             cc=cc,
             bcc=bcc,
-            in_reply_to=_reply_ref(in_reply_to_message_id),
+            in_reply_to=bodies.reply_ref(in_reply_to_message_id),
             attachments_=attachments,
             track_opens=track_opens,
         )
@@ -357,7 +348,7 @@ class AsyncMessages:
         location = response.headers.get("location")
         if 300 <= response.status_code < 400 and location:
             return AttachmentLink(url=location, filename=filename)
-        return structure(_json(response.content), AttachmentLink)
+        return structure(json_loads(response.content), AttachmentLink)
 
 
 class AsyncThreads:
@@ -569,17 +560,3 @@ class AsyncMailContactRules:
             params["agent_identity_id"] = await mailbox_owner_by_id(self._transport, mailbox_id)
         data = await self._transport.request("GET", f"{MAIL}/contact-rules", params=params)
         return structure_list(data, MailContactRule)
-
-
-def _reply_ref(value: str | UUID | None) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, UUID):
-        return str(value)
-    return check.line("in_reply_to_message_id", value, max_length=998)
-
-
-def _json(content: bytes) -> Any:
-    import json
-
-    return json.loads(content)

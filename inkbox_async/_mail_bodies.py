@@ -8,6 +8,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import attrs
 
@@ -364,3 +365,12 @@ def offset_limit(
         "limit": None if limit is None else check.int_range("limit", limit, 1, max_limit),
         "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
     }
+
+
+def reply_ref(value: str | UUID | None) -> str | None:
+    """``in_reply_to_message_id`` as sent: a UUID or a Message-ID header value."""
+    if value is None:
+        return None
+    if isinstance(value, UUID):
+        return str(value)
+    return check.line("in_reply_to_message_id", value, max_length=998)

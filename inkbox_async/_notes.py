@@ -8,18 +8,11 @@ from uuid import UUID
 from inkbox_async import _contact_bodies as bodies
 from inkbox_async import _validate as check
 from inkbox_async._converter import structure, structure_list
-from inkbox_async._paths import segment
+from inkbox_async._paths import NOTES, note_path, segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.notes import Note, NoteAccess, NoteOrder
 
 from ._transport import AsyncTransport
-
-NOTES = "/api/v1/notes"
-
-
-def note_path(note_id: UUID | str, *rest: str) -> str:
-    """``/api/v1/notes/{id}[/rest...]`` for a checked note id."""
-    return "/".join([NOTES, segment(check.uuid("note_id", note_id)), *rest])
 
 
 class AsyncNoteGrants:

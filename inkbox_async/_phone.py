@@ -18,7 +18,7 @@ from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
 from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._idempotency import send_key
-from inkbox_async._paths import segment
+from inkbox_async._paths import CALLS, PHONE, call_path, number_path, segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.identities import (
     ForwardingTargetType,
@@ -53,14 +53,6 @@ from ._contact_rules import (
     number_owner,
 )
 from ._transport import AsyncTransport
-
-PHONE = "/api/v1/phone"
-
-
-def number_path(phone_number_id: UUID | str, *rest: str | UUID) -> str:
-    """``/api/v1/phone/numbers/{id}[/rest...]``, every segment escaped."""
-    number = check.uuid("phone_number_id", phone_number_id)
-    return "/".join([PHONE, "numbers", number, *(segment(p) for p in rest)])
 
 
 class AsyncPhoneNumbers:
@@ -197,30 +189,6 @@ async def _text_hook(transport: AsyncTransport, number: PhoneNumber, url: str | 
     )
 
 
-CALLS = f"{PHONE}/calls"
-
-
-def call_path(call_id: UUID | str, *rest: str) -> str:
-    """``/api/v1/phone/calls/{id}[/rest...]``."""
-    return "/".join([CALLS, check.uuid("call_id", call_id), *rest])
-
-
-def _legacy_ids(call: str, ids: tuple[UUID | str, ...], replacement: str) -> UUID | str:
-    """The call id of ``(call_id)`` or, deprecated, ``(phone_number_id, call_id)``."""
-    if len(ids) == 2:
-        check.uuid("phone_number_id", ids[0])
-        check.uuid("call_id", ids[1])
-        deprecated(
-            f"{call}(phone_number_id, call_id) is deprecated: calls are addressed by id "
-            f"alone now; use {replacement}",
-            stacklevel=4,
-        )
-        return ids[1]
-    if len(ids) != 1:
-        raise InvalidArgumentError("call_id", f"{call}() takes a call id, got {len(ids)} arguments")
-    return ids[0]
-
-
 class AsyncCalls:
     """``inkbox.calls``: list, read, place and hang up calls."""
 
@@ -278,7 +246,7 @@ class AsyncCalls:
     async def get(self, phone_number_id: UUID | str, call_id: UUID | str, /) -> PhoneCall: ...
     async def get(self, *ids: UUID | str) -> PhoneCall:
         """One call, by id (``get(phone_number_id, call_id)`` is the deprecated 0.4.4 form)."""
-        call_id = _legacy_ids("inkbox.calls.get", ids, "inkbox.calls.get(call_id)")
+        call_id = bodies.legacy_call_id("inkbox.calls.get", ids, "inkbox.calls.get(call_id)")
         return structure(await self._transport.request("GET", call_path(call_id)), PhoneCall)
 
     async def hangup(self, call_id: UUID | str) -> PhoneCall:
@@ -365,7 +333,9 @@ class AsyncTranscripts:
     ) -> builtins.list[PhoneTranscript]: ...
     async def list(self, *ids: UUID | str) -> builtins.list[PhoneTranscript]:
         """The segments of a call, in order (``list(phone_number_id, call_id)`` is deprecated)."""
-        call_id = _legacy_ids("inkbox.transcripts.list", ids, "inkbox.transcripts.list(call_id)")
+        call_id = bodies.legacy_call_id(
+            "inkbox.transcripts.list", ids, "inkbox.transcripts.list(call_id)"
+        )
         path = call_path(call_id, "transcripts")
         return structure_list(await self._transport.request("GET", path), PhoneTranscript)
 

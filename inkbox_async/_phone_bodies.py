@@ -386,3 +386,19 @@ def rule_filters(
         "limit": None if limit is None else check.int_range("limit", limit, 1, LIMIT_MAX),
         "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
     }
+
+
+def legacy_call_id(call: str, ids: tuple[UUID | str, ...], replacement: str) -> UUID | str:
+    """The call id of ``(call_id)`` or, deprecated, ``(phone_number_id, call_id)``."""
+    if len(ids) == 2:
+        check.uuid("phone_number_id", ids[0])
+        check.uuid("call_id", ids[1])
+        deprecated(
+            f"{call}(phone_number_id, call_id) is deprecated: calls are addressed by id "
+            f"alone now; use {replacement}",
+            stacklevel=4,
+        )
+        return ids[1]
+    if len(ids) != 1:
+        raise InvalidArgumentError("call_id", f"{call}() takes a call id, got {len(ids)} arguments")
+    return ids[0]

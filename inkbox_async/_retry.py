@@ -146,3 +146,11 @@ def settle(
     ):
         return Outcome.FAILED  # a retry's own answer: repeating gives the first one's
     return Outcome.UNKNOWN
+
+
+def verified_item(items: object, field: str, value: str) -> Verified | None:
+    """The listed item whose ``field`` is ``value`` (ids compared canonically), if any."""
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and str(item.get(field, "")).lower() == value.lower():
+            return Verified(item)
+    return None

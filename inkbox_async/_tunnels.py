@@ -21,7 +21,7 @@ from inkbox_async._errors import (
     TunnelNotProvisionedError,
     TunnelStateError,
 )
-from inkbox_async._paths import segment
+from inkbox_async._paths import TUNNELS, tunnel_path
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async._tunnel.contracts import MIB, ASGIApp
 from inkbox_async.models.identities import SignedCert, TlsMode, Tunnel, TunnelStatus
@@ -35,14 +35,8 @@ if TYPE_CHECKING:
 
     from ._tunnel_listener import AsyncTunnelListener
 
-TUNNELS = "/api/v1/tunnels"
 SIGN_CSR_TIMEOUT = 180.0
 DEFAULT_ZONE = "inkboxwire.com"
-
-
-def tunnel_path(tunnel_id: UUID | str) -> str:
-    """``/api/v1/tunnels/{id}`` for a checked UUID."""
-    return f"{TUNNELS}/{segment(check.uuid('tunnel_id', tunnel_id))}"
 
 
 class AsyncTunnels:

@@ -27,8 +27,8 @@ from inkbox_async._errors import (
     VaultSecretTypeError,
     VaultUnlockError,
 )
-from inkbox_async._paths import segment
-from inkbox_async._retry import Verified
+from inkbox_async._paths import VAULT, secret_path
+from inkbox_async._retry import Verified, verified_item
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async._totp import TOTPCode, TOTPConfig, parse_totp_uri
 from inkbox_async._vault_crypto import (
@@ -44,6 +44,7 @@ from inkbox_async._vault_crypto import (
     unwrap_org_key_with_keys,
     update_key_body,
 )
+from inkbox_async._vault_unlock import UnreadableSecret, decrypt_all, secret_type_name
 from inkbox_async.models.vault import (
     AccessRule,
     DecryptedVaultSecret,
@@ -64,24 +65,7 @@ from inkbox_async.models.vault import (
 
 from ._transport import AsyncTransport
 
-VAULT = "/api/v1/vault"
 NAME_MAX = 255
-
-
-def secret_path(secret_id: UUID | str, *rest: str | UUID) -> str:
-    """``/api/v1/vault/secrets/{id}[/rest...]`` with the id in canonical form."""
-    parts = [segment(canonical_id(secret_id, "secret_id")), *(segment(p) for p in rest)]
-    return f"{VAULT}/secrets/" + "/".join(parts)
-
-
-@attrs.frozen(kw_only=True)
-class UnreadableSecret:
-    """A secret that could not be decrypted or parsed during unlock (the others still are)."""
-
-    id: UUID
-    name: str
-    secret_type: str
-    error: str
 
 
 async def _found(transport: AsyncTransport, path: str) -> Verified | None:
@@ -90,39 +74,6 @@ async def _found(transport: AsyncTransport, path: str) -> Verified | None:
         return Verified(await transport.request("GET", path))
     except NotFoundError:
         return None
-
-
-def _with_id(items: object, field: str, value: str) -> Verified | None:
-    """The listed item whose ``field`` is ``value`` (ids compared canonically), if any."""
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and str(item.get(field, "")).lower() == value.lower():
-            return Verified(item)
-    return None
-
-
-def decrypt_all(
-    details: builtins.list[VaultSecretDetail], org_key: bytes
-) -> tuple[builtins.list[DecryptedVaultSecret], builtins.list[UnreadableSecret]]:
-    """Decrypt every secret; one that fails is reported instead of failing the rest."""
-    secrets: builtins.list[DecryptedVaultSecret] = []
-    failures: builtins.list[UnreadableSecret] = []
-    for detail in details:
-        try:
-            secrets.append(decrypt_secret(detail, org_key))
-        except InkboxError as exc:
-            failures.append(
-                UnreadableSecret(
-                    id=detail.id,
-                    name=detail.name,
-                    secret_type=str(detail.secret_type),
-                    error=str(exc),
-                )
-            )
-    return secrets, failures
-
-
-def _secret_type_name(payload: SecretPayload) -> str:
-    return str(payload.secret_type.value)
 
 
 class AsyncUnlockedVault:
@@ -175,7 +126,7 @@ class AsyncUnlockedVault:
         body: dict[str, object] = {
             "id": str(secret_id),
             "name": name,
-            "secret_type": _secret_type_name(payload),
+            "secret_type": secret_type_name(payload),
             "encrypted_payload": encrypt_secret_payload(payload, self._org_key, secret_id),
         }
         if description is not None:
@@ -224,10 +175,10 @@ class AsyncUnlockedVault:
             current = structure(
                 await self._transport.request("GET", secret_path(secret_id)), VaultSecretDetail
             )
-            if str(current.secret_type) != _secret_type_name(payload):
+            if str(current.secret_type) != secret_type_name(payload):
                 raise VaultSecretTypeError(
                     f"cannot update a {current.secret_type!s} secret with a "
-                    f"{_secret_type_name(payload)} payload; delete and recreate it instead"
+                    f"{secret_type_name(payload)} payload; delete and recreate it instead"
                 )
             body["encrypted_payload"] = encrypt_secret_payload(payload, self._org_key, current.id)
         await self._transport.request("PATCH", secret_path(secret_id), json=body)
@@ -398,7 +349,7 @@ class AsyncVault:
         async def registered() -> Verified | None:
             """A rotation whose answer was lost is checked: is the new key the primary now?"""
             keys = await self._transport.request("GET", f"{VAULT}/keys", params={"type": "primary"})
-            return _with_id(keys, "id", str(material.id))
+            return verified_item(keys, "id", str(material.id))
 
         data = await self._transport.request(
             "PUT", f"{VAULT}/keys/primary", json=body, verify=registered
@@ -454,7 +405,7 @@ class AsyncVault:
         async def granted() -> Verified | None:
             """A grant whose answer was lost is checked in the secret's access rules."""
             rules = await self._transport.request("GET", path)
-            return _with_id(rules, "identity_id", viewer)
+            return verified_item(rules, "identity_id", viewer)
 
         body = {"identity_id": viewer}
         data = await self._transport.request("POST", path, json=body, verify=granted)

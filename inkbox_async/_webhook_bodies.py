@@ -137,3 +137,8 @@ def update(
             else check.credential("auth_token", auth_token, max_length=1024)
         )
     return body
+
+
+def scope_query(value: object) -> dict[str, str] | None:
+    """The query of a subscription call with ``scope`` (only ``identity`` is sent)."""
+    return {"scope": "identity"} if scope(value) == "identity" else None

@@ -17,7 +17,6 @@ from inkbox_async import _validate as check
 from inkbox_async import _webhook_bodies as bodies
 from inkbox_async._converter import structure
 from inkbox_async._errors import InkboxError
-from inkbox_async._paths import segment
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.webhooks import (
     WebhookContextConfig,
@@ -46,10 +45,6 @@ TEXT_HOOK_DEPRECATED = (
 WEBHOOKS = "/api/v1/webhooks"
 SUBSCRIPTIONS = f"{WEBHOOKS}/subscriptions"
 DELIVERIES = f"{WEBHOOKS}/deliveries"
-
-
-def _scope_query(scope: object) -> dict[str, str] | None:
-    return {"scope": "identity"} if bodies.scope(scope) == "identity" else None
 
 
 class AsyncWebhookSubscriptions:
@@ -164,7 +159,7 @@ class AsyncWebhookSubscriptions:
             url=url, event_types_=event_types, context_config_=context_config, auth_token=auth_token
         )
         data = await self._transport.request(
-            "PATCH", f"{SUBSCRIPTIONS}/{sub}", params=_scope_query(scope), json=body
+            "PATCH", f"{SUBSCRIPTIONS}/{sub}", params=bodies.scope_query(scope), json=body
         )
         return structure(data, WebhookSubscription)
 
@@ -174,7 +169,7 @@ class AsyncWebhookSubscriptions:
         """Stop a subscription (one mixing event families needs ``scope="identity"``)."""
         sub = check.uuid("subscription_id", subscription_id)
         await self._transport.request(
-            "DELETE", f"{SUBSCRIPTIONS}/{sub}", params=_scope_query(scope)
+            "DELETE", f"{SUBSCRIPTIONS}/{sub}", params=bodies.scope_query(scope)
         )
 
 
@@ -236,11 +231,6 @@ class AsyncWebhooks:
         """Where events go."""
         self.deliveries = AsyncWebhookDeliveries(transport)
         """What was sent, and replays."""
-
-
-def identity_signing_key_path(agent_handle: str) -> str:
-    """``/api/v1/identities/{handle}/signing-key``."""
-    return f"/api/v1/identities/{segment(agent_handle)}/signing-key"
 
 
 async def apply_legacy_url(

@@ -29,9 +29,7 @@ def test_generated_code_is_current() -> None:
 
 
 def test_check_catches_hand_edit_and_stale_file(tmp_path: Path) -> None:
-    for part in ("codegen", "inkbox_async", "inkbox_sync", "tests/async_", "tests/sync"):
-        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    copy_tree(tmp_path)
     assert run_check(tmp_path).returncode == 0
 
     client = tmp_path / "inkbox_sync" / "_client.py"
@@ -48,6 +46,60 @@ def test_check_catches_hand_edit_and_stale_file(tmp_path: Path) -> None:
 
     (tmp_path / "inkbox_sync" / "stray.py").write_text("x = 1\n")
     assert "neither generated" in run_check(tmp_path).stderr
+
+
+def copy_tree(tmp_path: Path) -> None:
+    for part in ("codegen", "inkbox_async", "inkbox_sync", "tests/async_", "tests/sync"):
+        shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+
+
+def test_check_refuses_pure_code_in_a_generated_module(tmp_path: Path) -> None:
+    copy_tree(tmp_path)
+    source = tmp_path / "inkbox_async" / "_notes.py"
+    original = source.read_text()
+    pure = (
+        "\n\ndef note_label(note_id: str) -> str:\n"
+        '    """Pure: the same in both flavours."""\n'
+        '    return f"note {note_id}"\n'
+    )
+    source.write_text(original + pure)
+    assert run_check(tmp_path).returncode == 1  # stale too; regenerate to isolate the new check
+    subprocess.run(
+        [sys.executable, str(tmp_path / "codegen" / "generate.py")],
+        capture_output=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    assert (
+        "inkbox_async/_notes.py" in result.stderr
+        and "'note_label' has no async code" in result.stderr
+    )
+    assert "stale" not in result.stderr
+
+    # The same helper taking the I/O object (a rewritten name) is flavoured, so allowed.
+    source.write_text(
+        original
+        + "\n\ndef note_client(transport: AsyncTransport) -> AsyncNotes:\n"
+        + "    return AsyncNotes(transport)\n"
+    )
+    subprocess.run(
+        [sys.executable, str(tmp_path / "codegen" / "generate.py")],
+        capture_output=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    result = run_check(tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def test_one_class_for_both_flavours_of_a_pure_name() -> None:
+    import inkbox_async
+    import inkbox_sync
+
+    assert inkbox_sync.UnreadableSecret is inkbox_async.UnreadableSecret
 
 
 ASYNC_WORDS = re.compile(
