@@ -10,8 +10,6 @@ from typing import Any, Self
 
 import anyio.to_thread
 
-from ._edge import TunnelEdge
-from ._edge_hub import EdgeSettings
 from .accounts import model as accounts
 from .accounts import signup
 from .contacts import matching
@@ -21,6 +19,8 @@ from .core.faults import FaultRegistry
 from .core.recording import RecordedRequest
 from .core.server import ServerThread
 from .core.store import Settings, Store
+from .edge.hub import EdgeSettings
+from .edge.server import TunnelEdge
 from .identities import records as identity_records
 from .mail import delivery
 from .mail.parse import parse_inject

@@ -12,11 +12,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from inkbox_emulator._edge import TunnelEdge
-from inkbox_emulator._edge_hub import EdgeSettings
 from inkbox_emulator.accounts.routes import account_routes
 from inkbox_emulator.contacts.note_routes import note_routes
 from inkbox_emulator.contacts.routes import contact_routes
+from inkbox_emulator.edge.hub import EdgeSettings
+from inkbox_emulator.edge.server import TunnelEdge
 from inkbox_emulator.identities.routes import identity_routes
 from inkbox_emulator.mail.files import file_routes
 from inkbox_emulator.mail.routes import mail_routes

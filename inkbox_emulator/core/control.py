@@ -35,10 +35,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._edge import TunnelEdge
 from inkbox_emulator.accounts import model as accounts
 from inkbox_emulator.accounts import signup
 from inkbox_emulator.contacts import matching
+from inkbox_emulator.edge.server import TunnelEdge
 from inkbox_emulator.mail import delivery
 from inkbox_emulator.mail.parse import parse_inject
 from inkbox_emulator.vault import model as vault_model

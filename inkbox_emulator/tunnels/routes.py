@@ -29,8 +29,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
-from inkbox_emulator._edge import TunnelEdge
-from inkbox_emulator._edge_faults import TunnelFault
 from inkbox_emulator.accounts.auth import auth
 from inkbox_emulator.core.errors import ApiError
 from inkbox_emulator.core.recording import CONTROL_PREFIX
@@ -43,6 +41,8 @@ from inkbox_emulator.core.routing import (
 )
 from inkbox_emulator.core.store import Store
 from inkbox_emulator.core.validation import MISSING, Fields, parse_json_object, parse_uuid
+from inkbox_emulator.edge.faults import TunnelFault
+from inkbox_emulator.edge.server import TunnelEdge
 
 from .model import get_tunnel, list_tunnels, sign_csr, update_tunnel
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from inkbox_emulator import _edge_public
-from inkbox_emulator._edge_http1 import (
+from inkbox_emulator.edge import public as _edge_public
+from inkbox_emulator.edge.http1 import (
     MAX_HEAD,
     BadRequest,
     InvalidHeader,
@@ -19,7 +19,7 @@ from inkbox_emulator._edge_http1 import (
     RequestReader,
     encode_head,
 )
-from inkbox_emulator._edge_hub import Reply
+from inkbox_emulator.edge.hub import Reply
 from inkbox_emulator.tunnels.model import DataPlaneTunnel
 
 HOST = b"Host: t.zone\r\n"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from inkbox_emulator._edge_faults import TunnelFaultRegistry
-from inkbox_emulator._edge_hub import EdgeSettings, OffloadedBodies, TunnelHub
 from inkbox_emulator.accounts.model import create_org, insert_api_key
 from inkbox_emulator.core.errors import ApiError
 from inkbox_emulator.core.store import Db, Store
+from inkbox_emulator.edge.faults import TunnelFaultRegistry
+from inkbox_emulator.edge.hub import EdgeSettings, OffloadedBodies, TunnelHub
 
 TUNNEL_ID = "6f1c0d7e-0000-4000-8000-000000000001"
 

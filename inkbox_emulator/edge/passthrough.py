@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from inkbox_emulator.tunnels.model import DataPlaneTunnel
 from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -23,9 +24,8 @@ from inkbox_wire.ws_frames import (
     encode_frame,
 )
 
-from ._edge_bridges import BridgePump
-from ._edge_hub import Delivery, TunnelHub
-from .tunnels.model import DataPlaneTunnel
+from .bridges import BridgePump
+from .hub import Delivery, TunnelHub
 
 __all__ = ["serve_passthrough"]
 

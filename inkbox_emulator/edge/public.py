@@ -19,6 +19,7 @@ from wsproto.connection import Connection as WsConnection
 from wsproto.connection import ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
+from inkbox_emulator.tunnels.model import DataPlaneTunnel
 from inkbox_wire import ws_frames
 from inkbox_wire.ws_frames import (
     OP_BINARY,
@@ -36,10 +37,9 @@ from inkbox_wire.ws_frames import (
     wire_close_code,
 )
 
-from ._edge_bridges import BridgePump
-from ._edge_http1 import BadRequest, InvalidHeader, Request, RequestReader, encode_head
-from ._edge_hub import Bridge, Reply, TunnelHub, edge_reply
-from .tunnels.model import DataPlaneTunnel
+from .bridges import BridgePump
+from .http1 import BadRequest, InvalidHeader, Request, RequestReader, encode_head
+from .hub import Bridge, Reply, TunnelHub, edge_reply
 
 __all__ = ["serve_public"]
 

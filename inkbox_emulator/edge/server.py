@@ -22,15 +22,16 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
-from ._edge_agent import AgentConnection
-from ._edge_faults import ACTION_KINDS, TunnelFault, TunnelFaultRegistry, fault_params
-from ._edge_hub import EdgeSettings, OffloadedBodies, TunnelHub
-from ._edge_passthrough import serve_passthrough
-from ._edge_public import serve_public
-from ._edge_sni import peek_client_hello
-from .core.store import Store
-from .tunnels.model import DataPlaneTunnel, live_tunnel_by_name
-from .tunnels.test_ca import TunnelCA
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.tunnels.model import DataPlaneTunnel, live_tunnel_by_name
+from inkbox_emulator.tunnels.test_ca import TunnelCA
+
+from .agent import AgentConnection
+from .faults import ACTION_KINDS, TunnelFault, TunnelFaultRegistry, fault_params
+from .hub import EdgeSettings, OffloadedBodies, TunnelHub
+from .passthrough import serve_passthrough
+from .public import serve_public
+from .sni import peek_client_hello
 
 __all__ = ["TunnelEdge"]
 
@@ -326,7 +327,7 @@ class TunnelEdge:
     def inject_fault(
         self, kind: str, *, name: str | None = None, count: int | None = None, **params: Any
     ) -> TunnelFault:
-        """Register a standing fault or apply an action now (see ``_edge_faults``)."""
+        """Register a standing fault or apply an action now (see ``edge.faults``)."""
         clean = fault_params(kind, params)
         if kind not in ACTION_KINDS:
             return self.faults.add(kind, name, count, clean)

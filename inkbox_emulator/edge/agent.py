@@ -29,6 +29,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from inkbox_emulator.core.errors import ApiError
+from inkbox_emulator.tunnels.model import (
+    DataPlaneTunnel,
+    live_tunnel_by_id,
+    record_connection,
+)
 from inkbox_wire.h2_server import (
     CANCEL,
     Fields,
@@ -38,13 +44,7 @@ from inkbox_wire.h2_server import (
     header_list_size,
 )
 
-from ._edge_hub import Bridge, Delivery, Reply, TunnelHub
-from .core.errors import ApiError
-from .tunnels.model import (
-    DataPlaneTunnel,
-    live_tunnel_by_id,
-    record_connection,
-)
+from .hub import Bridge, Delivery, Reply, TunnelHub
 
 __all__ = ["SUPERSEDED_ERROR_CODE", "AgentConnection"]
 

@@ -24,7 +24,7 @@ from inkbox_wire.ws_frames import (
     encode_frame,
 )
 
-from ._edge_hub import Bridge, BridgeConnection
+from .hub import Bridge, BridgeConnection
 
 __all__ = ["BridgePump"]
 

@@ -24,9 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._edge_faults import TunnelFaultRegistry
-from .core.store import Store
-from .tunnels.model import (
+from inkbox_emulator.core.store import Store
+from inkbox_emulator.tunnels.model import (
     DataPlaneGrant,
     DataPlaneTunnel,
     grant_data_plane,
@@ -34,8 +33,10 @@ from .tunnels.model import (
     note_key_used,
 )
 
+from .faults import TunnelFaultRegistry
+
 if TYPE_CHECKING:
-    from ._edge_agent import AgentConnection
+    from .agent import AgentConnection
 
 __all__ = [
     "Bridge",
