@@ -53,7 +53,7 @@ SIDES = {
     "ours": (
         "from inkbox_sync import Inkbox",
         f"Inkbox({API_KEY!r}, base_url={BASE_URL!r})",
-        "c1._transport._engine._http()",  # what the first request does (no I/O)
+        "c1._requester._engine._http()",  # what the first request does (no I/O)
     ),
     "official": ("from inkbox import Inkbox", f"Inkbox({API_KEY!r})", "pass"),
 }

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE_MODULES = [
     "__init__.py",
     "_engine.py",
-    "_transport.py",
+    "_requester.py",
     "_pagination.py",
     "_contact_rules.py",
     "_mail.py",

@@ -18,7 +18,7 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncAgentIdentity": "AgentIdentity",
     "AsyncApiKeys": "ApiKeys",
     "AsyncSignup": "Signup",
-    "AsyncTransport": "Transport",
+    "AsyncRequester": "Requester",
     "AsyncEngine": "Engine",
     "AsyncCursorPager": "CursorPager",
     "AsyncCursorWalk": "CursorWalk",

@@ -19,7 +19,7 @@ from inkbox_async.models.account import (
     CreatedApiKey,
 )
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 if TYPE_CHECKING:
     import httpx2
@@ -31,8 +31,8 @@ DEFAULT_API_KEY_LABEL = "inkbox-sdk"
 class AsyncApiKeys:
     """``inkbox.api_keys``: mint API keys."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def create(
         self,
@@ -49,7 +49,7 @@ class AsyncApiKeys:
         body = _bodies.api_key_create(
             label=label, description=description, scoped_identity_id=scoped_identity_id
         )
-        data = await self._transport.request("POST", "/api/v1/api-keys", json=body)
+        data = await self._requester.request("POST", "/api/v1/api-keys", json=body)
         return structure(data, CreatedApiKey)
 
 
@@ -69,7 +69,7 @@ class AsyncSignup:
     ) -> object:
         if api_key is not None:
             register_secret(check.credential("api_key", api_key))
-        http = AsyncTransport(
+        http = AsyncRequester(
             base_url=resolve_base_url(base_url),
             api_key=api_key,
             timeout=check_timeout(timeout),

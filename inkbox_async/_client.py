@@ -37,7 +37,7 @@ from inkbox_async.models.identities import IdentityDetail, IdentitySummary
 
 from ._account import AsyncApiKeys, AsyncSignup
 from ._identity import AsyncAgentIdentity
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 if TYPE_CHECKING:
     import httpx2
@@ -92,7 +92,7 @@ class AsyncInkbox(AsyncSignup):
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         self._vault_key = check.optional_text("vault_key", vault_key)
-        self._transport = AsyncTransport(
+        self._requester = AsyncRequester(
             base_url=resolve_base_url(base_url),
             api_key=resolve_api_key(api_key),
             timeout=check_timeout(timeout),
@@ -106,7 +106,7 @@ class AsyncInkbox(AsyncSignup):
     @property
     def base_url(self) -> str:
         """The API root this client talks to."""
-        return self._transport.base_url
+        return self._requester.base_url
 
     async def __aenter__(self) -> Self:
         await self._unlock_configured_vault()
@@ -122,14 +122,14 @@ class AsyncInkbox(AsyncSignup):
 
     async def aclose(self) -> None:
         """Close the connection pool."""
-        await self._transport.aclose()
+        await self._requester.aclose()
 
     @functools.cached_property
     def vault(self) -> AsyncVault:
         """The end-to-end encrypted vault."""
         from ._vault import AsyncVault
 
-        return AsyncVault(self._transport)
+        return AsyncVault(self._requester)
 
     async def _unlock_configured_vault(self) -> None:
         """Unlock with the ``vault_key`` given to the constructor, once.
@@ -145,122 +145,122 @@ class AsyncInkbox(AsyncSignup):
     async def _identity(self, data: object) -> AsyncAgentIdentity:
         await self._unlock_configured_vault()
         return AsyncAgentIdentity(
-            self._transport, structure(data, IdentityDetail), lambda: self.vault
+            self._requester, structure(data, IdentityDetail), lambda: self.vault
         )
 
     @functools.cached_property
     def api_keys(self) -> AsyncApiKeys:
         """Mint API keys."""
-        return AsyncApiKeys(self._transport)
+        return AsyncApiKeys(self._requester)
 
     @functools.cached_property
     def mailboxes(self) -> AsyncMailboxes:
         """Read, update and search mailboxes."""
         from ._mail import AsyncMailboxes
 
-        return AsyncMailboxes(self._transport)
+        return AsyncMailboxes(self._requester)
 
     @functools.cached_property
     def messages(self) -> AsyncMessages:
         """List, read, send, forward, flag and delete messages of any mailbox."""
         from ._mail import AsyncMessages
 
-        return AsyncMessages(self._transport)
+        return AsyncMessages(self._requester)
 
     @functools.cached_property
     def threads(self) -> AsyncThreads:
         """List, read, file and delete threads of any mailbox."""
         from ._mail import AsyncThreads
 
-        return AsyncThreads(self._transport)
+        return AsyncThreads(self._requester)
 
     @functools.cached_property
     def domains(self) -> AsyncDomains:
         """Custom sending domains."""
         from ._mail import AsyncDomains
 
-        return AsyncDomains(self._transport)
+        return AsyncDomains(self._requester)
 
     @functools.cached_property
     def mail_contact_rules(self) -> AsyncMailContactRules:
         """Per-mailbox allow and block rules."""
         from ._mail import AsyncMailContactRules
 
-        return AsyncMailContactRules(self._transport)
+        return AsyncMailContactRules(self._requester)
 
     @functools.cached_property
     def phone_numbers(self) -> AsyncPhoneNumbers:
         """List, provision, configure and release phone numbers."""
         from ._phone import AsyncPhoneNumbers
 
-        return AsyncPhoneNumbers(self._transport)
+        return AsyncPhoneNumbers(self._requester)
 
     @functools.cached_property
     def calls(self) -> AsyncCalls:
         """List, read and place calls."""
         from ._phone import AsyncCalls
 
-        return AsyncCalls(self._transport)
+        return AsyncCalls(self._requester)
 
     @functools.cached_property
     def transcripts(self) -> AsyncTranscripts:
         """Call transcripts."""
         from ._phone import AsyncTranscripts
 
-        return AsyncTranscripts(self._transport)
+        return AsyncTranscripts(self._requester)
 
     @functools.cached_property
     def texts(self) -> AsyncTexts:
         """SMS/MMS of any number."""
         from ._phone import AsyncTexts
 
-        return AsyncTexts(self._transport)
+        return AsyncTexts(self._requester)
 
     @functools.cached_property
     def sms_opt_ins(self) -> AsyncSmsOptIns:
         """Recipients' SMS consent."""
         from ._phone import AsyncSmsOptIns
 
-        return AsyncSmsOptIns(self._transport)
+        return AsyncSmsOptIns(self._requester)
 
     @functools.cached_property
     def phone_contact_rules(self) -> AsyncPhoneContactRules:
         """Per-number allow and block rules."""
         from ._phone import AsyncPhoneContactRules
 
-        return AsyncPhoneContactRules(self._transport)
+        return AsyncPhoneContactRules(self._requester)
 
     @functools.cached_property
     def tunnels(self) -> AsyncTunnels:
         """Tunnels: list, get, update metadata, sign CSRs, and ``connect()`` to go online."""
         from ._tunnels import AsyncTunnels
 
-        return AsyncTunnels(self._transport)
+        return AsyncTunnels(self._requester)
 
     @functools.cached_property
     def contacts(self) -> AsyncContacts:
         """The organisation's address book (``.access``, ``.vcards``)."""
         from ._contacts import AsyncContacts
 
-        return AsyncContacts(self._transport)
+        return AsyncContacts(self._requester)
 
     @functools.cached_property
     def webhooks(self) -> AsyncWebhooks:
         """Webhook ``.subscriptions`` (where mail and text events go) and ``.deliveries``."""
         from ._webhook_subscriptions import AsyncWebhooks
 
-        return AsyncWebhooks(self._transport)
+        return AsyncWebhooks(self._requester)
 
     @functools.cached_property
     def notes(self) -> AsyncNotes:
         """The organisation's notes and who they are shared with (``.access``)."""
         from ._notes import AsyncNotes
 
-        return AsyncNotes(self._transport)
+        return AsyncNotes(self._requester)
 
     async def whoami(self) -> WhoamiResponse:
         """Who the key belongs to: :class:`WhoamiApiKeyResponse` or :class:`WhoamiJwtResponse`."""
-        data: Any = await self._transport.request("GET", "/api/whoami")
+        data: Any = await self._requester.request("GET", "/api/whoami")
         if isinstance(data, dict) and data.get("auth_type") == "api_key":
             return structure(data, WhoamiApiKeyResponse)
         return structure(data, WhoamiJwtResponse)
@@ -280,7 +280,7 @@ class AsyncInkbox(AsyncSignup):
             "identity.signing_key_status())"
         )
         try:
-            data = await self._transport.request("POST", "/api/v1/signing-keys", json={})
+            data = await self._requester.request("POST", "/api/v1/signing-keys", json={})
         except InkboxAPIError as exc:
             if exc.status_code not in (409, 410):
                 raise
@@ -332,7 +332,7 @@ class AsyncInkbox(AsyncSignup):
 
             deprecated(TEXT_HOOK_DEPRECATED)
         try:
-            data = await self._transport.request("POST", IDENTITIES + "/", json=body)
+            data = await self._requester.request("POST", IDENTITIES + "/", json=body)
         except ConflictError as exc:
             raise handle_unavailable(exc) from exc
         identity = await self._identity(data)
@@ -342,17 +342,17 @@ class AsyncInkbox(AsyncSignup):
             from ._webhook_subscriptions import apply_legacy_url
 
             await apply_legacy_url(
-                self._transport, text_hook, TEXT_EVENT_TYPES, identity_id=identity.id
+                self._requester, text_hook, TEXT_EVENT_TYPES, identity_id=identity.id
             )
         return identity
 
     async def get_identity(self, agent_handle: str) -> AsyncAgentIdentity:
         """Fetch one identity by handle."""
         check.handle("agent_handle", agent_handle)
-        data = await self._transport.request("GET", identity_path(agent_handle))
+        data = await self._requester.request("GET", identity_path(agent_handle))
         return await self._identity(data)
 
     async def list_identities(self) -> list[IdentitySummary]:
         """Every identity this key can see."""
-        data = await self._transport.request("GET", IDENTITIES + "/")
+        data = await self._requester.request("GET", IDENTITIES + "/")
         return structure_list(data, IdentitySummary)

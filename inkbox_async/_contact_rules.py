@@ -32,7 +32,7 @@ from inkbox_async.models.mail import (
 )
 from inkbox_async.models.phone import PhoneContactRule, PhoneRuleAction, PhoneRuleMatchType
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 MAIL_RULES = "/api/v1/mail/contact-rules"
 PHONE_RULES = "/api/v1/phone/contact-rules"
@@ -50,8 +50,8 @@ class _IdentityRules:
     _model: type[Any] = object
     _actions: type[enum.Enum] = enum.Enum
 
-    def __init__(self, transport: AsyncTransport, agent_handle: str) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester, agent_handle: str) -> None:
+        self._requester = requester
         self._handle = check.handle("agent_handle", agent_handle)
 
     def __repr__(self) -> str:
@@ -63,24 +63,24 @@ class _IdentityRules:
 
     async def _list(self, params: dict[str, Any]) -> Any:
         return structure_list(
-            await self._transport.request("GET", self._path(), params=params), self._model
+            await self._requester.request("GET", self._path(), params=params), self._model
         )
 
     async def _create(self, body: dict[str, Any]) -> Any:
         return structure(
-            await self._transport.request("POST", self._path(), json=body), self._model
+            await self._requester.request("POST", self._path(), json=body), self._model
         )
 
     async def _get(self, rule_id: UUID | str) -> Any:
-        return structure(await self._transport.request("GET", self._path(rule_id)), self._model)
+        return structure(await self._requester.request("GET", self._path(rule_id)), self._model)
 
     async def _update(self, rule_id: UUID | str, body: dict[str, Any]) -> Any:
         path = self._path(rule_id)
-        return structure(await self._transport.request("PATCH", path, json=body), self._model)
+        return structure(await self._requester.request("PATCH", path, json=body), self._model)
 
     async def delete(self, rule_id: UUID | str) -> None:
         """Remove a rule (admin keys)."""
-        await self._transport.request("DELETE", self._path(rule_id))
+        await self._requester.request("DELETE", self._path(rule_id))
 
 
 class AsyncIdentityMailContactRules(_IdentityRules):
@@ -246,11 +246,11 @@ class AsyncIdentityPhoneContactRules(_IdentityRules):
 # -- owners of the 0.4.4 keys ------------------------------------------------------------
 
 
-async def handle_of(transport: AsyncTransport, identity_id: object, what: str) -> str:
+async def handle_of(requester: AsyncRequester, identity_id: object, what: str) -> str:
     """The handle of the identity with this id (as the key sees identities)."""
     if identity_id is None:
         raise InkboxError(f"{what} belongs to no agent identity")
-    data = await transport.request("GET", IDENTITIES + "/")
+    data = await requester.request("GET", IDENTITIES + "/")
     rows = data["items"] if isinstance(data, dict) and "items" in data else data
     for row in rows if isinstance(rows, builtins.list) else []:
         if isinstance(row, dict) and row.get("id") == str(identity_id):
@@ -258,25 +258,25 @@ async def handle_of(transport: AsyncTransport, identity_id: object, what: str) -
     raise InkboxError(f"{what} belongs to an identity this key cannot see")
 
 
-async def mailbox_owner(transport: AsyncTransport, email_address: str) -> tuple[str, str, str]:
+async def mailbox_owner(requester: AsyncRequester, email_address: str) -> tuple[str, str, str]:
     """``(handle, identity id, mailbox id)`` of the identity owning a mailbox."""
-    mailbox = await transport.request("GET", mailbox_path(email_address))
+    mailbox = await requester.request("GET", mailbox_path(email_address))
     owner = mailbox.get("agent_identity_id")
-    handle = await handle_of(transport, owner, f"mailbox {email_address!r}")
+    handle = await handle_of(requester, owner, f"mailbox {email_address!r}")
     return handle, str(owner), str(mailbox["id"])
 
 
-async def number_owner(transport: AsyncTransport, phone_number_id: UUID | str) -> tuple[str, str]:
+async def number_owner(requester: AsyncRequester, phone_number_id: UUID | str) -> tuple[str, str]:
     """``(handle, identity id)`` of the identity owning a phone number."""
-    number = await transport.request("GET", number_path(phone_number_id))
+    number = await requester.request("GET", number_path(phone_number_id))
     owner = number.get("agent_identity_id")
-    return await handle_of(transport, owner, f"phone number {phone_number_id}"), str(owner)
+    return await handle_of(requester, owner, f"phone number {phone_number_id}"), str(owner)
 
 
-async def mailbox_owner_by_id(transport: AsyncTransport, mailbox_id: UUID | str) -> str:
+async def mailbox_owner_by_id(requester: AsyncRequester, mailbox_id: UUID | str) -> str:
     """The identity id owning the mailbox with this id."""
     wanted = check.uuid("mailbox_id", mailbox_id)
-    for mailbox in await transport.request("GET", "/api/v1/mail/mailboxes"):
+    for mailbox in await requester.request("GET", "/api/v1/mail/mailboxes"):
         if mailbox.get("id") == wanted and mailbox.get("agent_identity_id"):
             return str(mailbox["agent_identity_id"])
     raise InkboxError(f"mailbox {wanted} belongs to no agent identity this key can see")

@@ -31,7 +31,7 @@ from inkbox_async.models.contacts import (
     ContactWebsite,
 )
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 VCARD = "text/vcard"
 
@@ -45,12 +45,12 @@ _GRANT_REMOVED = (
 class AsyncContactAccessRows:
     """``inkbox.contacts.access``: a contact's legacy access rows (read-only on the service)."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(self, contact_id: UUID | str) -> builtins.list[ContactAccess]:
         """The access rows of a contact (one wildcard row, or one row per identity)."""
-        data = await self._transport.request("GET", contact_path(contact_id, "access"))
+        data = await self._requester.request("GET", contact_path(contact_id, "access"))
         return structure_list(data, ContactAccess)
 
     async def grant(
@@ -71,8 +71,8 @@ class AsyncContactAccessRows:
 class AsyncVCards:
     """``inkbox.contacts.vcards``: import and export vCards."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def import_vcards(
         self, content: str | bytes, *, content_type: str = VCARD
@@ -84,7 +84,7 @@ class AsyncVCards:
         ``content_type`` may also be ``text/x-vcard``.
         """
         data, kind = bodies.vcard_content(content, content_type)
-        result = await self._transport.request(
+        result = await self._requester.request(
             "POST", f"{CONTACTS}/import", content=data, content_type=kind
         )
         return structure(result, ContactImportResult)
@@ -92,13 +92,13 @@ class AsyncVCards:
     async def export_vcard(self, contact_id: UUID | str) -> str:
         """One contact as vCard 4.0 text."""
         path = f"{CONTACTS}/{segment(check.uuid('contact_id', contact_id))}.vcf"
-        response = await self._transport.send("GET", path, accept=VCARD)
+        response = await self._requester.send("GET", path, accept=VCARD)
         return response.content.decode("utf-8")
 
     async def export_vcards(self, contact_ids: Sequence[UUID | str]) -> ContactVCardExportResult:
         """Up to 25 contacts as one vCard document (``result.vcard``)."""
         ids = bodies.id_list("contact_ids", contact_ids, maximum=bodies.EXPORT_MAX)
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST", f"{CONTACTS}/vcard-export", json={"contact_ids": ids}
         )
         return structure(data, ContactVCardExportResult)
@@ -111,11 +111,11 @@ class AsyncContacts:
     shared with its identity.
     """
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
-        self.access = AsyncContactAccessRows(transport)
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
+        self.access = AsyncContactAccessRows(requester)
         """The legacy access rows of contacts."""
-        self.vcards = AsyncVCards(transport)
+        self.vcards = AsyncVCards(requester)
         """vCard import and export."""
 
     async def list(
@@ -140,7 +140,7 @@ class AsyncContacts:
         params = bodies.contact_list_query(
             q=q, order=order, limit=limit, offset=offset, review_status=review_status
         )
-        data = await self._transport.request("GET", CONTACTS, params=params)
+        data = await self._requester.request("GET", CONTACTS, params=params)
         return structure_list(data, Contact)
 
     async def lookup(
@@ -166,12 +166,12 @@ class AsyncContacts:
                 "phone_contains": phone_contains,
             }
         )
-        data = await self._transport.request("GET", f"{CONTACTS}/lookup", params=params)
+        data = await self._requester.request("GET", f"{CONTACTS}/lookup", params=params)
         return structure_list(data, Contact)
 
     async def get(self, contact_id: UUID | str) -> Contact:
         """One contact."""
-        return structure(await self._transport.request("GET", contact_path(contact_id)), Contact)
+        return structure(await self._requester.request("GET", contact_path(contact_id)), Contact)
 
     async def create(
         self,
@@ -218,7 +218,7 @@ class AsyncContacts:
                     "service; pass permissions=ContactCreatePermissions(identity_id=...) instead"
                 )
         path = f"{CONTACTS}/with-permissions" if permissions is not None else CONTACTS
-        return structure(await self._transport.request("POST", path, json=body), Contact)
+        return structure(await self._requester.request("POST", path, json=body), Contact)
 
     async def update(
         self,
@@ -245,11 +245,11 @@ class AsyncContacts:
         """Change the fields passed: ``None`` clears one, a list replaces the whole list."""
         path = contact_path(contact_id)
         body = bodies.card_patch(locals())
-        return structure(await self._transport.request("PATCH", path, json=body), Contact)
+        return structure(await self._requester.request("PATCH", path, json=body), Contact)
 
     async def delete(self, contact_id: UUID | str) -> None:
         """Delete a contact."""
-        await self._transport.request("DELETE", contact_path(contact_id))
+        await self._requester.request("DELETE", contact_path(contact_id))
 
     async def merge(
         self,
@@ -266,12 +266,12 @@ class AsyncContacts:
         """
         path = contact_path(contact_id, "merge")
         body = bodies.merge(check.uuid("contact_id", contact_id), losing_contact_ids, field_sources)
-        return structure(await self._transport.request("POST", path, json=body), Contact)
+        return structure(await self._requester.request("POST", path, json=body), Contact)
 
     async def bulk_delete(self, contact_ids: Sequence[UUID | str]) -> ContactBulkDeleteResult:
         """Delete several contacts; each id's outcome is in the result, none raises."""
         ids = bodies.id_list("contact_ids", contact_ids)
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST", f"{CONTACTS}/bulk-delete", json={"contact_ids": ids}
         )
         return structure(data, ContactBulkDeleteResult)

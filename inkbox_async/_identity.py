@@ -39,7 +39,7 @@ from inkbox_async.models.mail import (
 )
 from inkbox_async.models.webhooks import SigningKeyStatus
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 if TYPE_CHECKING:
     # Mail, phone and vault load on first use, so a program pays only for what it calls.
@@ -93,11 +93,11 @@ class AsyncAgentIdentity:
 
     def __init__(
         self,
-        transport: AsyncTransport,
+        requester: AsyncRequester,
         detail: IdentityDetail,
         vault: Callable[[], AsyncVault] | None = None,
     ) -> None:
-        self._transport = transport
+        self._requester = requester
         self._detail = detail
         self._vault_source = vault
 
@@ -107,40 +107,40 @@ class AsyncAgentIdentity:
         if self._vault_source is None:
             from ._vault import AsyncVault
 
-            vault = AsyncVault(self._transport)
+            vault = AsyncVault(self._requester)
             self._vault_source = lambda: vault
         return self._vault_source()
 
     def _messages(self) -> AsyncMessages:
         from ._mail import AsyncMessages
 
-        return AsyncMessages(self._transport)
+        return AsyncMessages(self._requester)
 
     def _threads(self) -> AsyncThreads:
         from ._mail import AsyncThreads
 
-        return AsyncThreads(self._transport)
+        return AsyncThreads(self._requester)
 
     def _numbers(self) -> AsyncPhoneNumbers:
         from ._phone import AsyncPhoneNumbers
 
         # One frame more than a direct call, for the toll-free warning.
-        return AsyncPhoneNumbers(self._transport, _stacklevel=4)
+        return AsyncPhoneNumbers(self._requester, _stacklevel=4)
 
     def _calls(self) -> AsyncCalls:
         from ._phone import AsyncCalls
 
-        return AsyncCalls(self._transport)
+        return AsyncCalls(self._requester)
 
     def _transcripts(self) -> AsyncTranscripts:
         from ._phone import AsyncTranscripts
 
-        return AsyncTranscripts(self._transport)
+        return AsyncTranscripts(self._requester)
 
     def _texts(self) -> AsyncTexts:
         from ._phone import AsyncTexts
 
-        return AsyncTexts(self._transport)
+        return AsyncTexts(self._requester)
 
     def __repr__(self) -> str:
         phone = self._detail.phone_number.number if self._detail.phone_number else None
@@ -214,7 +214,7 @@ class AsyncAgentIdentity:
 
     async def refresh(self) -> AsyncAgentIdentity:
         """Reload the identity and its channels; returns ``self``."""
-        data = await self._transport.request("GET", identity_path(self.agent_handle))
+        data = await self._requester.request("GET", identity_path(self.agent_handle))
         self._detail = structure(data, IdentityDetail)
         return self
 
@@ -288,7 +288,7 @@ class AsyncAgentIdentity:
                 "slack_outbound_filter_mode": slack_outbound_filter_mode,
             },
         )
-        data = await self._transport.request(
+        data = await self._requester.request(
             "PATCH", identity_path(self.agent_handle), json=body, idempotency_key=key
         )
         if isinstance(data, dict) and not {"mailbox", "tunnel"} <= data.keys():
@@ -306,12 +306,12 @@ class AsyncAgentIdentity:
 
         Identity-scoped API keys are revoked.
         """
-        await self._transport.request("DELETE", identity_path(self.agent_handle))
+        await self._requester.request("DELETE", identity_path(self.agent_handle))
 
     async def release_phone_number(self) -> None:
         """Release the identity's phone number (at the carrier; irreversible)."""
         self._phone()
-        await self._transport.request("DELETE", identity_path(self.agent_handle, "phone_number"))
+        await self._requester.request("DELETE", identity_path(self.agent_handle, "phone_number"))
         self._detail = attrs.evolve(self._detail, phone_number=None)
 
     async def list_access(self) -> list[IdentityAccess]:
@@ -465,14 +465,14 @@ class AsyncAgentIdentity:
         """This identity's mail allow/block rules (list, get, create, update, delete)."""
         from ._contact_rules import AsyncIdentityMailContactRules
 
-        return AsyncIdentityMailContactRules(self._transport, self.agent_handle)
+        return AsyncIdentityMailContactRules(self._requester, self.agent_handle)
 
     @property
     def phone_contact_rules(self) -> AsyncIdentityPhoneContactRules:
         """This identity's call and text allow/block rules (list, get, create, update, delete)."""
         from ._contact_rules import AsyncIdentityPhoneContactRules
 
-        return AsyncIdentityPhoneContactRules(self._transport, self.agent_handle)
+        return AsyncIdentityPhoneContactRules(self._requester, self.agent_handle)
 
     # -- phone --------------------------------------------------------------------
 
@@ -735,16 +735,16 @@ class AsyncAgentIdentity:
         them with ``verify_webhook(..., secret=key.signing_key)``.
         """
         path = identity_path(self.agent_handle, "signing-key")
-        return structure(await self._transport.request("POST", path, json={}), SigningKey)
+        return structure(await self._requester.request("POST", path, json={}), SigningKey)
 
     async def signing_key_status(self) -> SigningKeyStatus:
         """Whether this identity has a signing key, and when it was made (never the key)."""
         path = identity_path(self.agent_handle, "signing-key")
-        return structure(await self._transport.request("GET", path), SigningKeyStatus)
+        return structure(await self._requester.request("GET", path), SigningKeyStatus)
 
     get_signing_key_status = signing_key_status
 
     def _subscriptions(self) -> AsyncWebhookSubscriptions:
         from ._webhook_subscriptions import AsyncWebhookSubscriptions
 
-        return AsyncWebhookSubscriptions(self._transport)
+        return AsyncWebhookSubscriptions(self._requester)

@@ -47,7 +47,7 @@ from ._contact_rules import (
     mailbox_owner_by_id,
 )
 from ._pagination import AsyncCursorPager
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 
 class AsyncMailboxes:
@@ -56,16 +56,16 @@ class AsyncMailboxes:
     Mailboxes are created and deleted with their identity.
     """
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(self) -> builtins.list[Mailbox]:
         """Every mailbox this key can see."""
-        return structure_list(await self._transport.request("GET", f"{MAIL}/mailboxes"), Mailbox)
+        return structure_list(await self._requester.request("GET", f"{MAIL}/mailboxes"), Mailbox)
 
     async def get(self, email_address: str) -> Mailbox:
         """One mailbox by address."""
-        return structure(await self._transport.request("GET", mailbox_path(email_address)), Mailbox)
+        return structure(await self._requester.request("GET", mailbox_path(email_address)), Mailbox)
 
     async def update(
         self,
@@ -95,20 +95,20 @@ class AsyncMailboxes:
             )
         )
         if webhook_url is UNSET:
-            return structure(await self._transport.request("PATCH", path, json=body), Mailbox)
+            return structure(await self._requester.request("PATCH", path, json=body), Mailbox)
         hook = bodies.legacy_webhook_url(webhook_url)
         from ._webhook_subscriptions import MAIL_HOOK_DEPRECATED, apply_legacy_url
 
         deprecated(MAIL_HOOK_DEPRECATED)
         if body:
-            data = await self._transport.request("PATCH", path, json=body)
+            data = await self._requester.request("PATCH", path, json=body)
         else:
-            data = await self._transport.request("GET", path)
+            data = await self._requester.request("GET", path)
         mailbox = structure(data, Mailbox)
         from inkbox_async.models.webhooks import MAIL_EVENT_TYPES
 
         await apply_legacy_url(
-            self._transport,
+            self._requester,
             hook,
             MAIL_EVENT_TYPES,
             identity_id=mailbox.agent_identity_id,
@@ -124,7 +124,7 @@ class AsyncMailboxes:
             "q": check.text("q", q, max_length=1000),
             "limit": check.int_range("limit", limit, 1, 100),
         }
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", mailbox_path(email_address, "search"), params=params
         )
         return structure_list(data, Message)
@@ -133,8 +133,8 @@ class AsyncMailboxes:
 class AsyncMessages:
     """``inkbox.messages``: list, read, send, forward, flag and delete messages."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     def list(
         self,
@@ -145,7 +145,7 @@ class AsyncMessages:
     ) -> AsyncCursorPager[Message]:
         """Every message of a mailbox, newest first, fetched a page at a time as you iterate."""
         return AsyncCursorPager(
-            self._transport,
+            self._requester,
             mailbox_path(email_address, "messages"),
             Message,
             params={"direction": bodies.direction(direction)},
@@ -159,7 +159,7 @@ class AsyncMessages:
         read on the server (lists and threads do not).
         """
         path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
-        return structure(await self._transport.request("GET", path), MessageDetail)
+        return structure(await self._requester.request("GET", path), MessageDetail)
 
     async def send(
         self,
@@ -210,7 +210,7 @@ class AsyncMessages:
             if not parent.message_id:
                 raise InkboxError(f"message {in_reply_to_message_id} has no Message-ID to reply to")
             body["in_reply_to_message_id"] = parent.message_id
-        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        data = await self._requester.request("POST", path, json=body, idempotency_key=key)
         return structure(data, Message)
 
     async def reply_all(
@@ -241,7 +241,7 @@ class AsyncMessages:
             attachments_=attachments,
             reply_to=reply_to,
         )
-        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        data = await self._requester.request("POST", path, json=body, idempotency_key=key)
         return structure(data, Message)
 
     async def forward(
@@ -284,7 +284,7 @@ class AsyncMessages:
             reply_to=reply_to,
             track_opens=track_opens,
         )
-        data = await self._transport.request("POST", path, json=body, idempotency_key=key)
+        data = await self._requester.request("POST", path, json=body, idempotency_key=key)
         return structure(data, Message)
 
     async def update_flags(
@@ -298,7 +298,7 @@ class AsyncMessages:
         """Set the read and starred flags (``None`` leaves a flag unchanged)."""
         path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
         body = bodies.flags(is_read=is_read, is_starred=is_starred)
-        return structure(await self._transport.request("PATCH", path, json=body), Message)
+        return structure(await self._requester.request("PATCH", path, json=body), Message)
 
     async def mark_read(self, email_address: str, message_id: UUID | str) -> Message:
         """Mark a message read."""
@@ -319,7 +319,7 @@ class AsyncMessages:
     async def delete(self, email_address: str, message_id: UUID | str) -> None:
         """Delete a message."""
         path = mailbox_path(email_address, "messages", check.uuid("message_id", message_id))
-        await self._transport.request("DELETE", path)
+        await self._requester.request("DELETE", path)
 
     async def get_attachment(
         self,
@@ -344,7 +344,7 @@ class AsyncMessages:
             ),
         )
         params = {"redirect": check.boolean("redirect", redirect)}
-        response = await self._transport.send("GET", path, params=params)
+        response = await self._requester.send("GET", path, params=params)
         location = response.headers.get("location")
         if 300 <= response.status_code < 400 and location:
             return AttachmentLink(url=location, filename=filename)
@@ -354,8 +354,8 @@ class AsyncMessages:
 class AsyncThreads:
     """``inkbox.threads``: list, read, file and delete conversations."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     def list(
         self,
@@ -366,7 +366,7 @@ class AsyncThreads:
     ) -> AsyncCursorPager[Thread]:
         """Every thread of a mailbox, most recent activity first, a page at a time."""
         return AsyncCursorPager(
-            self._transport,
+            self._requester,
             mailbox_path(email_address, "threads"),
             Thread,
             params={"folder": bodies.optional_choice("folder", folder, ThreadFolder)},
@@ -375,7 +375,7 @@ class AsyncThreads:
 
     async def list_folders(self, email_address: str) -> builtins.list[str]:
         """The folders that hold at least one thread."""
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", mailbox_path(email_address, "threads", "folders")
         )
         return [str(folder) for folder in data]
@@ -383,7 +383,7 @@ class AsyncThreads:
     async def get(self, email_address: str, thread_id: UUID | str) -> ThreadDetail:
         """A thread with its messages, oldest first."""
         path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
-        return structure(await self._transport.request("GET", path), ThreadDetail)
+        return structure(await self._requester.request("GET", path), ThreadDetail)
 
     async def update(
         self,
@@ -395,25 +395,25 @@ class AsyncThreads:
         """Move a thread to ``inbox``, ``spam`` or ``archive``."""
         path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
         body = {} if folder is UNSET else {"folder": bodies.thread_folder(folder)}
-        return structure(await self._transport.request("PATCH", path, json=body), Thread)
+        return structure(await self._requester.request("PATCH", path, json=body), Thread)
 
     async def delete(self, email_address: str, thread_id: UUID | str) -> None:
         """Delete a thread and its messages."""
         path = mailbox_path(email_address, "threads", check.uuid("thread_id", thread_id))
-        await self._transport.request("DELETE", path)
+        await self._requester.request("DELETE", path)
 
 
 class AsyncDomains:
     """``inkbox.domains``: the organisation's custom sending domains."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(
         self, *, status: SendingDomainStatus | str | None = None
     ) -> builtins.list[Domain]:
         """The organisation's sending domains, optionally only those in one status."""
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", "/api/v1/domains/", params={"status": bodies.domain_status(status)}
         )
         return structure_list(data, Domain)
@@ -426,7 +426,7 @@ class AsyncDomains:
         """
         name = check.text("domain_name", domain_name, max_length=253)
         path = f"/api/v1/domains/{segment(name, argument='domain_name')}/set-default"
-        data = await self._transport.request("POST", path, json={})
+        data = await self._requester.request("POST", path, json={})
         value = data.get("default_domain") if isinstance(data, dict) else None
         return None if value is None else str(value)
 
@@ -440,12 +440,12 @@ class AsyncMailContactRules:
     look up the mailbox's identity first.
     """
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     def for_identity(self, agent_handle: str) -> AsyncIdentityMailContactRules:
         """The rules of one identity, by handle (no request is made)."""
-        return AsyncIdentityMailContactRules(self._transport, agent_handle)
+        return AsyncIdentityMailContactRules(self._requester, agent_handle)
 
     async def _owned(
         self, email_address: str, call: str
@@ -456,7 +456,7 @@ class AsyncMailContactRules:
             f"inkbox.mail_contact_rules.for_identity(handle).{call}(...)",
             stacklevel=4,
         )
-        handle, _, mailbox_id = await mailbox_owner(self._transport, email_address)
+        handle, _, mailbox_id = await mailbox_owner(self._requester, email_address)
         return self.for_identity(handle), mailbox_id
 
     async def list(
@@ -557,6 +557,6 @@ class AsyncMailContactRules:
                 "inkbox.mail_contact_rules.list_all(mailbox_id=...) is deprecated: rules belong "
                 "to identities; pass agent_identity_id=identity.id"
             )
-            params["agent_identity_id"] = await mailbox_owner_by_id(self._transport, mailbox_id)
-        data = await self._transport.request("GET", f"{MAIL}/contact-rules", params=params)
+            params["agent_identity_id"] = await mailbox_owner_by_id(self._requester, mailbox_id)
+        data = await self._requester.request("GET", f"{MAIL}/contact-rules", params=params)
         return structure_list(data, MailContactRule)

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 from inkbox_async._converter import MALFORMED, converter, unexpected
 from inkbox_async._errors import InkboxError
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 T = TypeVar("T")
 _END: Any = object()
@@ -24,7 +24,7 @@ class AsyncCursorPager(Generic[T]):
 
     def __init__(
         self,
-        transport: AsyncTransport,
+        requester: AsyncRequester,
         path: str,
         item_type: type[T],
         *,
@@ -32,7 +32,7 @@ class AsyncCursorPager(Generic[T]):
         page_size: int = 50,
         keep: Callable[[T], bool] | None = None,
     ) -> None:
-        self._transport = transport
+        self._requester = requester
         self._path = path
         self._item_type = item_type
         self._params = dict(params or {})
@@ -42,7 +42,7 @@ class AsyncCursorPager(Generic[T]):
     def where(self, keep: Callable[[T], bool]) -> AsyncCursorPager[T]:
         """The same list, yielding only the items for which ``keep`` is true."""
         return AsyncCursorPager(
-            self._transport,
+            self._requester,
             self._path,
             self._item_type,
             params=self._params,
@@ -55,7 +55,7 @@ class AsyncCursorPager(Generic[T]):
 
     async def _page(self, cursor: str | None) -> tuple[list[T], str | None]:
         """One page's items, and the next cursor (None after the last page)."""
-        page = await self._transport.request(
+        page = await self._requester.request(
             "GET", self._path, params={**self._params, "limit": self._page_size, "cursor": cursor}
         )
         hook = converter().get_structure_hook(self._item_type)

@@ -52,25 +52,25 @@ from ._contact_rules import (
     AsyncIdentityPhoneContactRules,
     number_owner,
 )
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 
 class AsyncPhoneNumbers:
     """``inkbox.phone_numbers``: list, provision, configure and release numbers."""
 
-    def __init__(self, transport: AsyncTransport, *, _stacklevel: int = 3) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester, *, _stacklevel: int = 3) -> None:
+        self._requester = requester
         # Frames between a warning in provision() and the user's line.
         self._stacklevel = _stacklevel
 
     async def list(self) -> builtins.list[PhoneNumber]:
         """Every number of the organisation."""
-        return structure_list(await self._transport.request("GET", f"{PHONE}/numbers"), PhoneNumber)
+        return structure_list(await self._requester.request("GET", f"{PHONE}/numbers"), PhoneNumber)
 
     async def get(self, phone_number_id: UUID | str) -> PhoneNumber:
         """One number by id."""
         return structure(
-            await self._transport.request("GET", number_path(phone_number_id)), PhoneNumber
+            await self._requester.request("GET", number_path(phone_number_id)), PhoneNumber
         )
 
     async def provision(
@@ -99,10 +99,10 @@ class AsyncPhoneNumbers:
 
             deprecated(TEXT_HOOK_DEPRECATED, stacklevel=self._stacklevel)
         number = structure(
-            await self._transport.request("POST", f"{PHONE}/numbers", json=body), PhoneNumber
+            await self._requester.request("POST", f"{PHONE}/numbers", json=body), PhoneNumber
         )
         if incoming_text_webhook_url is not None:
-            await _text_hook(self._transport, number, incoming_text_webhook_url)
+            await _text_hook(self._requester, number, incoming_text_webhook_url)
         return number
 
     async def update(
@@ -138,21 +138,21 @@ class AsyncPhoneNumbers:
         )
         path = number_path(phone_number_id)
         if incoming_text_webhook_url is UNSET:
-            return structure(await self._transport.request("PATCH", path, json=body), PhoneNumber)
+            return structure(await self._requester.request("PATCH", path, json=body), PhoneNumber)
         from ._webhook_subscriptions import TEXT_HOOK_DEPRECATED
 
         deprecated(TEXT_HOOK_DEPRECATED)
         if body:
-            data = await self._transport.request("PATCH", path, json=body)
+            data = await self._requester.request("PATCH", path, json=body)
         else:
-            data = await self._transport.request("GET", path)
+            data = await self._requester.request("GET", path)
         number = structure(data, PhoneNumber)
-        await _text_hook(self._transport, number, incoming_text_webhook_url)
+        await _text_hook(self._requester, number, incoming_text_webhook_url)
         return number
 
     async def release(self, phone_number_id: UUID | str) -> None:
         """Release a number at the carrier (irreversible)."""
-        await self._transport.request("DELETE", number_path(phone_number_id))
+        await self._requester.request("DELETE", number_path(phone_number_id))
 
     async def search_transcripts(
         self,
@@ -168,20 +168,20 @@ class AsyncPhoneNumbers:
             "party": bodies.party(party),
             "limit": check.int_range("limit", limit, 1, bodies.LIMIT_MAX),
         }
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", number_path(phone_number_id, "search"), params=params
         )
         return structure_list(data, PhoneTranscript)
 
 
-async def _text_hook(transport: AsyncTransport, number: PhoneNumber, url: str | None) -> None:
+async def _text_hook(requester: AsyncRequester, number: PhoneNumber, url: str | None) -> None:
     """Point the number's identity's text-event subscription at ``url`` (``None``: delete it)."""
     from inkbox_async.models.webhooks import TEXT_EVENT_TYPES
 
     from ._webhook_subscriptions import apply_legacy_url
 
     await apply_legacy_url(
-        transport,
+        requester,
         url,
         TEXT_EVENT_TYPES,
         identity_id=number.agent_identity_id,
@@ -192,8 +192,8 @@ async def _text_hook(transport: AsyncTransport, number: PhoneNumber, url: str | 
 class AsyncCalls:
     """``inkbox.calls``: list, read, place and hang up calls."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(
         self,
@@ -235,9 +235,9 @@ class AsyncCalls:
                 "identity; use inkbox.calls.list(agent_identity_id=identity.id) or "
                 "identity.list_calls()"
             )
-            number = await self._transport.request("GET", number_path(phone_number_id))
+            number = await self._requester.request("GET", number_path(phone_number_id))
             params["agent_identity_id"] = number.get("agent_identity_id")
-        data = await self._transport.request("GET", CALLS, params=params)
+        data = await self._requester.request("GET", CALLS, params=params)
         return structure_list(data, PhoneCall)
 
     @overload
@@ -247,7 +247,7 @@ class AsyncCalls:
     async def get(self, *ids: UUID | str) -> PhoneCall:
         """One call, by id (``get(phone_number_id, call_id)`` is the deprecated 0.4.4 form)."""
         call_id = bodies.legacy_call_id("inkbox.calls.get", ids, "inkbox.calls.get(call_id)")
-        return structure(await self._transport.request("GET", call_path(call_id)), PhoneCall)
+        return structure(await self._requester.request("GET", call_path(call_id)), PhoneCall)
 
     async def hangup(self, call_id: UUID | str) -> PhoneCall:
         """Hang up a live call from outside it.
@@ -257,7 +257,7 @@ class AsyncCalls:
         :class:`ConflictError` (409).
         """
         path = call_path(call_id, "hangup")
-        return structure(await self._transport.request("POST", path), PhoneCall)
+        return structure(await self._requester.request("POST", path), PhoneCall)
 
     async def place(
         self,
@@ -308,9 +308,9 @@ class AsyncCalls:
         )
         if lookup:
             assert from_number is not None
-            number = await AsyncPhoneNumbers(self._transport).get(from_number)
+            number = await AsyncPhoneNumbers(self._requester).get(from_number)
             body["from_number"] = number.number
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST",
             f"{PHONE}/place-call",
             json=body,
@@ -322,8 +322,8 @@ class AsyncCalls:
 class AsyncTranscripts:
     """``inkbox.transcripts``: a call's transcript segments."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     @overload
     async def list(self, call_id: UUID | str, /) -> builtins.list[PhoneTranscript]: ...
@@ -337,14 +337,14 @@ class AsyncTranscripts:
             "inkbox.transcripts.list", ids, "inkbox.transcripts.list(call_id)"
         )
         path = call_path(call_id, "transcripts")
-        return structure_list(await self._transport.request("GET", path), PhoneTranscript)
+        return structure_list(await self._requester.request("GET", path), PhoneTranscript)
 
 
 class AsyncTexts:
     """``inkbox.texts``: send, list, search and update SMS/MMS."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def send(
         self,
@@ -365,7 +365,7 @@ class AsyncTexts:
         body = bodies.text_send(
             to=to, conversation_id=conversation_id, text=text, media_urls=media_urls
         )
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST", number_path(phone_number_id, "texts"), json=body, idempotency_key=send_key(None)
         )
         return structure(data, TextMessage)
@@ -385,7 +385,7 @@ class AsyncTexts:
             "is_read": bodies.optional_bool("is_read", is_read),
             "is_blocked": bodies.optional_bool("is_blocked", is_blocked),
         }
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", number_path(phone_number_id, "texts"), params=params
         )
         return structure_list(data, TextMessage)
@@ -393,7 +393,7 @@ class AsyncTexts:
     async def get(self, phone_number_id: UUID | str, text_id: UUID | str) -> TextMessage:
         """One text (MMS media as temporary signed URLs)."""
         path = number_path(phone_number_id, "texts", check.uuid("text_id", text_id))
-        return structure(await self._transport.request("GET", path), TextMessage)
+        return structure(await self._requester.request("GET", path), TextMessage)
 
     async def update(
         self,
@@ -416,7 +416,7 @@ class AsyncTexts:
                 raise InvalidArgumentError("status", f"only 'deleted' is accepted, got {status!r}")
             body["status"] = status
         path = number_path(phone_number_id, "texts", check.uuid("text_id", text_id))
-        return structure(await self._transport.request("PATCH", path, json=body), TextMessage)
+        return structure(await self._requester.request("PATCH", path, json=body), TextMessage)
 
     async def search(
         self,
@@ -432,7 +432,7 @@ class AsyncTexts:
             "limit": check.int_range("limit", limit, 1, bodies.LIMIT_MAX),
             "is_blocked": bodies.optional_bool("is_blocked", is_blocked),
         }
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", number_path(phone_number_id, "texts", "search"), params=params
         )
         return structure_list(data, TextMessage)
@@ -454,7 +454,7 @@ class AsyncTexts:
         }
         path = number_path(phone_number_id, "texts", "conversations")
         return structure_list(
-            await self._transport.request("GET", path, params=params), TextConversationSummary
+            await self._requester.request("GET", path, params=params), TextConversationSummary
         )
 
     async def get_conversation(
@@ -469,7 +469,7 @@ class AsyncTexts:
         path = number_path(
             phone_number_id, "texts", "conversations", bodies.conversation_key(remote_number)
         )
-        data = await self._transport.request("GET", path, params=bodies.page(limit, offset))
+        data = await self._requester.request("GET", path, params=bodies.page(limit, offset))
         return structure_list(data, TextMessage)
 
     async def update_conversation(
@@ -481,15 +481,15 @@ class AsyncTexts:
         )
         body = {"is_read": check.boolean("is_read", is_read)}
         return structure(
-            await self._transport.request("PATCH", path, json=body), ConversationReadState
+            await self._requester.request("PATCH", path, json=body), ConversationReadState
         )
 
 
 class AsyncSmsOptIns:
     """``inkbox.sms_opt_ins``: recipients' SMS consent."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(
         self,
@@ -506,7 +506,7 @@ class AsyncSmsOptIns:
             else check.int_range("limit", limit, 1, bodies.LIMIT_MAX),
             "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
         }
-        data = await self._transport.request("GET", f"{PHONE}/sms-opt-ins", params=params)
+        data = await self._requester.request("GET", f"{PHONE}/sms-opt-ins", params=params)
         return structure_list(data, SmsOptIn)
 
     def _path(self, receiver_number: str, *rest: str) -> str:
@@ -516,17 +516,17 @@ class AsyncSmsOptIns:
     async def get(self, receiver_number: str) -> SmsOptIn:
         """One recipient's consent (404 when there is none)."""
         return structure(
-            await self._transport.request("GET", self._path(receiver_number)), SmsOptIn
+            await self._requester.request("GET", self._path(receiver_number)), SmsOptIn
         )
 
     async def opt_in(self, receiver_number: str) -> SmsOptIn:
         """Record consent gathered elsewhere (needs the organisation's own 10DLC campaign)."""
-        data = await self._transport.request("POST", self._path(receiver_number, "opt-in"))
+        data = await self._requester.request("POST", self._path(receiver_number, "opt-in"))
         return structure(data, SmsOptIn)
 
     async def opt_out(self, receiver_number: str) -> SmsOptIn:
         """Record an opt-out gathered elsewhere (needs the organisation's own campaign)."""
-        data = await self._transport.request("POST", self._path(receiver_number, "opt-out"))
+        data = await self._requester.request("POST", self._path(receiver_number, "opt-out"))
         return structure(data, SmsOptIn)
 
 
@@ -539,12 +539,12 @@ class AsyncPhoneContactRules:
     look up the number's identity first.
     """
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     def for_identity(self, agent_handle: str) -> AsyncIdentityPhoneContactRules:
         """The rules of one identity, by handle (no request is made)."""
-        return AsyncIdentityPhoneContactRules(self._transport, agent_handle)
+        return AsyncIdentityPhoneContactRules(self._requester, agent_handle)
 
     async def _owned(
         self, phone_number_id: UUID | str, call: str
@@ -555,7 +555,7 @@ class AsyncPhoneContactRules:
             f"or inkbox.phone_contact_rules.for_identity(handle).{call}(...)",
             stacklevel=4,
         )
-        handle, _ = await number_owner(self._transport, phone_number_id)
+        handle, _ = await number_owner(self._requester, phone_number_id)
         return self.for_identity(handle)
 
     async def list(
@@ -660,6 +660,6 @@ class AsyncPhoneContactRules:
                 "inkbox.phone_contact_rules.list_all(phone_number_id=...) is deprecated: rules "
                 "belong to identities; pass agent_identity_id=identity.id"
             )
-            _, params["agent_identity_id"] = await number_owner(self._transport, phone_number_id)
-        data = await self._transport.request("GET", f"{PHONE}/contact-rules", params=params)
+            _, params["agent_identity_id"] = await number_owner(self._requester, phone_number_id)
+        data = await self._requester.request("GET", f"{PHONE}/contact-rules", params=params)
         return structure_list(data, PhoneContactRule)

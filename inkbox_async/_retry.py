@@ -20,7 +20,7 @@ that did nothing. When such an attempt is followed by a final failure:
 - a read: the failure stands (reads change nothing);
 - a DELETE answered 404 on a retry: success (what the lost attempt removed is
   gone; that is what was asked);
-- a call that declares a verifying read (``verify=`` on the transport's
+- a call that declares a verifying read (``verify=`` on the requester's
   request: a key rotation checks that its new key is the primary, a vault
   secret created under its id or an access grant checks that it exists):
   success with what the read found, or the failure when it found nothing;

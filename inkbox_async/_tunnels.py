@@ -26,7 +26,7 @@ from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async._tunnel.contracts import MIB, ASGIApp
 from inkbox_async.models.identities import SignedCert, TlsMode, Tunnel, TunnelStatus
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,19 +42,19 @@ DEFAULT_ZONE = "inkboxwire.com"
 class AsyncTunnels:
     """``inkbox.tunnels``: tunnels of the organisation and the data-plane listener."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(self) -> list[Tunnel]:
         """The live tunnels this key can see."""
-        data = await self._transport.request("GET", f"{TUNNELS}/")
+        data = await self._requester.request("GET", f"{TUNNELS}/")
         if isinstance(data, dict) and "tunnels" in data:
             data = data["tunnels"]
         return structure_list(data, Tunnel)
 
     async def get(self, tunnel_id: UUID | str) -> Tunnel:
         """One tunnel by id."""
-        return structure(await self._transport.request("GET", tunnel_path(tunnel_id)), Tunnel)
+        return structure(await self._requester.request("GET", tunnel_path(tunnel_id)), Tunnel)
 
     async def update(
         self,
@@ -69,7 +69,7 @@ class AsyncTunnels:
             if metadata is not None and not isinstance(metadata, Mapping):
                 raise check.type_error("metadata", "a mapping or None", metadata)
             body["metadata"] = None if metadata is None else check.json_value("metadata", metadata)
-        return structure(await self._transport.request("PATCH", path, json=body), Tunnel)
+        return structure(await self._requester.request("PATCH", path, json=body), Tunnel)
 
     async def sign_csr(self, tunnel_id: UUID | str, *, csr_pem: str | bytes) -> SignedCert:
         """Have Inkbox sign a CSR for a passthrough tunnel (can take minutes; 180 s timeout).
@@ -86,7 +86,7 @@ class AsyncTunnels:
         pem = check.text("csr_pem", csr_pem)
         if "-----BEGIN CERTIFICATE REQUEST-----" not in pem:
             raise InvalidArgumentError("csr_pem", "must be a PEM certificate signing request")
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST", path, json={"csr_pem": pem}, timeout=SIGN_CSR_TIMEOUT
         )
         return structure(data, SignedCert)
@@ -190,7 +190,7 @@ class AsyncTunnels:
         settings = TunnelSettings(
             tunnel_id=str(tunnel.id),
             name=options.name,
-            api_key=self._transport.api_key or "",
+            api_key=self._requester.api_key or "",
             public_host=public_host,
             zone=zone,
             edge_host=edge_host,

@@ -63,15 +63,15 @@ from inkbox_async.models.vault import (
     initialize_result,
 )
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 NAME_MAX = 255
 
 
-async def _found(transport: AsyncTransport, path: str) -> Verified | None:
+async def _found(requester: AsyncRequester, path: str) -> Verified | None:
     """A write that creates ``path`` is checked by reading it back."""
     try:
-        return Verified(await transport.request("GET", path))
+        return Verified(await requester.request("GET", path))
     except NotFoundError:
         return None
 
@@ -86,12 +86,12 @@ class AsyncUnlockedVault:
 
     def __init__(
         self,
-        transport: AsyncTransport,
+        requester: AsyncRequester,
         org_key: bytes,
         secrets: builtins.list[DecryptedVaultSecret],
         failures: builtins.list[UnreadableSecret],
     ) -> None:
-        self._transport = transport
+        self._requester = requester
         self._org_key = org_key
         self._secrets = {s.id: s for s in secrets}
         self.failures = failures
@@ -113,7 +113,7 @@ class AsyncUnlockedVault:
 
     async def get_secret(self, secret_id: UUID | str) -> DecryptedVaultSecret:
         """Fetch and decrypt one secret."""
-        return self._decrypt(await self._transport.request("GET", secret_path(secret_id)))
+        return self._decrypt(await self._requester.request("GET", secret_path(secret_id)))
 
     async def create_secret(
         self, name: str, payload: SecretPayload, *, description: str | None = None
@@ -132,10 +132,10 @@ class AsyncUnlockedVault:
         if description is not None:
             body["description"] = check.text("description", description, allow_empty=True)
         path = secret_path(secret_id)
-        await self._transport.request(
-            "POST", f"{VAULT}/secrets", json=body, verify=lambda: _found(self._transport, path)
+        await self._requester.request(
+            "POST", f"{VAULT}/secrets", json=body, verify=lambda: _found(self._requester, path)
         )
-        return self._remember(await self._transport.request("GET", path))
+        return self._remember(await self._requester.request("GET", path))
 
     def _remember(self, data: object) -> VaultSecret:
         self._decrypt(data)
@@ -173,7 +173,7 @@ class AsyncUnlockedVault:
             if not isinstance(payload, SecretPayload):
                 raise check.type_error("payload", "a secret payload", payload)
             current = structure(
-                await self._transport.request("GET", secret_path(secret_id)), VaultSecretDetail
+                await self._requester.request("GET", secret_path(secret_id)), VaultSecretDetail
             )
             if str(current.secret_type) != secret_type_name(payload):
                 raise VaultSecretTypeError(
@@ -181,12 +181,12 @@ class AsyncUnlockedVault:
                     f"{secret_type_name(payload)} payload; delete and recreate it instead"
                 )
             body["encrypted_payload"] = encrypt_secret_payload(payload, self._org_key, current.id)
-        await self._transport.request("PATCH", secret_path(secret_id), json=body)
-        return self._remember(await self._transport.request("GET", secret_path(secret_id)))
+        await self._requester.request("PATCH", secret_path(secret_id), json=body)
+        return self._remember(await self._requester.request("GET", secret_path(secret_id)))
 
     async def delete_secret(self, secret_id: UUID | str) -> None:
         """Delete a secret."""
-        await self._transport.request("DELETE", secret_path(secret_id))
+        await self._requester.request("DELETE", secret_path(secret_id))
         self._forget(secret_id)
 
     async def set_totp(self, secret_id: UUID | str, totp: TOTPConfig | str) -> VaultSecret:
@@ -210,8 +210,8 @@ class AsyncUnlockedVault:
 class AsyncVault:
     """``inkbox.vault``: vault set-up, keys, secret metadata, access rules and unlocking."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
         self._unlocked: AsyncUnlockedVault | None = None
 
     @property
@@ -226,7 +226,7 @@ class AsyncVault:
     async def info(self) -> VaultInfo | None:
         """The vault's metadata, or None when the organisation has no vault yet."""
         try:
-            return structure(await self._transport.request("GET", f"{VAULT}/info"), VaultInfo)
+            return structure(await self._requester.request("GET", f"{VAULT}/info"), VaultInfo)
         except NotFoundError:
             return None
 
@@ -247,12 +247,12 @@ class AsyncVault:
         lower case, a digit and a special character.
         """
         check_vault_key(vault_key)
-        whoami = await self._transport.request("GET", "/api/whoami")
+        whoami = await self._requester.request("GET", "/api/whoami")
         organization_id = whoami.get("organization_id") if isinstance(whoami, dict) else None
         if not organization_id:
             raise InkboxError("whoami returned no organization_id; cannot initialize the vault")
         material = await offload(generate_initialize_material, vault_key, str(organization_id))
-        data = await self._transport.request(
+        data = await self._requester.request(
             "POST", f"{VAULT}/initialize", json=material.request_body()
         )
         return initialize_result(data, material)
@@ -268,7 +268,7 @@ class AsyncVault:
         for candidate in candidates:
             derived = await offload(derive_key, candidate, organization_id)
             bundle = structure(
-                await self._transport.request(
+                await self._requester.request(
                     "GET", f"{VAULT}/unlock", params={"auth_hash": derived.auth_hash}
                 ),
                 VaultUnlockBundle,
@@ -299,7 +299,7 @@ class AsyncVault:
         organization_id = await self._organization_id()
         org_key, bundle, _ = await self._open(vault_key, organization_id, "vault_key")
         secrets, failures = await offload(decrypt_all, bundle.encrypted_secrets, org_key)
-        self._unlocked = AsyncUnlockedVault(self._transport, org_key, secrets, failures)
+        self._unlocked = AsyncUnlockedVault(self._requester, org_key, secrets, failures)
         if viewer is None:
             return self._unlocked
         visible = []
@@ -309,7 +309,7 @@ class AsyncVault:
                 rules = await self.list_access_rules(secret.id)
             if any(str(rule.identity_id) == viewer for rule in rules):
                 visible.append(secret)
-        return AsyncUnlockedVault(self._transport, org_key, visible, failures)
+        return AsyncUnlockedVault(self._requester, org_key, visible, failures)
 
     async def update_key(
         self,
@@ -348,10 +348,10 @@ class AsyncVault:
 
         async def registered() -> Verified | None:
             """A rotation whose answer was lost is checked: is the new key the primary now?"""
-            keys = await self._transport.request("GET", f"{VAULT}/keys", params={"type": "primary"})
+            keys = await self._requester.request("GET", f"{VAULT}/keys", params={"type": "primary"})
             return verified_item(keys, "id", str(material.id))
 
-        data = await self._transport.request(
+        data = await self._requester.request(
             "PUT", f"{VAULT}/keys/primary", json=body, verify=registered
         )
         return structure(data, VaultKey)
@@ -364,13 +364,13 @@ class AsyncVault:
         if key_type is not None:
             value = key_type.lower() if isinstance(key_type, str) else key_type
             kind = check.choice("key_type", value, VaultKeyType)
-        data = await self._transport.request("GET", f"{VAULT}/keys", params={"type": kind})
+        data = await self._requester.request("GET", f"{VAULT}/keys", params={"type": kind})
         return structure_list(data, VaultKey)
 
     async def delete_key(self, auth_hash: str) -> None:
         """Delete a vault key, named by its auth hash."""
         value = check_auth_hash(auth_hash)
-        await self._transport.request("DELETE", f"{VAULT}/keys/{value}")
+        await self._requester.request("DELETE", f"{VAULT}/keys/{value}")
 
     async def list_secrets(
         self, *, secret_type: VaultSecretType | str | None = None
@@ -381,20 +381,20 @@ class AsyncVault:
             if secret_type is None
             else check.choice("secret_type", secret_type, VaultSecretType)
         )
-        data = await self._transport.request(
+        data = await self._requester.request(
             "GET", f"{VAULT}/secrets", params={"secret_type": kind}
         )
         return structure_list(data, VaultSecret)
 
     async def delete_secret(self, secret_id: UUID | str) -> None:
         """Delete a secret (and its access rules)."""
-        await self._transport.request("DELETE", secret_path(secret_id))
+        await self._requester.request("DELETE", secret_path(secret_id))
         if self._unlocked is not None:
             self._unlocked._forget(secret_id)
 
     async def list_access_rules(self, secret_id: UUID | str) -> builtins.list[AccessRule]:
         """Which identities may use a secret."""
-        data = await self._transport.request("GET", secret_path(secret_id, "access"))
+        data = await self._requester.request("GET", secret_path(secret_id, "access"))
         return structure_list(data, AccessRule)
 
     async def grant_access(self, secret_id: UUID | str, identity_id: UUID | str) -> AccessRule:
@@ -404,11 +404,11 @@ class AsyncVault:
 
         async def granted() -> Verified | None:
             """A grant whose answer was lost is checked in the secret's access rules."""
-            rules = await self._transport.request("GET", path)
+            rules = await self._requester.request("GET", path)
             return verified_item(rules, "identity_id", viewer)
 
         body = {"identity_id": viewer}
-        data = await self._transport.request("POST", path, json=body, verify=granted)
+        data = await self._requester.request("POST", path, json=body, verify=granted)
         rule = structure(data, AccessRule)
         if self._unlocked is not None:
             self._unlocked._set_access(secret_id, lambda rules: [*rules, rule])
@@ -417,7 +417,7 @@ class AsyncVault:
     async def revoke_access(self, secret_id: UUID | str, identity_id: UUID | str) -> None:
         """Stop an identity from using a secret."""
         viewer = check.uuid("identity_id", identity_id)
-        await self._transport.request("DELETE", secret_path(secret_id, "access", viewer))
+        await self._requester.request("DELETE", secret_path(secret_id, "access", viewer))
         if self._unlocked is not None:
             self._unlocked._set_access(
                 secret_id, lambda rules: [r for r in rules if str(r.identity_id) != viewer]

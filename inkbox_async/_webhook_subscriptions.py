@@ -25,7 +25,7 @@ from inkbox_async.models.webhooks import (
     WebhookSubscriptionCreated,
 )
 
-from ._transport import AsyncTransport
+from ._requester import AsyncRequester
 
 MAIL_HOOK_DEPRECATED = (
     "mailboxes.update(webhook_url=...) is deprecated: the service dropped the mailbox "
@@ -50,8 +50,8 @@ DELIVERIES = f"{WEBHOOKS}/deliveries"
 class AsyncWebhookSubscriptions:
     """``inkbox.webhooks.subscriptions``: list, create, read, change and delete subscriptions."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(
         self,
@@ -85,12 +85,12 @@ class AsyncWebhookSubscriptions:
             params["event_type"] = check.text("event_type", event_type, max_length=100)
         if scope == "identity":
             await self._require_identity_subscriptions()
-        data = await self._transport.request("GET", SUBSCRIPTIONS, params=params)
+        data = await self._requester.request("GET", SUBSCRIPTIONS, params=params)
         items = data.get("subscriptions", []) if isinstance(data, dict) else data
         return [structure(item, WebhookSubscription) for item in items]
 
     async def _require_identity_subscriptions(self) -> None:
-        catalog = await self._transport.request("GET", f"{WEBHOOKS}/catalog")
+        catalog = await self._requester.request("GET", f"{WEBHOOKS}/catalog")
         if not (
             isinstance(catalog, dict) and catalog.get("supports_identity_subscriptions") is True
         ):
@@ -133,13 +133,13 @@ class AsyncWebhookSubscriptions:
             context_config_=context_config,
             auth_token=auth_token,
         )
-        data = await self._transport.request("POST", SUBSCRIPTIONS, json=body)
+        data = await self._requester.request("POST", SUBSCRIPTIONS, json=body)
         return structure(data, WebhookSubscriptionCreated)
 
     async def get(self, subscription_id: UUID | str) -> WebhookSubscription:
         """One live subscription (404 once deleted)."""
         path = f"{SUBSCRIPTIONS}/{check.uuid('subscription_id', subscription_id)}"
-        return structure(await self._transport.request("GET", path), WebhookSubscription)
+        return structure(await self._requester.request("GET", path), WebhookSubscription)
 
     async def update(
         self,
@@ -158,7 +158,7 @@ class AsyncWebhookSubscriptions:
         body = bodies.update(
             url=url, event_types_=event_types, context_config_=context_config, auth_token=auth_token
         )
-        data = await self._transport.request(
+        data = await self._requester.request(
             "PATCH", f"{SUBSCRIPTIONS}/{sub}", params=bodies.scope_query(scope), json=body
         )
         return structure(data, WebhookSubscription)
@@ -168,7 +168,7 @@ class AsyncWebhookSubscriptions:
     ) -> None:
         """Stop a subscription (one mixing event families needs ``scope="identity"``)."""
         sub = check.uuid("subscription_id", subscription_id)
-        await self._transport.request(
+        await self._requester.request(
             "DELETE", f"{SUBSCRIPTIONS}/{sub}", params=bodies.scope_query(scope)
         )
 
@@ -176,8 +176,8 @@ class AsyncWebhookSubscriptions:
 class AsyncWebhookDeliveries:
     """``inkbox.webhooks.deliveries``: the log of delivery attempts, and replays."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self._transport = transport
+    def __init__(self, requester: AsyncRequester) -> None:
+        self._requester = requester
 
     async def list(
         self,
@@ -207,7 +207,7 @@ class AsyncWebhookDeliveries:
             params["event_type"] = check.text("event_type", event_type, max_length=100)
         if success is not None:
             params["success"] = check.boolean("success", success)
-        data = await self._transport.request("GET", DELIVERIES, params=params)
+        data = await self._requester.request("GET", DELIVERIES, params=params)
         items = data.get("deliveries", []) if isinstance(data, dict) else data
         return [structure(item, WebhookDelivery) for item in items]
 
@@ -220,21 +220,21 @@ class AsyncWebhookDeliveries:
         no longer wants the event type gives 409.
         """
         path = f"{DELIVERIES}/{check.uuid('delivery_id', delivery_id)}/replay"
-        return structure(await self._transport.request("POST", path), WebhookDelivery)
+        return structure(await self._requester.request("POST", path), WebhookDelivery)
 
 
 class AsyncWebhooks:
     """``inkbox.webhooks``: ``.subscriptions`` and ``.deliveries``."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
-        self.subscriptions = AsyncWebhookSubscriptions(transport)
+    def __init__(self, requester: AsyncRequester) -> None:
+        self.subscriptions = AsyncWebhookSubscriptions(requester)
         """Where events go."""
-        self.deliveries = AsyncWebhookDeliveries(transport)
+        self.deliveries = AsyncWebhookDeliveries(requester)
         """What was sent, and replays."""
 
 
 async def apply_legacy_url(
-    transport: AsyncTransport,
+    requester: AsyncRequester,
     url: str | None,
     event_types: Sequence[str],
     *,
@@ -248,7 +248,7 @@ async def apply_legacy_url(
     A subscription of that owner whose event types are exactly these is
     re-pointed (or, for ``None``, deleted); without one, one is created.
     """
-    subscriptions = AsyncWebhookSubscriptions(transport)
+    subscriptions = AsyncWebhookSubscriptions(requester)
     owner = {
         "agent_identity_id": identity_id,
         "mailbox_id": None if identity_id is not None else mailbox_id,

@@ -252,7 +252,7 @@ async def test_pager_walks_cursors_one_page_at_a_time() -> None:
         return httpx2.Response(200, json=pages[cursor])
 
     async with client(handler) as inkbox:
-        pager = AsyncCursorPager(inkbox._transport, "/items", IdentitySummary, page_size=2)
+        pager = AsyncCursorPager(inkbox._requester, "/items", IdentitySummary, page_size=2)
         items = [item async for item in pager]
     assert len(items) == 3 and seen == [None, "c1"]
 
@@ -261,7 +261,7 @@ async def test_pager_refuses_to_loop_forever() -> None:
     page: dict[str, object] = {"items": [], "next_cursor": None, "has_more": True}
     async with client(Recorder(httpx2.Response(200, json=page))) as inkbox:
         with pytest.raises(InkboxError, match="without a new cursor"):
-            async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary):
+            async for _ in AsyncCursorPager(inkbox._requester, "/items", IdentitySummary):
                 pass
 
 
@@ -453,7 +453,7 @@ async def test_pager_fetches_lazily() -> None:
     page = {"items": [SUMMARY] * 2, "next_cursor": "more", "has_more": True}
     server = Recorder(httpx2.Response(200, json=page))
     async with client(server) as inkbox:
-        async for _ in AsyncCursorPager(inkbox._transport, "/items", IdentitySummary, page_size=2):
+        async for _ in AsyncCursorPager(inkbox._requester, "/items", IdentitySummary, page_size=2):
             break
     assert len(server.requests) == 1
 

@@ -82,8 +82,8 @@ def test_check_refuses_pure_code_in_a_generated_module(tmp_path: Path) -> None:
     # The same helper taking the I/O object (a rewritten name) is flavoured, so allowed.
     source.write_text(
         original
-        + "\n\ndef note_client(transport: AsyncTransport) -> AsyncNotes:\n"
-        + "    return AsyncNotes(transport)\n"
+        + "\n\ndef note_client(requester: AsyncRequester) -> AsyncNotes:\n"
+        + "    return AsyncNotes(requester)\n"
     )
     subprocess.run(
         [sys.executable, str(tmp_path / "codegen" / "generate.py")],

@@ -17,7 +17,7 @@ import httpx2
 import pytest
 
 from inkbox_async import InkboxConnectionError, InvalidArgumentError
-from inkbox_async._transport import AsyncTransport
+from inkbox_async._requester import AsyncRequester
 from inkbox_async._webhooks import ReplayGuard, sign_webhook, verify_webhook
 from inkbox_sync import Inkbox
 
@@ -223,7 +223,7 @@ async def test_the_transport_refuses_a_non_json_body_before_sending() -> None:
         sent.append(request)
         return httpx2.Response(200, json={})
 
-    transport = AsyncTransport(
+    requester = AsyncRequester(
         base_url="https://inkbox.ai",
         api_key=KEY,
         timeout=5,
@@ -231,10 +231,10 @@ async def test_the_transport_refuses_a_non_json_body_before_sending() -> None:
         transport=httpx2.MockTransport(answer),
     )
     with pytest.raises(InvalidArgumentError):
-        await transport.request("PATCH", "/x", json={"metadata": {"a": NAN}})
+        await requester.request("PATCH", "/x", json={"metadata": {"a": NAN}})
     with pytest.raises(InvalidArgumentError):
-        await transport.request("PATCH", "/x", json={"metadata": {"a": "\ud800"}})
-    await transport.aclose()
+        await requester.request("PATCH", "/x", json={"metadata": {"a": "\ud800"}})
+    await requester.aclose()
     assert sent == []
 
 

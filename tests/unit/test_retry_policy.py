@@ -19,8 +19,8 @@ from inkbox_async import (
     _retry,
 )
 from inkbox_async._errors import InkboxAPIError, InkboxError
+from inkbox_async._requester import AsyncRequester, Verifier
 from inkbox_async._retry import Outcome, Verified, settle
-from inkbox_async._transport import AsyncTransport, Verifier
 
 KEY = "ApiKey_00000000-0000-0000-0000-000000000000.secret_topsecret"
 HASH = "ab" * 32
@@ -51,8 +51,8 @@ class Script:
         return item
 
 
-def transport(script: Script, max_retries: int = 2) -> AsyncTransport:
-    return AsyncTransport(
+def requester(script: Script, max_retries: int = 2) -> AsyncRequester:
+    return AsyncRequester(
         base_url="https://api.test",
         api_key=KEY,
         timeout=5.0,
@@ -120,14 +120,14 @@ def check(found: Verified | None) -> Verifier:
 
 async def test_put_refused_on_the_retry_is_checked_and_reported_done() -> None:
     script = Script(LOST, answer(403))
-    async with aclosing(transport(script)) as t:
+    async with aclosing(requester(script)) as t:
         got = await t.request("PUT", "/k", json={}, verify=check(Verified({"id": "new"})))
     assert got == {"id": "new"}
     assert script.requests == [("PUT", "/k"), ("PUT", "/k")]
 
 
 async def test_put_refused_on_the_retry_and_not_done_keeps_the_refusal() -> None:
-    async with aclosing(transport(Script(LOST, answer(403)))) as t:
+    async with aclosing(requester(Script(LOST, answer(403)))) as t:
         with pytest.raises(PermissionDeniedError):
             await t.request("PUT", "/k", json={}, verify=check(None))
 
@@ -136,19 +136,19 @@ async def test_a_check_that_fails_is_outcome_unknown() -> None:
     async def broken() -> Verified | None:
         raise InkboxConnectionError("down", request_sent=False)
 
-    async with aclosing(transport(Script(LOST, answer(403)))) as t:
+    async with aclosing(requester(Script(LOST, answer(403)))) as t:
         with pytest.raises(OutcomeUnknownError, match="checking it failed") as info:
             await t.request("PUT", "/k", json={}, verify=broken)
     assert isinstance(info.value.__cause__, PermissionDeniedError)
 
 
 async def test_patch_retry_answer_stands_and_lost_answers_are_unknown() -> None:
-    async with aclosing(transport(Script(LOST, answer(409)))) as t:
+    async with aclosing(requester(Script(LOST, answer(409)))) as t:
         with pytest.raises(ConflictError):
             await t.request("PATCH", "/p", json={})
     script = Script(LOST)
     path = f"/api/v1/vault/keys/{HASH}"
-    async with aclosing(transport(script)) as t:
+    async with aclosing(requester(script)) as t:
         with pytest.raises(OutcomeUnknownError) as info:
             await t.request("PATCH", path, json={})
     assert len(script.requests) == 3
@@ -164,46 +164,46 @@ async def test_patch_retry_answer_stands_and_lost_answers_are_unknown() -> None:
 
 async def test_delete_404_is_done_only_after_an_attempt_that_may_have_acted() -> None:
     for first in (LOST, answer(502), answer(504)):
-        async with aclosing(transport(Script(first, answer(404)))) as t:
+        async with aclosing(requester(Script(first, answer(404)))) as t:
             assert await t.request("DELETE", "/d") is None
     for first in (answer(503, **{"Retry-After": "0"}), answer(429, **{"Retry-After": "0"})):
-        async with aclosing(transport(Script(first, answer(404)))) as t:
+        async with aclosing(requester(Script(first, answer(404)))) as t:
             with pytest.raises(NotFoundError):
                 await t.request("DELETE", "/d")
-    async with aclosing(transport(Script(answer(404)))) as t:
+    async with aclosing(requester(Script(answer(404)))) as t:
         with pytest.raises(NotFoundError):
             await t.request("DELETE", "/d")
 
 
 async def test_reads_and_refusals_keep_their_error() -> None:
-    async with aclosing(transport(Script(LOST))) as t:
+    async with aclosing(requester(Script(LOST))) as t:
         with pytest.raises(InkboxConnectionError) as info:
             await t.request("GET", "/g")
     assert type(info.value) is InkboxConnectionError
-    async with aclosing(transport(Script(answer(503, **{"Retry-After": "0"})))) as t:
+    async with aclosing(requester(Script(answer(503, **{"Retry-After": "0"})))) as t:
         with pytest.raises(InternalServerError):
             await t.request("DELETE", "/d")
 
 
 async def test_unkeyed_post_is_not_resent_after_a_lost_answer() -> None:
     script = Script(LOST)
-    async with aclosing(transport(script)) as t:
+    async with aclosing(requester(script)) as t:
         with pytest.raises(OutcomeUnknownError):
             await t.request("POST", "/c", json={})
     assert len(script.requests) == 1
     never_sent = Script(httpx2.ConnectError("refused"), answer(201))
-    async with aclosing(transport(never_sent)) as t:
+    async with aclosing(requester(never_sent)) as t:
         await t.request("POST", "/c", json={})
     assert len(never_sent.requests) == 2
 
 
 async def test_keyed_send_out_of_retries_after_a_lost_answer_is_unknown_with_its_key() -> None:
     script = Script(LOST, answer(503, **{"Retry-After": "0"}))
-    async with aclosing(transport(script)) as t:
+    async with aclosing(requester(script)) as t:
         with pytest.raises(OutcomeUnknownError) as info:
             await t.request("POST", "/s", json={}, idempotency_key="order-7")
     assert info.value.idempotency_key == "order-7"
     assert isinstance(info.value.__cause__, InternalServerError)
     ok = Script(LOST, httpx2.Response(200, content=json.dumps({"id": 1}).encode()))
-    async with aclosing(transport(ok)) as t:
+    async with aclosing(requester(ok)) as t:
         assert await t.request("POST", "/s", json={}, idempotency_key="order-8") == {"id": 1}

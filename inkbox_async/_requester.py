@@ -1,4 +1,9 @@
-"""Requests as the rest of the SDK sees them: JSON in, JSON or a typed error out."""
+"""Requests as the rest of the SDK sees them: JSON in, JSON or a typed error out.
+
+One call goes resource → :class:`AsyncRequester` (key, JSON, retries, typed
+errors) → :class:`AsyncEngine` (the httpx2 seam, ``_engine``) → the
+httpx2 client → its transport (the network, or what ``transport=`` gives).
+"""
 
 from __future__ import annotations
 
@@ -34,7 +39,7 @@ class Verifier(Protocol):
     async def __call__(self) -> _retry.Verified | None: ...
 
 
-class AsyncTransport:
+class AsyncRequester:
     """Sends API requests with the key, retries what is safe, maps errors."""
 
     def __init__(
