@@ -32,11 +32,12 @@ def build_agent(settings: TunnelSettings) -> TunnelAgent:
     from inkbox_async._tunnel.ws_edge import handle_ws_upgrade
 
     lifespan = None
-    target = settings.forward_to
-    if not isinstance(target, str) and settings.lifespan in ("auto", "on"):
-        mode: Literal["auto", "on"] = "on" if settings.lifespan == "on" else "auto"
-        lifespan = Lifespan(target, mode=mode, name=settings.name)
-        settings = attrs.evolve(settings, forward_to=lifespan.app)
+    target = settings.options.forward_to
+    if not isinstance(target, str) and settings.options.lifespan in ("auto", "on"):
+        mode: Literal["auto", "on"] = "on" if settings.options.lifespan == "on" else "auto"
+        lifespan = Lifespan(target, mode=mode, name=settings.options.name)
+        options = attrs.evolve(settings.options, forward_to=lifespan.app)
+        settings = attrs.evolve(settings, options=options)
     return TunnelAgent(
         settings,
         forwarder=make_forwarder(settings),

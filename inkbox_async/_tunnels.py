@@ -185,28 +185,18 @@ class AsyncTunnels:
             zone=tunnel.zone,
             public_host=public_host,
         )
-        zone_address = split_host_port("zone", zone)  # also the SNI and :authority host
-        edge_host, edge_port = options.edge or zone_address
+        zone_host, zone_port = split_host_port("zone", zone)  # once: SNI, :authority, edge
+        edge_host, edge_port = options.edge or (zone_host, zone_port)
         settings = TunnelSettings(
+            options=options,
             tunnel_id=str(tunnel.id),
-            name=options.name,
             api_key=self._requester.api_key or "",
             public_host=public_host,
-            zone=zone,
+            zone_host=zone_host,
             edge_host=edge_host,
             edge_port=edge_port,
-            edge_ssl_context=options.edge_ssl_context,
-            forward_to=options.forward_to,
             tls_mode=str(tunnel.tls_mode),
-            pool_size=options.pool_size,
-            on_status=options.on_status,
-            max_inbound_body_bytes=options.max_inbound_body_bytes,
-            max_outbound_body_bytes=options.max_outbound_body_bytes,
-            forward_to_verify_tls=options.forward_to_verify_tls,
-            forward_to_ca_bundle=options.forward_to_ca_bundle,
-            enable_h2_transcode=options.enable_h2_transcode,
             passthrough_ssl_context=passthrough_context,
-            lifespan=options.lifespan,
         )
         return AsyncTunnelListener(settings, tunnel)
 

@@ -1,6 +1,6 @@
 """The tunnel agent: dial, hello, serve, reconnect, drain, stop.
 
-Statuses passed to ``settings.on_status``: ``connecting`` (once), ``connected``
+Statuses passed to ``settings.options.on_status``: ``connecting`` (once), ``connected``
 (after each hello), ``reconnecting`` (after a failed session or dial),
 ``draining`` (the edge asked to move, a replacement is being dialled),
 ``superseded`` (another agent took the tunnel; followed by ``closed``) and
@@ -56,7 +56,6 @@ from inkbox_async._tunnel.envelope import HelloRejected, fixed_reply
 from inkbox_async._tunnel.http_dispatch import BodyFetcher, handle_webhook
 from inkbox_async._tunnel.lifespan import Lifespan
 from inkbox_async._tunnel.link import End, Link
-from inkbox_async._tunnel.options import split_host_port
 
 __all__ = ["TunnelAgent"]
 
@@ -94,7 +93,7 @@ class TunnelAgent:
         self._forwarder = forwarder
         self._routes = dict(routes)
         self._fetcher = BodyFetcher(settings)
-        self._authority = split_host_port("zone", settings.zone)[0]
+        self._authority = settings.zone_host
         self._ssl: ssl.SSLContext | None = None
         self._status = "idle"
         self._tg: anyio.abc.TaskGroup | None = None
@@ -109,7 +108,7 @@ class TunnelAgent:
         self._done = anyio.Event()
 
     def __repr__(self) -> str:
-        return f"<TunnelAgent {self._settings.name!r} status={self._status!r}>"
+        return f"<TunnelAgent {self._settings.options.name!r} status={self._status!r}>"
 
     @property
     def status(self) -> str:
@@ -189,7 +188,7 @@ class TunnelAgent:
     def _permanent(self, error: TunnelError) -> TunnelError:
         """Record a permanent failure and say so now (not only when serving returns)."""
         self._failure = error
-        logger.warning("tunnel %s: stopping for good: %s", self._settings.name, error)
+        logger.warning("tunnel %s: stopping for good: %s", self._settings.options.name, error)
         return error
 
     async def _loop(self) -> Exception | None:
@@ -216,7 +215,7 @@ class TunnelAgent:
                 self._emit("superseded")
                 return error
             except _Failed as exc:
-                logger.warning("tunnel %s: connection failed: %s", self._settings.name, exc)
+                logger.warning("tunnel %s: connection failed: %s", self._settings.options.name, exc)
                 self._emit("reconnecting")
                 delay = self._backoff.next()
                 continue
@@ -233,7 +232,9 @@ class TunnelAgent:
                 break
             self._set_current(None)
             reason = link.end_reason
-            logger.info("tunnel %s: session ended: %s", self._settings.name, link.end_detail)
+            logger.info(
+                "tunnel %s: session ended: %s", self._settings.options.name, link.end_detail
+            )
             if reason is End.SUPERSEDED:
                 error = self._permanent(
                     TunnelSupersededError("another agent took over this tunnel; this one stopped")
@@ -281,7 +282,9 @@ class TunnelAgent:
                     raise
                 if not draining or exc.kind != "draining" or anyio.current_time() >= give_up:
                     raise _Failed(str(exc)) from None
-                logger.info("tunnel %s: edge draining (hello 503), retrying", self._settings.name)
+                logger.info(
+                    "tunnel %s: edge draining (hello 503), retrying", self._settings.options.name
+                )
                 await anyio.sleep(quick.next())
 
     async def _connect_once(self) -> Link:
@@ -308,7 +311,7 @@ class TunnelAgent:
             raise
         logger.info(
             "tunnel %s: connected (pool %d, deadline %s)",
-            self._settings.name,
+            self._settings.options.name,
             hello.pool_size,
             hello.response_deadline,
         )
@@ -321,7 +324,7 @@ class TunnelAgent:
         try:
             await link.run(task_status=task_status)
         except Exception:
-            logger.exception("tunnel %s: connection task failed", self._settings.name)
+            logger.exception("tunnel %s: connection task failed", self._settings.options.name)
         finally:
             self._links.discard(link)
 
@@ -345,7 +348,9 @@ class TunnelAgent:
             try:
                 await closer()
             except Exception:
-                logger.exception("tunnel %s: closing the forwarder failed", self._settings.name)
+                logger.exception(
+                    "tunnel %s: closing the forwarder failed", self._settings.options.name
+                )
 
     def _set_current(self, link: Link | None) -> None:
         self._current = link
@@ -354,13 +359,13 @@ class TunnelAgent:
 
     def _emit(self, status: str) -> None:
         self._status = status
-        callback = self._settings.on_status
+        callback = self._settings.options.on_status
         if callback is None:
             return
         try:
             callback(status)
         except Exception:
-            logger.exception("tunnel %s: on_status callback raised", self._settings.name)
+            logger.exception("tunnel %s: on_status callback raised", self._settings.options.name)
 
     # -- dispatch ------------------------------------------------------------------------
 
@@ -376,14 +381,16 @@ class TunnelAgent:
                     reply = fixed_reply(501, "ws-not-supported", "websocket not supported")
                     await session.post_reply(envelope.request_id, reply)
                 else:
-                    logger.debug("tunnel %s: tcp-stream envelope dropped", self._settings.name)
+                    logger.debug(
+                        "tunnel %s: tcp-stream envelope dropped", self._settings.options.name
+                    )
             else:
                 await handle_webhook(
                     session, envelope, self._forwarder, self._fetcher, body_too_large=body_too_large
                 )
         except Exception:
             logger.exception(
-                "tunnel %s: dispatch of %s failed", self._settings.name, envelope.request_id
+                "tunnel %s: dispatch of %s failed", self._settings.options.name, envelope.request_id
             )
 
     async def _usable_link(self, origin: Link) -> Link | None:
@@ -423,7 +430,9 @@ class _Session:
         link = await self._agent._usable_link(self._link)
         if link is None:
             logger.warning(
-                "tunnel %s: reply %s dropped (no edge connection)", self.settings.name, request_id
+                "tunnel %s: reply %s dropped (no edge connection)",
+                self.settings.options.name,
+                request_id,
             )
             return
         await link.post(request_id, reply)

@@ -33,7 +33,6 @@ import hpack
 from anyio.streams.tls import TLSStream
 
 from inkbox_async._tunnel.contracts import Headers, TunnelSettings
-from inkbox_async._tunnel.options import split_host_port
 from inkbox_wire.h2_client import (
     CANCEL,
     CONNECTION_FIELDS,
@@ -89,7 +88,7 @@ class GoAway:
 
 def edge_ssl_context(settings: TunnelSettings) -> ssl.SSLContext:
     """The client context for the edge: the given one (ALPN set on it) or the system store."""
-    context = settings.edge_ssl_context or ssl.create_default_context()
+    context = settings.options.edge_ssl_context or ssl.create_default_context()
     context.set_alpn_protocols(["h2"])
     return context
 
@@ -102,14 +101,13 @@ async def dial(settings: TunnelSettings, context: ssl.SSLContext) -> EdgeConnect
     connection (``io-error``); closing never waits for the peer (the
     transport is aborted).
     """
-    host = split_host_port("zone", settings.zone)[0]
     with anyio.fail_after(DIAL_TIMEOUT):
         stream = await anyio.connect_tcp(
             settings.edge_host,
             settings.edge_port,
             tls=True,
             ssl_context=context,
-            tls_hostname=host,
+            tls_hostname=settings.zone_host,
             tls_standard_compatible=True,
         )
     _tune_socket(stream)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 import attrs
+
+if TYPE_CHECKING:
+    from inkbox_async._tunnel.options import ConnectOptions
 
 __all__ = [
     "ASGIApp",
@@ -50,31 +53,23 @@ MIB = 1024 * 1024
 
 @attrs.frozen(kw_only=True)
 class TunnelSettings:
-    """Everything the data plane needs, fixed by ``connect()`` (no control-plane I/O after it)."""
+    """Everything the data plane needs, fixed by ``connect()`` (no control-plane I/O after it).
 
+    ``options`` are the user's ``connect()`` arguments as resolved once; the
+    rest is what ``connect()`` learned from the control plane.
+    """
+
+    options: ConnectOptions
     tunnel_id: str
-    name: str
     api_key: str = attrs.field(repr=False)
     public_host: str
-    zone: str
-    """Sent as ``:authority`` and as TLS SNI (host part only)."""
+    zone_host: str
+    """The data-plane zone's host: sent as ``:authority`` and as TLS SNI."""
     edge_host: str
     edge_port: int = 443
-    edge_ssl_context: ssl.SSLContext | None = None
-    """Trust for the edge's certificate; ``None`` = the system store."""
-    forward_to: str | ASGIApp
     tls_mode: str = "edge"
-    pool_size: int | None = None
-    on_status: Callable[[str], object] | None = None
-    max_inbound_body_bytes: int = 32 * MIB
-    max_outbound_body_bytes: int = 32 * MIB
-    forward_to_verify_tls: bool = True
-    forward_to_ca_bundle: bytes | str | None = None
-    enable_h2_transcode: bool = True
     passthrough_ssl_context: ssl.SSLContext | None = None
     """Server context (key + Inkbox-signed chain) for passthrough tunnels."""
-    lifespan: str = "auto"
-    """``auto``, ``on`` or ``off``: whether an ASGI ``forward_to`` gets lifespan events."""
     ping_interval: float = 20.0
     ping_timeout: float = 10.0
     backoff_base: float = 1.0

@@ -47,7 +47,6 @@ __all__ = [
     "check_forward_target",
     "make_forwarder",
     "target_url",
-    "upstream_verify",
 ]
 
 UPSTREAM_TIMEOUT = 30.0
@@ -110,26 +109,11 @@ def target_url(base: SplitResult, raw_path: str) -> str:
     return f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}{raw_path}"
 
 
-def upstream_verify(settings: TunnelSettings) -> ssl.SSLContext | bool:
-    """TLS verification for ``https://`` upstreams."""
-    if not settings.forward_to_verify_tls:
-        return False
-    bundle = settings.forward_to_ca_bundle
-    if bundle is None:
-        return True
-    context = ssl.create_default_context()
-    if isinstance(bundle, bytes):
-        context.load_verify_locations(cadata=bundle.decode("ascii"))
-    else:
-        context.load_verify_locations(cafile=bundle)
-    return context
-
-
 def make_forwarder(settings: TunnelSettings) -> Forwarder:
-    """The :class:`Forwarder` for ``settings.forward_to`` (URL or ASGI app); no I/O."""
-    target = settings.forward_to
+    """The :class:`Forwarder` for ``settings.options.forward_to`` (URL or ASGI app); no I/O."""
+    target = settings.options.forward_to
     if isinstance(target, str):
-        return URLForwarder(target, verify=upstream_verify(settings))
+        return URLForwarder(target, ssl_context=settings.options.upstream_ssl_context)
     return ASGIForwarder(target, public_host=settings.public_host)
 
 
@@ -139,9 +123,9 @@ class URLForwarder:
     ``http://`` targets use the lean :class:`H1Client`; ``https://`` ones httpx2.
     """
 
-    def __init__(self, forward_to: str, *, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(self, forward_to: str, *, ssl_context: ssl.SSLContext | None = None) -> None:
         self._base = urlsplit(forward_to)
-        self._upstream = UpstreamClient(timeout=UPSTREAM_TIMEOUT, verify=verify)
+        self._upstream = UpstreamClient(timeout=UPSTREAM_TIMEOUT, ssl_context=ssl_context)
         self._h1 = (
             H1Client(self._base, timeout=UPSTREAM_TIMEOUT)
             if self._base.scheme.lower() == "http"

@@ -29,7 +29,7 @@ from inkbox_async._tunnel.contracts import (
     TunnelSettings,
 )
 from inkbox_async._tunnel.envelope import fixed_reply
-from inkbox_async._tunnel.forwarding import UPSTREAM_TIMEOUT, AppError, upstream_verify
+from inkbox_async._tunnel.forwarding import UPSTREAM_TIMEOUT, AppError
 from inkbox_async._tunnel.headers import local_request_headers
 from inkbox_async._tunnel.paths import is_safe_path
 from inkbox_async._tunnel.upstream import UpstreamClient
@@ -59,12 +59,14 @@ class BodyFetchError(Exception):
 class BodyFetcher:
     """Plain ``GET`` of ``inkbox-body-uri`` (no API key, no redirects, raw bytes, capped).
 
-    Like 0.4.4 it uses the upstream TLS settings (``forward_to_verify_tls`` /
-    ``forward_to_ca_bundle``).
+    Like 0.4.4 it uses the upstream TLS (``forward_to_verify_tls`` /
+    ``forward_to_ca_bundle``, resolved once by ``connect()``).
     """
 
     def __init__(self, settings: TunnelSettings) -> None:
-        self._upstream = UpstreamClient(timeout=UPSTREAM_TIMEOUT, verify=upstream_verify(settings))
+        self._upstream = UpstreamClient(
+            timeout=UPSTREAM_TIMEOUT, ssl_context=settings.options.upstream_ssl_context
+        )
 
     async def fetch(self, uri: str, limit: int) -> bytes:
         """The body; raises :class:`BodyTooLarge` or :class:`BodyFetchError`."""
@@ -152,7 +154,7 @@ async def webhook_reply(
         )
         try:
             async with forwarder.open(request) as response:
-                reply = await _collect(response, settings.max_outbound_body_bytes)
+                reply = await _collect(response, settings.options.max_outbound_body_bytes)
                 if scope.cancel_called:
                     reply = DEADLINE
                 else:
@@ -179,7 +181,7 @@ async def webhook_reply(
 async def _materialise(
     envelope: Envelope, fetcher: BodyFetcher, settings: TunnelSettings, too_large: bool
 ) -> bytes:
-    limit = settings.max_inbound_body_bytes
+    limit = settings.options.max_inbound_body_bytes
     if too_large or len(envelope.body) > limit:
         raise BodyTooLarge
     if envelope.body_uri:

@@ -96,7 +96,7 @@ class Link:
         self._slots_parked = 0
 
     def __repr__(self) -> str:
-        return f"<Link tunnel={self.settings.name!r} end={self.end_reason}>"
+        return f"<Link tunnel={self.settings.options.name!r} end={self.end_reason}>"
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -177,13 +177,13 @@ class Link:
         """Step 5; raises ``HelloRejected``, ``StreamResetError`` or ``TimeoutError``."""
         settings = self.settings
         headers = hello_headers(
-            self.authority, settings.tunnel_id, settings.api_key, settings.pool_size
+            self.authority, settings.tunnel_id, settings.api_key, settings.options.pool_size
         )
         with anyio.fail_after(timeout):
             stream = await self.conn.open_stream(headers, end_stream=True)
             status, _ = await stream.response()
             body, _ = await stream.read_body(_HELLO_BODY_LIMIT)
-        self.hello = parse_hello(status, body, settings.pool_size)
+        self.hello = parse_hello(status, body, settings.options.pool_size)
         return self.hello
 
     def start_serving(self) -> None:
@@ -204,7 +204,7 @@ class Link:
                 intake_headers(self.authority, self.settings.tunnel_id, token, slot)
             )
         except StreamResetError as exc:
-            logger.warning("tunnel %s: intake not parked: %s", self.settings.name, exc)
+            logger.warning("tunnel %s: intake not parked: %s", self.settings.options.name, exc)
             return
         delay = 0.0
         first = True
@@ -243,7 +243,7 @@ class Link:
         status, headers = await stream.response()
         reason = next((v for n, v in headers if n == "inkbox-reason"), "")
         if status == 200:
-            body, too_large = await stream.read_body(self.settings.max_inbound_body_bytes)
+            body, too_large = await stream.read_body(self.settings.options.max_inbound_body_bytes)
             envelope = parse_envelope(headers, body)
             if envelope is not None:
                 self._start(self._run_dispatch, envelope, too_large)
@@ -257,7 +257,7 @@ class Link:
         body, _ = await stream.read_body(200)
         logger.info(
             "tunnel %s: intake answered HTTP %s (reason %r): %r",
-            self.settings.name,
+            self.settings.options.name,
             status,
             reason,
             body[:200],
@@ -272,13 +272,13 @@ class Link:
         if envelope is None:
             logger.warning(
                 "tunnel %s: dropped a request whose header list is over %d bytes",
-                self.settings.name,
+                self.settings.options.name,
                 MAX_HEADER_LIST,
             )
             return
         logger.warning(
             "tunnel %s: request %s refused (431): its header list is over %d bytes",
-            self.settings.name,
+            self.settings.options.name,
             envelope.request_id,
             MAX_HEADER_LIST,
         )
@@ -318,7 +318,9 @@ class Link:
                 await acked.wait()
             if scope.cancelled_caught:
                 logger.warning(
-                    "tunnel %s: PING not acknowledged within %ss", self.settings.name, timeout
+                    "tunnel %s: PING not acknowledged within %ss",
+                    self.settings.options.name,
+                    timeout,
                 )
                 self.end(End.CLEAN, "ping timeout")
                 return
@@ -353,7 +355,7 @@ class Link:
         if field_list_size(headers) > self.conn.max_header_list_size:
             logger.warning(
                 "tunnel %s: reply %s has more header bytes than the edge accepts; sent as 502",
-                settings.name,
+                settings.options.name,
                 request_id,
             )
             reply = fixed_reply(502, "response-too-large", "response too large")
@@ -370,16 +372,23 @@ class Link:
                 status, _ = await stream.response()
                 await stream.read_body(4096)
         except StreamResetError as exc:
-            logger.warning("tunnel %s: reply %s not delivered: %s", settings.name, request_id, exc)
+            logger.warning(
+                "tunnel %s: reply %s not delivered: %s", settings.options.name, request_id, exc
+            )
             return
         finally:
             if stream is not None and not status:
                 stream.reset()
         if not status:
-            logger.warning("tunnel %s: no answer to reply %s in time", settings.name, request_id)
+            logger.warning(
+                "tunnel %s: no answer to reply %s in time", settings.options.name, request_id
+            )
         elif status >= 400:
             logger.warning(
-                "tunnel %s: edge answered reply %s with HTTP %s", settings.name, request_id, status
+                "tunnel %s: edge answered reply %s with HTTP %s",
+                settings.options.name,
+                request_id,
+                status,
             )
 
     async def open_bridge(

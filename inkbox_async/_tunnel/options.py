@@ -15,30 +15,46 @@ from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._tunnel.contracts import MIB, ASGIApp
 from inkbox_async._tunnel.lifespan import LIFESPAN_MODES, LifespanMode
 
-__all__ = ["ConnectOptions", "connect_options", "edge_context", "split_host_port"]
+__all__ = [
+    "DEFAULT_BODY_CAP",
+    "ConnectOptions",
+    "connect_options",
+    "edge_context",
+    "split_host_port",
+    "upstream_context",
+]
 
 MAX_POOL_SIZE = 32
 MAX_BODY_BYTES = 1024 * MIB
+DEFAULT_BODY_CAP = 32 * MIB
 
 
 @attrs.frozen(kw_only=True)
 class ConnectOptions:
-    """Validated ``connect()`` arguments."""
+    """``connect()``'s arguments, checked and resolved once; the tunnel runtime reads these.
+
+    Files and TLS material are loaded here, so a bad CA fails at ``connect()``.
+    """
 
     name: str
+    """The tunnel's name (the identity's handle, lower-case, no ``@``)."""
     forward_to: str | ASGIApp
-    edge: tuple[str, int] | None
-    edge_ssl_context: ssl.SSLContext | None
-    data_plane_zone: str | None
-    state_dir: str | os.PathLike[str] | None
-    pool_size: int | None
-    on_status: Callable[[str], object] | None
-    max_inbound_body_bytes: int
-    max_outbound_body_bytes: int
-    forward_to_verify_tls: bool
-    forward_to_ca_bundle: bytes | str | None
-    enable_h2_transcode: bool
-    lifespan: LifespanMode
+    edge: tuple[str, int] | None = None
+    """The edge's address when not the zone's (``edge=`` or ``INKBOX_TUNNEL_EDGE``)."""
+    edge_ssl_context: ssl.SSLContext | None = None
+    """Trust for the edge's certificate; ``None``: the system store."""
+    data_plane_zone: str | None = None
+    state_dir: str | os.PathLike[str] | None = None
+    pool_size: int | None = None
+    on_status: Callable[[str], object] | None = None
+    max_inbound_body_bytes: int = DEFAULT_BODY_CAP
+    max_outbound_body_bytes: int = DEFAULT_BODY_CAP
+    enable_h2_transcode: bool = True
+    lifespan: LifespanMode = "auto"
+    upstream_ssl_context: ssl.SSLContext | None = None
+    """Client TLS for ``https://`` upstreams (``forward_to`` and offloaded bodies), from
+    ``forward_to_verify_tls`` and ``forward_to_ca_bundle``; ``None``: the system store,
+    left to the upstream client to load if a body fetch ever needs it."""
 
 
 def split_host_port(argument: str, value: str, default_port: int = 443) -> tuple[str, int]:
@@ -84,17 +100,59 @@ def edge_context(
         return edge_ssl_context
     if edge_ca is None:
         return None
+    if not isinstance(edge_ca, bytes | str | os.PathLike):
+        raise check.type_error("edge_ca", "PEM bytes or a file path", edge_ca)
     context = ssl.create_default_context()
-    try:
-        if isinstance(edge_ca, bytes):
-            context.load_verify_locations(cadata=edge_ca.decode("ascii"))
-        elif isinstance(edge_ca, str | os.PathLike):
-            context.load_verify_locations(cafile=os.fspath(edge_ca))
-        else:
-            raise check.type_error("edge_ca", "PEM bytes or a file path", edge_ca)
-    except (OSError, ssl.SSLError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError("edge_ca", f"cannot load the CA: {exc}") from None
+    _trust("edge_ca", context, edge_ca)
     return context
+
+
+def upstream_context(
+    forward_to: object, verify: bool, ca_bundle: bytes | str | os.PathLike[str] | None
+) -> ssl.SSLContext | None:
+    """The one client context for ``https://`` upstreams, or ``None`` for the system store.
+
+    Built here when it matters (an ``https://`` target, a CA bundle, or no
+    verification) and shared by every upstream exchange and WebSocket.
+    """
+    https = isinstance(forward_to, str) and forward_to.lower().startswith("https:")
+    if not https and verify and ca_bundle is None:
+        return None
+    context = ssl.create_default_context()
+    if ca_bundle is not None:
+        _trust("forward_to_ca_bundle", context, ca_bundle)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def _trust(argument: str, context: ssl.SSLContext, ca: bytes | str | os.PathLike[str]) -> None:
+    """Add the CA certificates of ``ca`` (PEM bytes, or a PEM file's path) to ``context``."""
+    if isinstance(ca, bytes):
+        try:
+            context.load_verify_locations(cadata=ca.decode("ascii"))
+        except (ssl.SSLError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
+            raise InvalidArgumentError(
+                argument, f"is not PEM CA certificates ({_reason(exc)})"
+            ) from None
+        return
+    path = os.fspath(ca)
+    try:
+        context.load_verify_locations(cafile=path)
+    except OSError as exc:
+        raise InvalidArgumentError(
+            argument, f"cannot read the CA file {path!r}: {exc.strerror or exc}"
+        ) from None
+    except (ssl.SSLError, ValueError) as exc:
+        raise InvalidArgumentError(
+            argument, f"the file {path!r} holds no PEM CA certificate ({_reason(exc)})"
+        ) from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "reason", None) or str(exc)
 
 
 def _lifespan(value: object, forward_to: object) -> LifespanMode:
@@ -133,10 +191,11 @@ def connect_options(
     forward_to_ca_bundle: object,
     lifespan: object = "auto",
 ) -> ConnectOptions:
-    """Check every ``connect()`` argument; raises a clear error naming the bad one.
+    """Check and resolve every ``connect()`` argument; raises a clear error naming the bad one.
 
     ``edge`` and ``edge_ca`` fall back to ``INKBOX_TUNNEL_EDGE`` and
     ``INKBOX_TUNNEL_CA`` (a CA file path), which the emulator's command prints.
+    CA files are read and TLS contexts built here, before any network I/O.
     """
     from inkbox_async._tunnel.forwarding import check_forward_target
 
@@ -162,6 +221,7 @@ def connect_options(
         pool_size = check.int_range("pool_size", pool_size, 1, MAX_POOL_SIZE)
     if on_status is not None and not callable(on_status):
         raise check.type_error("on_status", "a callable taking a status string", on_status)
+    verify = check.boolean("forward_to_verify_tls", forward_to_verify_tls)
     if forward_to_ca_bundle is not None and not isinstance(forward_to_ca_bundle, str | bytes):
         raise check.type_error(
             "forward_to_ca_bundle", "PEM bytes or a file path", forward_to_ca_bundle
@@ -178,7 +238,6 @@ def connect_options(
         on_status=on_status,
         max_inbound_body_bytes=_body_cap("max_inbound_body_bytes", max_inbound_body_bytes),
         max_outbound_body_bytes=_body_cap("max_outbound_body_bytes", max_outbound_body_bytes),
-        forward_to_verify_tls=check.boolean("forward_to_verify_tls", forward_to_verify_tls),
-        forward_to_ca_bundle=forward_to_ca_bundle,
         enable_h2_transcode=check.boolean("enable_h2_transcode", enable_h2_transcode),
+        upstream_ssl_context=upstream_context(forward_to, verify, forward_to_ca_bundle),
     )

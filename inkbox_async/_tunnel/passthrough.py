@@ -46,7 +46,9 @@ async def _handle(session: EdgeSession, envelope: Envelope, forwarder: Forwarder
     if not tcp_id or context is None:
         logger.warning("tcp-stream envelope dropped (no tcp_id or no passthrough certificate)")
         return
-    context.set_alpn_protocols(["h2", "http/1.1"] if settings.enable_h2_transcode else ["http/1.1"])
+    context.set_alpn_protocols(
+        ["h2", "http/1.1"] if settings.options.enable_h2_transcode else ["http/1.1"]
+    )
     try:
         bridge = await session.open_bridge(
             f"/_system/tcp/{tcp_id}",

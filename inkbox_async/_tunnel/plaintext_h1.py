@@ -344,7 +344,7 @@ async def _forward(
     forwarder: Forwarder,
 ) -> None:
     settings = session.settings
-    cap = settings.max_inbound_body_bytes
+    cap = settings.options.max_inbound_body_bytes
     if framing.kind == "length" and framing.length > cap:
         await _respond_text(stream, 413, "payload too large")
         return
@@ -371,7 +371,7 @@ async def _forward(
             sent = 0
             async for chunk in response.body:
                 sent += len(chunk)
-                if sent > settings.max_outbound_body_bytes:
+                if sent > settings.options.max_outbound_body_bytes:
                     logger.warning("passthrough response over the outbound cap; closing")
                     return
                 if bodyless or not chunk:

@@ -214,7 +214,7 @@ class _H2Server:
             self._ack(stream_id, length)
             return
         st.received += len(data)
-        if st.received > self._session.settings.max_inbound_body_bytes:
+        if st.received > self._session.settings.options.max_inbound_body_bytes:
             self._reset(st, h2.errors.ErrorCodes.REFUSED_STREAM)
             self._ack(stream_id, length)
             return
@@ -341,7 +341,7 @@ class _H2Server:
                 sent = 0
                 async for chunk in response.body:
                     sent += len(chunk)
-                    if sent > settings.max_outbound_body_bytes:
+                    if sent > settings.options.max_outbound_body_bytes:
                         logger.warning("passthrough HTTP/2 response over the outbound cap")
                         self._reset(st, h2.errors.ErrorCodes.INTERNAL_ERROR)
                         return

@@ -42,7 +42,7 @@ def local_request(
 ) -> LocalRequest:
     """The forwarder request: ``host`` = the URL target's netloc (or the public host for an
     ASGI app), ``x-forwarded-host``/``-proto``, no ``x-forwarded-for`` (the IP is unknown)."""
-    forward_to = settings.forward_to
+    forward_to = settings.options.forward_to
     host = urlsplit(forward_to).netloc if isinstance(forward_to, str) else settings.public_host
     headers = local_request_headers(
         _join_cookies(request.headers),
@@ -80,6 +80,6 @@ def reason_phrase(status: int) -> str:
 
 def refusal_status(settings: TunnelSettings, refusal: WebSocketRefused) -> int:
     """Passthrough WS refusals: an ASGI app that failed before accepting is a 500."""
-    if callable(settings.forward_to) and refusal.failed:
+    if callable(settings.options.forward_to) and refusal.failed:
         return 500
     return refusal.status

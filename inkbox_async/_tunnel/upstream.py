@@ -92,12 +92,12 @@ class UpstreamClient:
 
     No retries, no redirects, no environment proxies, no decompression, no
     cookie persistence (the client is shared by every public caller);
-    ``verify`` is ``True`` (system store), ``False`` or an SSL context.
+    ``ssl_context`` is the resolved upstream TLS (``None``: the system store).
     """
 
-    def __init__(self, *, timeout: float, verify: ssl.SSLContext | bool = True) -> None:
+    def __init__(self, *, timeout: float, ssl_context: ssl.SSLContext | None = None) -> None:
         self._timeout = timeout
-        self._verify = verify
+        self._verify: ssl.SSLContext | bool = True if ssl_context is None else ssl_context
         self._client: httpx2.AsyncClient | None = None
 
     async def open(

@@ -117,12 +117,12 @@ class LocalWebSocket(Protocol):
 async def open_local_websocket(
     settings: TunnelSettings, handshake: WSHandshake, *, accept_timeout: float | None
 ) -> AsyncIterator[LocalWebSocket]:
-    """Accept the upgrade at ``settings.forward_to``; the target lives inside the block."""
-    if callable(settings.forward_to):
+    """Accept the upgrade at ``settings.options.forward_to``; the target lives inside the block."""
+    if callable(settings.options.forward_to):
         from inkbox_async._tunnel.ws_asgi import open_asgi_websocket
 
         async with open_asgi_websocket(
-            settings.forward_to, settings, handshake, accept_timeout=accept_timeout
+            settings.options.forward_to, settings, handshake, accept_timeout=accept_timeout
         ) as asgi_ws:
             yield asgi_ws
     else:

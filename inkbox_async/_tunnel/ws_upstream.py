@@ -16,7 +16,6 @@ upstream closes both sides with 1007; an upstream CLOSE is echoed back.
 from __future__ import annotations
 
 import base64
-import functools
 import logging
 import os
 import ssl
@@ -52,7 +51,6 @@ __all__ = [
     "UpstreamWebSocket",
     "handshake_request",
     "open_upstream_websocket",
-    "upstream_ssl_context",
     "upstream_target",
 ]
 
@@ -68,21 +66,6 @@ def upstream_target(forward_to: str, raw_target: str) -> str:
     return base + (raw_target if raw_target.startswith("/") else "/" + raw_target)
 
 
-@functools.lru_cache(maxsize=8)
-def upstream_ssl_context(verify: bool, ca_bundle: bytes | str | None) -> ssl.SSLContext:
-    """Client context for ``https://`` upstreams (system store plus ``ca_bundle``)."""
-    context = ssl.create_default_context()
-    if isinstance(ca_bundle, bytes):
-        context.load_verify_locations(cadata=ca_bundle.decode("ascii"))
-    elif ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
-    return context
-
-
 _DROPPED_REQUEST = HOP_BY_HOP_REQUEST | FORWARDED_NAMES | {"upgrade", "connection"}
 
 
@@ -90,9 +73,9 @@ def handshake_request(
     settings: TunnelSettings, handshake: WSHandshake, key: str, netloc: str
 ) -> bytes:
     """The upgrade request head sent upstream, in a fixed header order."""
-    assert isinstance(settings.forward_to, str)
+    assert isinstance(settings.options.forward_to, str)
     lines = [
-        f"GET {upstream_target(settings.forward_to, handshake.raw_target)} HTTP/1.1",
+        f"GET {upstream_target(settings.options.forward_to, handshake.raw_target)} HTTP/1.1",
         f"Host: {netloc}",
         "Connection: Upgrade",
         "Upgrade: websocket",
@@ -130,14 +113,15 @@ def _parse_response_head(head: bytes) -> tuple[int, Headers]:
 
 
 async def _connect(settings: TunnelSettings) -> anyio.abc.ByteStream:
-    assert isinstance(settings.forward_to, str)
-    url = urlsplit(settings.forward_to)
+    assert isinstance(settings.options.forward_to, str)
+    url = urlsplit(settings.options.forward_to)
     https = url.scheme == "https"
     host = url.hostname or "localhost"
     port = url.port or (443 if https else 80)
     if not https:
         return await anyio.connect_tcp(host, port)
-    context = upstream_ssl_context(settings.forward_to_verify_tls, settings.forward_to_ca_bundle)
+    context = settings.options.upstream_ssl_context
+    assert context is not None  # connect() builds it for an https:// target
     return await anyio.connect_tcp(
         host, port, ssl_context=context, tls_hostname=host, tls_standard_compatible=False
     )
@@ -157,7 +141,7 @@ async def _read_head(stream: anyio.abc.ByteStream) -> tuple[bytes, bytes]:
 async def _handshake(
     settings: TunnelSettings, handshake: WSHandshake, timeout: float
 ) -> UpstreamWebSocket:
-    assert isinstance(settings.forward_to, str)
+    assert isinstance(settings.options.forward_to, str)
     deadline = anyio.current_time() + timeout
     key = base64.b64encode(os.urandom(16)).decode("ascii")
 
@@ -172,7 +156,7 @@ async def _handshake(
     except (*_IO_ERRORS, ssl.SSLError) as exc:
         raise WebSocketRefused(502, f"upstream-unreachable: {exc}", failed=True) from exc
     try:
-        netloc = urlsplit(settings.forward_to).netloc
+        netloc = urlsplit(settings.options.forward_to).netloc
         try:
             with anyio.fail_after(remaining()):
                 await stream.send(handshake_request(settings, handshake, key, netloc))

@@ -22,6 +22,7 @@ from inkbox_async._tunnel.contracts import (
     TunnelSettings,
 )
 from inkbox_async._tunnel.forwarding import make_forwarder
+from inkbox_async._tunnel.options import ConnectOptions
 
 from .tunnel_edge_peer import API_KEY, TUNNEL_ID, ZONE, EdgePeer, client_context
 
@@ -54,21 +55,26 @@ async def echo_app(scope: Any, receive: Any, send: Any) -> None:
 
 
 def make_settings(peer: EdgePeer, app: Any = echo_app, **overrides: Any) -> TunnelSettings:
+    """Settings for ``peer``; an override names a :class:`ConnectOptions` or a settings field."""
+    option_names = {field.name for field in attrs.fields(ConnectOptions)}
+    options: dict[str, Any] = {
+        "name": "my-agent",
+        "forward_to": app,
+        "edge_ssl_context": client_context(),
+    }
     values: dict[str, Any] = {
         "tunnel_id": TUNNEL_ID,
-        "name": "my-agent",
         "api_key": API_KEY,
         "public_host": f"my-agent.{ZONE}",
-        "zone": f"{ZONE}:{peer.port}",
+        "zone_host": ZONE,
         "edge_host": "127.0.0.1",
         "edge_port": peer.port,
-        "edge_ssl_context": client_context(),
-        "forward_to": app,
         "backoff_base": 0.05,
         "backoff_cap": 0.2,
     }
-    values.update(overrides)
-    return TunnelSettings(**values)
+    for key, value in overrides.items():
+        (options if key in option_names else values)[key] = value
+    return TunnelSettings(options=ConnectOptions(**options), **values)
 
 
 @attrs.define

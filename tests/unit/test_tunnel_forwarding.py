@@ -23,6 +23,7 @@ from inkbox_async._tunnel.forwarding import (
     target_url,
 )
 from inkbox_async._tunnel.http_dispatch import BodyFetcher, BodyFetchError, BodyTooLarge
+from inkbox_async._tunnel.options import ConnectOptions
 
 ALLOWED = [
     "http://localhost:8080",
@@ -274,11 +275,10 @@ async def test_unreachable_upstream_and_failed_body_fetch() -> None:
 
 def settings_for(forward_to: str) -> TunnelSettings:
     return TunnelSettings(
+        options=ConnectOptions(name="n", forward_to=forward_to),
         tunnel_id="t",
-        name="n",
         api_key="k",
         public_host="pub.zone",
-        zone="zone",
+        zone_host="zone",
         edge_host="127.0.0.1",
-        forward_to=forward_to,
     )

@@ -18,6 +18,7 @@ from inkbox_async._tunnel.contracts import (
     Reply,
     TunnelSettings,
 )
+from inkbox_async._tunnel.options import ConnectOptions
 from inkbox_wire.ws_frames import (
     OP_BINARY,
     OP_CLOSE,
@@ -40,19 +41,22 @@ def make_settings(
     max_inbound_body_bytes: int = 32 * 1024 * 1024,
     max_outbound_body_bytes: int = 32 * 1024 * 1024,
 ) -> TunnelSettings:
-    return TunnelSettings(
-        tunnel_id="6b1c3c4e-0000-4000-8000-000000000001",
+    options = ConnectOptions(
         name="my-agent",
-        api_key="ApiKey_test",
-        public_host="my-agent.inkboxwire.test",
-        zone="inkboxwire.test",
-        edge_host="127.0.0.1",
         forward_to=forward_to,
-        tls_mode="passthrough" if passthrough_ssl_context else "edge",
-        passthrough_ssl_context=passthrough_ssl_context,
         enable_h2_transcode=enable_h2_transcode,
         max_inbound_body_bytes=max_inbound_body_bytes,
         max_outbound_body_bytes=max_outbound_body_bytes,
+    )
+    return TunnelSettings(
+        options=options,
+        tunnel_id="6b1c3c4e-0000-4000-8000-000000000001",
+        api_key="ApiKey_test",
+        public_host="my-agent.inkboxwire.test",
+        zone_host="inkboxwire.test",
+        edge_host="127.0.0.1",
+        tls_mode="passthrough" if passthrough_ssl_context else "edge",
+        passthrough_ssl_context=passthrough_ssl_context,
     )
 
 
