@@ -133,26 +133,20 @@ def _trust(argument: str, context: ssl.SSLContext, ca: bytes | str | os.PathLike
     if isinstance(ca, bytes):
         try:
             context.load_verify_locations(cadata=ca.decode("ascii"))
-        except (ssl.SSLError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-            raise InvalidArgumentError(
-                argument, f"is not PEM CA certificates ({_reason(exc)})"
-            ) from None
+        except (ssl.SSLError, ValueError):  # UnicodeDecodeError is a ValueError
+            raise InvalidArgumentError(argument, "is not PEM CA certificates") from None
         return
     path = os.fspath(ca)
     try:
         context.load_verify_locations(cafile=path)
+    except (ssl.SSLError, ValueError):  # before OSError: SSLError is one
+        raise InvalidArgumentError(
+            argument, f"the file {path!r} holds no PEM CA certificate"
+        ) from None
     except OSError as exc:
         raise InvalidArgumentError(
             argument, f"cannot read the CA file {path!r}: {exc.strerror or exc}"
         ) from None
-    except (ssl.SSLError, ValueError) as exc:
-        raise InvalidArgumentError(
-            argument, f"the file {path!r} holds no PEM CA certificate ({_reason(exc)})"
-        ) from None
-
-
-def _reason(exc: Exception) -> str:
-    return getattr(exc, "reason", None) or str(exc)
 
 
 def _lifespan(value: object, forward_to: object) -> LifespanMode:

@@ -523,6 +523,75 @@ async def test_connect_rejects_bad_arguments_before_any_request(
     assert emulator.requests() == []
 
 
+async def test_a_bad_ca_file_or_pem_fails_at_connect_naming_the_argument(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    asgi_app: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    not_pem = tmp_path / "notes.txt"
+    not_pem.write_text("just words\n")
+    missing = tmp_path / "missing.pem"
+    https = "https://127.0.0.1:8443"
+    good = options(emulator, tmp_path)
+    emulator.clear_requests()
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"forward_to_ca_bundle": str(missing)}, "forward_to_ca_bundle", "cannot read"),
+        ({"forward_to_ca_bundle": str(tmp_path)}, "forward_to_ca_bundle", "cannot read"),
+        ({"forward_to_ca_bundle": str(not_pem)}, "forward_to_ca_bundle", "no PEM CA"),
+        ({"forward_to_ca_bundle": b"not a pem"}, "forward_to_ca_bundle", "not PEM"),
+        ({"forward_to_ca_bundle": b"\xff\xfe"}, "forward_to_ca_bundle", "not PEM"),
+        ({"forward_to_ca_bundle": b""}, "forward_to_ca_bundle", "not PEM"),
+        ({"edge_ca": str(missing)}, "edge_ca", "cannot read"),
+        ({"edge_ca": not_pem}, "edge_ca", "no PEM CA"),
+        ({"edge_ca": b"\xff"}, "edge_ca", "not PEM"),
+    ]
+    for change, argument, problem in cases:
+        for forward_to in (asgi_app, https):  # the bundle is loaded whatever the target
+            kwargs = {"name": "valid-name", "forward_to": forward_to, **good, **change}
+            with pytest.raises(InvalidArgumentError) as caught:
+                await inkbox.tunnels.connect(**kwargs)
+            assert caught.value.argument == argument and problem in str(caught.value)
+            assert (
+                caught.value.__cause__ is None and caught.value.__suppress_context__
+            )  # no raw OSError
+    monkeypatch.setenv("INKBOX_TUNNEL_CA", str(missing))  # the environment's CA fails as early
+    with pytest.raises(InvalidArgumentError, match="edge_ca: cannot read"):
+        await inkbox.tunnels.connect(
+            name="valid-name", forward_to=asgi_app, state_dir=str(tmp_path / "state")
+        )
+    assert emulator.requests() == []
+
+
+async def test_the_ca_bundle_file_is_read_once_at_connect(
+    inkbox: AsyncInkbox,
+    emulator: Emulator,
+    tmp_path: Path,
+    https_upstream: Any,
+    wss_upstream: Any,
+    upstream_tls: Any,
+    third_party: Any,
+    call_in_thread: Callable[..., Any],
+) -> None:
+    bundle = tmp_path / "upstream-ca.pem"
+    bundle.write_bytes(upstream_tls.ca_pem)
+    trusting = {"forward_to_ca_bundle": str(bundle)}
+    name, listener = await prepare(inkbox, emulator, tmp_path / "a", https_upstream.url, **trusting)
+    ws_name, ws_listener = await prepare(
+        inkbox, emulator, tmp_path / "b", wss_upstream.url, **trusting
+    )
+    bundle.unlink()  # serving never goes back to the file
+    async with listener.running(), ws_listener.running():
+        ok = await call_in_thread(third_party.http, name, "POST", "/secure", body=b"hi")
+        for message in ("one", "two"):  # each WebSocket dials the upstream afresh
+            replies, code, _ = await call_in_thread(
+                third_party.websocket, ws_name, "/ws", [message]
+            )
+            assert (replies, code) == ([f"echo:{message}"], 1000)
+    assert ok.status == 201
+
+
 async def test_connect_needs_a_provisioned_tunnel(
     inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
 ) -> None:
