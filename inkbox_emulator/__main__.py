@@ -129,8 +129,8 @@ def _organization(emulator: Emulator, last: CliState | None) -> OrgCredentials:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Start the emulator, print its base URL, the org's admin key and the tunnel edge's
-    address, public URL and CA file, and serve until stopped."""
+    """Start the emulator, print its base URL, the org's admin key, the tunnel edge's
+    address, public URL and CA file and the web inbox's URL, and serve until stopped."""
     args = _parser().parse_args(argv)
     done = threading.Event()
 
@@ -166,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"INKBOX_TUNNEL_EDGE={emulator.tunnel_edge}")
         print(f"INKBOX_TUNNEL_PUBLIC_URL={emulator.tunnel_public_url}")
         print(f"INKBOX_TUNNEL_CA={emulator.tunnel_ca_file}")
+        print(f"# web inbox: {emulator.base_url}/")
         if paths.state is not None:
             print(f"# state kept in {paths.db}, {paths.state} and {paths.ca}")
         print(f"# organization {creds.organization_id}; Ctrl-C to stop", flush=True)

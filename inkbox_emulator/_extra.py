@@ -7,7 +7,7 @@ __all__ = ["INSTALL_HINT", "missing_extra"]
 INSTALL_HINT = 'pip install "inkbox-sdk[emulator]"'
 
 # What the ``emulator`` extra brings in (and what hypercorn pulls in with it).
-_EXTRA_MODULES = frozenset(["starlette", "hypercorn", "wsproto", "h11"])
+_EXTRA_MODULES = frozenset(["starlette", "hypercorn", "wsproto", "h11", "jinja2", "markupsafe"])
 
 
 def missing_extra(exc: ModuleNotFoundError) -> ImportError:

@@ -1,8 +1,9 @@
-"""The ASGI application: the public Inkbox API routes plus the control API.
+"""The ASGI application: the public Inkbox API routes plus the control API, and the web inbox.
 
 Each surface's routes live in its own package (``accounts/routes.py``,
 ``mail/routes.py``, ...); this module assembles them behind the fault injection
-and request recording middlewares.
+and request recording middlewares; the web inbox (``inbox/``) is served beside them at
+``/`` and ``/inbox/…``, outside both.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from inkbox_emulator.contacts.routes import contact_routes
 from inkbox_emulator.edge.hub import EdgeSettings
 from inkbox_emulator.edge.server import TunnelEdge
 from inkbox_emulator.identities.routes import identity_routes
+from inkbox_emulator.inbox.routes import WithInbox, inbox_app
 from inkbox_emulator.mail.files import file_routes
 from inkbox_emulator.mail.routes import mail_routes
 from inkbox_emulator.phone.control import phone_control_routes
@@ -56,8 +58,9 @@ def build_app(
     faults: FaultRegistry | None = None,
     dispatcher: Dispatcher | None = None,
     edge: TunnelEdge | None = None,
-) -> RecordingMiddleware:
-    """The complete ASGI app (public API, control API, fault injection, request recording)."""
+) -> WithInbox:
+    """The complete ASGI app (public API, control API, fault injection, request recording,
+    web inbox)."""
     faults = faults if faults is not None else FaultRegistry()
     dispatcher = dispatcher if dispatcher is not None else Dispatcher(store)
     edge = edge if edge is not None else TunnelEdge(store, EdgeSettings(store.settings.tunnel_zone))
@@ -83,4 +86,5 @@ def build_app(
             Exception: _internal_error,
         },
     )
-    return RecordingMiddleware(FaultMiddleware(app, faults), store)
+    api = RecordingMiddleware(FaultMiddleware(app, faults), store)
+    return WithInbox(api, inbox_app(store, faults, dispatcher, edge))

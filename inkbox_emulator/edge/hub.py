@@ -2,6 +2,7 @@
 
 Everything here runs on the edge's event loop, except the published
 snapshots (:meth:`TunnelHub.snapshot`, :meth:`TunnelHub.wait_for`,
+:meth:`TunnelHub.recent_requests`,
 :meth:`TunnelHub.connected_ids`) which any thread may read.
 
 A public request becomes a :class:`Delivery` queued on its tunnel; it is
@@ -54,6 +55,8 @@ _HOST_CACHE_SIZE = 1024
 _GRANT_CACHE_SIZE = 1024
 _KEY_USE_INTERVAL = 1.0
 """Seconds between two ``last_used_at`` updates of a key whose grant is remembered."""
+RECENT_REQUESTS = 200
+"""How many finished public requests the hub remembers (for the web inbox), all tunnels."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,7 @@ class TunnelHub:
         self._by_host_version = -1
         self._grants: dict[tuple[str | None, str | None], _RememberedGrant] = {}
         self._grants_version = (-1, -1)
+        self._recent: deque[dict[str, Any]] = deque(maxlen=RECENT_REQUESTS)
 
     # -- ids and lookups -----------------------------------------------------------
 
@@ -396,6 +400,17 @@ class TunnelHub:
     ) -> Reply:
         """Deliver one envelope and wait for its reply (503 when no agent takes it within
         ``connect_wait``, 504 when no reply comes within the deadline plus grace)."""
+        started = time.monotonic()
+        reply: Reply | None = None
+        try:
+            reply = await self._exchange(tunnel_id, request_id, headers, body)
+            return reply
+        finally:
+            self._remember(tunnel_id, headers, reply, time.monotonic() - started)
+
+    async def _exchange(
+        self, tunnel_id: str, request_id: str, headers: Headers, body: bytes
+    ) -> Reply:
         loop = asyncio.get_running_loop()
         pending = PendingReply(tunnel_id, loop.create_future())
         self.replies[request_id] = pending
@@ -436,6 +451,33 @@ class TunnelHub:
             timer.cancel()
         return True
 
+    def _remember(
+        self, tunnel_id: str, headers: Headers, reply: Reply | None, seconds: float
+    ) -> None:
+        meta = {name: value for name, value in headers if not name.startswith(b"inkbox-h-")}
+        entry = {
+            "tunnel_id": tunnel_id,
+            "method": meta.get(b"inkbox-method", b"").decode("latin-1"),
+            "path": meta.get(b"inkbox-path", b"").decode("latin-1"),
+            "route_kind": meta.get(b"inkbox-route-kind", b"").decode("latin-1"),
+            "status": None if reply is None else reply.status,
+            "duration_ms": round(seconds * 1000, 1),
+            "finished_at": time.time(),
+        }
+        with self._cond:
+            self._recent.append(entry)
+
+    def recent_requests(self, tunnel_id: str | None = None) -> list[dict[str, Any]]:
+        """The last :data:`RECENT_REQUESTS` public requests through the edge, oldest first
+        (method, path, route kind, status — ``None`` when the caller went away — duration,
+        wall-clock end time); any thread."""
+        with self._cond:
+            return [
+                dict(entry)
+                for entry in self._recent
+                if tunnel_id is None or entry["tunnel_id"] == tunnel_id
+            ]
+
     # -- bridges -------------------------------------------------------------------
 
     def open_bridge(self, kind: str, tunnel_id: str) -> Bridge:
@@ -468,6 +510,7 @@ class TunnelHub:
         self.connections.clear()
         with self._cond:
             self._snapshots.clear()
+            self._recent.clear()
             self._connected = frozenset()
             self._generation += 1
             self._cond.notify_all()
