@@ -2,7 +2,9 @@
 
 Sessions (``nox -l``): ``ci`` (the default: lint, types, codegen check, demo and every
 suite in one environment), ``lint``, ``types``, ``codegen``, ``tests-unit``, ``tests-async``,
-``tests-sync``, ``tests-emulator``, ``tests-conformance``, ``demo``, ``bench``, ``generate``.
+``tests-sync``, ``tests-emulator``, ``tests-conformance``, ``demo``, ``bench``, ``generate``,
+``browser`` (the web inbox in a real Chromium; not part of ``ci``, it needs Debian's
+``/usr/bin/chromium``).
 Each installs what it needs from the project's own extras. Pytest arguments after ``--``
 replace a suite's paths, e.g. ``nox -s tests-async -- tests/async_/test_mail.py -k send``.
 """
@@ -28,6 +30,7 @@ CODE = [
     "noxfile.py",
 ]
 JUNIT = ".nox/junit.xml"
+BROWSER_JUNIT = ".nox/junit-browser.xml"
 SUITES = {
     "unit": ["tests/unit"],
     "async": ["tests/async_"],
@@ -108,6 +111,14 @@ suite_session("async", "end to end against the emulator, on asyncio and trio")
 suite_session("sync", "the generated blocking twin of the async tests")
 suite_session("emulator", "the emulator's routes, edge and control API over real HTTP")
 suite_session("conformance", "the official clients and ours send the same requests")
+
+
+@nox.session(python=PYTHON)
+def browser(session: nox.Session) -> None:
+    """The web inbox in a real Chromium: Playwright drives Debian's ``/usr/bin/chromium``
+    (``apt-get install chromium``; no browser download); screenshots go to .nox/screenshots."""
+    install(session, "browser")
+    run_tests(session, "tests/browser", junit=BROWSER_JUNIT)
 
 
 @nox.session(python=PYTHON)

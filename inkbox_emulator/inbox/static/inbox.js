@@ -25,6 +25,8 @@
         current.replaceChildren.apply(current, Array.from(fresh.childNodes));
         var all = current.querySelectorAll("details");
         open.forEach(function (i) { if (all[i]) { all[i].open = true; } });
+        var root = document.documentElement;
+        root.dataset.liveRefreshes = String(Number(root.dataset.liveRefreshes || "0") + 1);
         document.dispatchEvent(new CustomEvent("inbox:refreshed"));
       });
   }
@@ -37,6 +39,7 @@
       .then(function (data) {
         var changed = stamp !== null && data.stamp !== stamp;
         stamp = data.stamp;
+        document.documentElement.dataset.liveStamp = stamp;
         if (indicator) { indicator.classList.remove("offline"); }
         return changed ? refresh() : null;
       })
