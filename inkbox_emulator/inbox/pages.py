@@ -166,8 +166,10 @@ def _public_url(inbox: Inbox) -> str | None:
 async def vault(inbox: Inbox, request: Request) -> Response:
     """What the service stores for an org's vault: ids, key metadata, secret metadata."""
     org_id = _param(request, "org_id")
-    state = inbox.store.run(vault_model.vault_state, org_id)
     org_row = inbox.store.run(queries.org_name, org_id)
+    state = inbox.store.run(vault_model.vault_state, org_id)
+    for key in state["keys"]:  # an auth hash unlocks the vault's keys: show only its end
+        key["auth_hash"] = "…" + str(key["auth_hash"])[-6:]
     return inbox.render(request, "vault.html", org=org_row, vault=state)
 
 

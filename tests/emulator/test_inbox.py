@@ -19,6 +19,7 @@ from .phone_support import new_number, ready_number, remote
 from .test_cli import Run
 from .test_mail_webhooks import subscribe
 from .tunnel_agent_support import agent_pool, echo_handler, new_tunnel
+from .vault_support import create_secret, initialize
 
 HOSTILE_HTML = (
     "<p>hello</p><script>window.parent.pwned = 1</script>"
@@ -239,12 +240,19 @@ def test_requests_page_redacts_keys_and_lists_faults(
     del fault
 
 
-def test_vault_page_shows_no_ciphertext(
-    page: httpx2.Client, org: OrgCredentials, emu: Emulator
+def test_vault_page_shows_metadata_never_ciphertext_nor_whole_auth_hashes(
+    admin: httpx2.Client, page: httpx2.Client, org: OrgCredentials
 ) -> None:
+    assert "no vault yet" in ok_page(page, f"/inbox/orgs/{org.organization_id}/vault")
+    keys = initialize(admin)
+    secret = create_secret(admin, name="Deploy <token>")
     text = ok_page(page, f"/inbox/orgs/{org.organization_id}/vault")
-    assert "no vault yet" in text
-    assert "encrypted_payload" not in text
+    assert secret["id"] in text and "Deploy \\u003ctoken\\u003e" in text
+    assert secret["encrypted_payload"] not in text
+    for key in [keys["vault_key"], *keys["recovery_keys"]]:
+        assert key["id"] in text
+        assert key["auth_hash"] not in text and key["auth_hash"][-6:] in text
+        assert key["wrapped_org_encryption_key"] not in text
 
 
 def test_unknown_ids_are_html_404s_with_the_id_escaped(page: httpx2.Client) -> None:
@@ -332,6 +340,7 @@ def test_approve_signup_action(emu: Emulator, http: httpx2.Client, page: httpx2.
         next(s for s in emu.signups() if s["agent_handle"] == handle)["claim_status"]
         == "agent_claimed"
     )
+    assert f"/signups/{handle}/approve" not in ok_page(page, f"/inbox/orgs/{org_id}")
     assert act(page, "/inbox/actions/signups/nobody-here/approve").status_code == 404
 
 
