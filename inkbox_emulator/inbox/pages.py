@@ -110,32 +110,28 @@ async def calls(inbox: Inbox, request: Request) -> Response:
     return inbox.render(request, "calls.html", **view)
 
 
-def _attempt_headers(inbox: Inbox, org_id: str) -> dict[str, dict[str, str]]:
-    """The request headers of each logged attempt, keyed ``{event_id}#{n}`` (n-th attempt).
-
-    The dispatcher keeps each attempt's headers in the order the log got its rows, per
-    event id; pairing the two lists in order gives each row its headers.
-    """
-    by_event: dict[str, list[dict[str, str]]] = defaultdict(list)
+def _attempts_by_event(inbox: Inbox, org_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The dispatcher's record of each attempt (number, request headers), per event id, in
+    the order the delivery log got its rows."""
+    by_event: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for attempt in inbox.dispatcher.attempts(org_id):
-        by_event[str(attempt["event_id"])].append(redact_headers(attempt["headers"]))
-    return {
-        f"{event}#{n}": headers
-        for event, attempts in by_event.items()
-        for n, headers in enumerate(attempts)
-    }
+        by_event[str(attempt["event_id"])].append(
+            {"attempt": attempt["attempt"], "headers": redact_headers(attempt["headers"])}
+        )
+    return by_event
 
 
 async def webhooks(inbox: Inbox, request: Request) -> Response:
     """Every webhook delivery attempt: status, timing, request, response; replay buttons."""
     org_id = _param(request, "org_id")
     view = inbox.store.run(queries.deliveries, org_id)
-    headers = _attempt_headers(inbox, org_id)
+    attempts = _attempts_by_event(inbox, org_id)
     seen: dict[str, int] = defaultdict(int)
     for row in reversed(view["deliveries"]):  # oldest first, as the dispatcher saw them
         n = seen[row["event_id"]]
         seen[row["event_id"]] += 1
-        row["request_headers"] = headers.get(f"{row['event_id']}#{n}")
+        known = attempts.get(row["event_id"], [])
+        row["dispatch"] = known[n] if n < len(known) else None
     return inbox.render(request, "webhooks.html", **view)
 
 

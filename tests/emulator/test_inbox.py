@@ -208,6 +208,25 @@ def test_webhook_attempts_and_replay(
     assert after.count('class="delivery ') == 2 and '<span class="tag">replay</span>' in after
 
 
+def test_every_attempt_of_a_retried_delivery_is_listed(
+    emu: Emulator, admin: httpx2.Client, page: httpx2.Client, org: OrgCredentials
+) -> None:
+    flaky = HookServer(fail_first=1)
+    try:
+        identity = new_mailbox(admin, "inbox-retry")
+        subscribe(admin, identity, flaky.url)
+        emu.inject_email(to=identity["email_address"], from_address="a@example.com")
+        wait_until(lambda: len(flaky.received) == 1)
+        path = f"/inbox/orgs/{org.organization_id}/webhooks"
+        wait_until(lambda: page.get(path).text.count('class="delivery ') == 2)
+        text = ok_page(page, path)
+        first, second = text.index("attempt 1 ·"), text.index("attempt 2 ·")
+        assert second < first  # newest first
+        assert text.count('class="delivery failed"') == 1 and "HTTP 500" in text
+    finally:
+        flaky.close()
+
+
 def test_tunnel_page_connections_and_recent_requests(
     admin: httpx2.Client, page: httpx2.Client, emu: Emulator, org: OrgCredentials
 ) -> None:
