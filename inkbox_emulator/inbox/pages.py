@@ -22,6 +22,7 @@ __all__ = [
     "attachment",
     "body",
     "calls",
+    "favicon",
     "index",
     "live",
     "mailbox",
@@ -219,6 +220,11 @@ def stamp(inbox: Inbox) -> str:
 async def live(inbox: Inbox, request: Request) -> Response:
     """``{"stamp": …}``: the page script polls it and refreshes when it changes."""
     return JSONResponse({"stamp": stamp(inbox)}, headers=page_headers())
+
+
+async def favicon(inbox: Inbox, request: Request) -> Response:
+    """No icon (204), so a browser's own request stays out of the API's request log."""
+    return Response(status_code=204, headers=page_headers())
 
 
 async def static(inbox: Inbox, request: Request) -> Response:

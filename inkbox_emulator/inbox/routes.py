@@ -1,6 +1,7 @@
 """The web inbox's routes and the ASGI app serving them beside the API.
 
-``/`` is the inbox's home; every other page, action and asset is under ``/inbox/``.
+``/`` is the inbox's home; every other page, action and asset is under ``/inbox/``
+(and ``/favicon.ico``, which browsers fetch on their own).
 :class:`WithInbox` sends those paths to the inbox and everything else to the API
 app, so inbox traffic is never recorded in ``requests()`` nor hit by injected faults.
 """
@@ -30,11 +31,13 @@ from .guard import host_allowed, page_headers
 __all__ = ["INBOX_PREFIX", "WithInbox", "inbox_app", "is_inbox_path"]
 
 INBOX_PREFIX = "/inbox"
+_OWN_PATHS = frozenset(["/", INBOX_PREFIX, "/favicon.ico"])
+"""Served by the inbox outside its prefix (a browser asks for ``/favicon.ico`` by itself)."""
 
 
 def is_inbox_path(path: str) -> bool:
     """Whether the inbox (not the API) serves ``path``."""
-    return path == "/" or path == INBOX_PREFIX or path.startswith(INBOX_PREFIX + "/")
+    return path in _OWN_PATHS or path.startswith(INBOX_PREFIX + "/")
 
 
 def _routes(inbox: Inbox) -> list[BaseRoute]:
@@ -44,6 +47,7 @@ def _routes(inbox: Inbox) -> list[BaseRoute]:
     table: list[tuple[str, str, ContextHandler[Inbox]]] = [
         ("/", "GET", pages.index),
         (p, "GET", pages.index),
+        ("/favicon.ico", "GET", pages.favicon),
         (f"{p}/live", "GET", pages.live),
         (f"{p}/static/{{name}}", "GET", pages.static),
         (o, "GET", pages.org),

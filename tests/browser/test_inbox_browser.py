@@ -199,6 +199,7 @@ def test_a_text_appears_live_and_every_page_renders_cleanly(
     emulator.mark_sms_ready(number["id"])
     base = emulator.base_url
     org_pages = f"{base}/inbox/orgs/{org.organization_id}"
+    logged = len(emulator.requests())
 
     texts = context.new_page()
     errors = console_errors(texts)
@@ -237,3 +238,5 @@ def test_a_text_appears_live_and_every_page_renders_cleanly(
     finally:
         emulator.clear_faults()
     assert errors == []
+    # browsing (the favicon included) leaves the API's request log alone
+    assert [r.path for r in emulator.requests()[logged:]] == []

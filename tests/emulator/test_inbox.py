@@ -86,6 +86,7 @@ def test_the_root_is_the_overview_and_is_not_recorded(
     assert page.get("/inbox/static/inbox.css").status_code == 200
     assert page.get("/inbox/static/../app.py").status_code == 404
     assert page.get("/inbox/live").json()["stamp"]
+    assert page.get("/favicon.ico").status_code == 204
     assert len(emu.requests()) == before  # inbox traffic stays out of requests()
 
 
