@@ -112,6 +112,17 @@ class Receiver:
 
 
 @pytest.fixture
+def home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A throwaway HOME that must stay empty: tunnel state belongs under ``tmp_path``, never ``~``."""
+    directory = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(directory))
+    yield directory
+    assert list(directory.iterdir()) == [], "a test wrote to the home directory"
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r

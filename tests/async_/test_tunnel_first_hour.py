@@ -13,7 +13,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +31,7 @@ from inkbox_emulator import Emulator
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@pytest.fixture(autouse=True)
-def home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """A throwaway HOME: the tests (and what they run) must leave nothing in it."""
-    directory = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(directory))
-    yield directory
-    assert list(directory.iterdir()) == [], "something was written to the home directory"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def handle(prefix: str = "hour") -> str:

@@ -9,7 +9,7 @@ import os
 import stat
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,7 @@ from inkbox_async import (
 )
 from inkbox_emulator import Emulator
 
-
-@pytest.fixture(autouse=True)
-def home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """A throwaway HOME: tunnel tests keep their state under ``tmp_path``, never in ``~``."""
-    directory = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(directory))
-    yield directory
-    assert list(directory.iterdir()) == [], "a tunnel test wrote to the home directory"
+pytestmark = pytest.mark.usefixtures("home")
 
 
 def handle(prefix: str = "tun") -> str:
