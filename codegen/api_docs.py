@@ -335,12 +335,22 @@ def anchor(heading: str) -> str:
     return "".join(c for c in heading.lower() if c.isalnum() or c in "-_ ").replace(" ", "-")
 
 
+NEEDS_ENVIRONMENT = (
+    "it imports both SDK flavours, so run it in the project's environment: "
+    "`python3 -m nox -s codegen` (or after `pip install -e .[dev]`)"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="fail when api.md is stale")
     parser.add_argument("--output", type=Path, default=OUTPUT, help="where api.md lives")
     args = parser.parse_args(argv)
-    text = render()
+    try:
+        text = render()
+    except ModuleNotFoundError as exc:
+        print(f"api_docs: {exc}; {NEEDS_ENVIRONMENT}", file=sys.stderr)
+        return 2
     if args.check:
         current = args.output.read_text() if args.output.exists() else ""
         if current != text:

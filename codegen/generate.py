@@ -23,8 +23,14 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-import tokenize_rt
-import unasync
+try:
+    import tokenize_rt
+    import unasync
+except ModuleNotFoundError as exc:  # a bare interpreter: say where codegen runs
+    raise SystemExit(
+        f"codegen: {exc}; run it in the project's environment: "
+        "`python3 -m nox -s codegen` (or after `pip install -e .[dev]`)"
+    ) from None
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from rules import PACKAGE_RULES, PROSE_RULES, TEST_RULES

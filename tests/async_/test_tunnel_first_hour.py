@@ -121,7 +121,7 @@ async def test_errors_about_a_missing_tunnel_name_the_state_directory(
 async def test_a_cached_id_of_another_name_is_not_used(
     inkbox: AsyncInkbox, emulator: Emulator, tmp_path: Path, asgi_app: Any
 ) -> None:
-    state = tmp_path / "shared"
+    state = tmp_path / "one-state-dir"
     one, two = await inkbox.create_identity(handle()), await inkbox.create_identity(handle())
     await inkbox.tunnels.connect(
         name=one.agent_handle, forward_to=asgi_app, **options(emulator, state)
