@@ -22,7 +22,7 @@ from typing import Any
 from inkbox_emulator.accounts.model import require_org
 from inkbox_emulator.core.errors import ApiError
 from inkbox_emulator.core.store import Db
-from inkbox_emulator.mail.model import addresses, is_email
+from inkbox_emulator.mail.model import is_email, party_buckets
 
 from .address_book import contact_record, insert_contact, visible_contact_ids
 
@@ -64,17 +64,7 @@ def add_contact(
 
 def match_contacts(db: Db, organization_id: str, message: Any) -> list[dict[str, Any]]:
     """The ``contacts`` list of a mail webhook for a stored message row."""
-    if message["direction"] == "inbound":
-        buckets = [
-            ("from", [message["from_address"]]),
-            ("cc", addresses(message["cc_addresses"]) or []),
-        ]
-    else:
-        buckets = [
-            ("to", addresses(message["to_addresses"]) or []),
-            ("cc", addresses(message["cc_addresses"]) or []),
-            ("bcc", addresses(message["bcc_addresses"]) or []),
-        ]
+    buckets = party_buckets(message)
     wanted = {a.strip().lower() for _, values in buckets for a in values}
     if not wanted or len(wanted) > MAX_RESOLVED:
         return []

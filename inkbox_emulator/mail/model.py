@@ -19,6 +19,7 @@ __all__ = [
     "is_email",
     "message_detail",
     "message_record",
+    "party_buckets",
     "snippet_of",
     "thread_record",
     "webhook_message",
@@ -51,6 +52,23 @@ def addresses(raw: str | None) -> list[str] | None:
 def html_text(body_html: str | None) -> str | None:
     """The text of an HTML body, tags stripped and entities decoded."""
     return html.unescape(re.sub(r"<[^>]+>", " ", body_html)) if body_html else None
+
+
+def party_buckets(message: Any) -> list[tuple[str, list[str]]]:
+    """The other parties of a stored message, by bucket, as webhooks report them.
+
+    Inbound: ``from`` and ``cc``; outbound: ``to``, ``cc`` and ``bcc``.
+    """
+    if message["direction"] == "inbound":
+        return [
+            ("from", [message["from_address"]]),
+            ("cc", addresses(message["cc_addresses"]) or []),
+        ]
+    return [
+        ("to", addresses(message["to_addresses"]) or []),
+        ("cc", addresses(message["cc_addresses"]) or []),
+        ("bcc", addresses(message["bcc_addresses"]) or []),
+    ]
 
 
 def snippet_of(body_text: str | None, body_html: str | None) -> str | None:

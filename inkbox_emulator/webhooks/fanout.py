@@ -30,7 +30,7 @@ from inkbox_emulator.contacts.matching import match_contacts, match_phone_contac
 from inkbox_emulator.core.events import WebhookEvent
 from inkbox_emulator.core.store import Db
 from inkbox_emulator.core.times import iso
-from inkbox_emulator.mail.model import addresses, html_text, webhook_message
+from inkbox_emulator.mail.model import html_text, party_buckets, webhook_message
 from inkbox_emulator.phone.model import call_record
 
 from .context import ContextTrigger, context_builder
@@ -126,17 +126,7 @@ def _identity_entry(row: Any) -> dict[str, Any]:
 
 def _mail_identities(db: Db, organization_id: str, message: Any) -> list[dict[str, Any]]:
     """Identities of the org whose mailbox address appears (same buckets as contacts)."""
-    if message["direction"] == "inbound":
-        buckets = [
-            ("from", [message["from_address"]]),
-            ("cc", addresses(message["cc_addresses"]) or []),
-        ]
-    else:
-        buckets = [
-            ("to", addresses(message["to_addresses"]) or []),
-            ("cc", addresses(message["cc_addresses"]) or []),
-            ("bcc", addresses(message["bcc_addresses"]) or []),
-        ]
+    buckets = party_buckets(message)
     rows = db.all(
         "SELECT i.*, m.email_address AS mailbox_address FROM identities i "
         "JOIN mailboxes m ON m.agent_identity_id = i.id "
