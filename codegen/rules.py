@@ -49,6 +49,9 @@ PACKAGE_RULES: dict[str, str] = {
     "AsyncWebhookDeliveries": "WebhookDeliveries",
     "AsyncClient": "Client",
     "AsyncBaseTransport": "BaseTransport",
+    "AsyncHTTPTransport": "HTTPTransport",
+    "handle_async_request": "handle_request",
+    "aread": "read",
     "aclose": "close",
     "_aio": "_blocking",
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -21,6 +22,8 @@ NOTES = "/api/v1/notes"
 
 # RFC 3986 pchar minus the characters that would end or split a segment.
 _SEGMENT_SAFE = "!$&'()*+,;=:@"
+# What quote() leaves as it is and the checks accept, but "." and "..": ids, handles, addresses.
+_PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9._~@+-]+")
 
 
 def segment(value: str | UUID, *, argument: str = "path segment") -> str:
@@ -32,7 +35,10 @@ def segment(value: str | UUID, *, argument: str = "path segment") -> str:
     servers resolve to another path, escaped or not) and control characters
     are refused with :class:`InvalidArgumentError`.
     """
-    return quote(path_argument(argument, str(value)), safe=_SEGMENT_SAFE)
+    text = str(value)
+    if _PLAIN_SEGMENT.fullmatch(text) and text not in (".", ".."):
+        return text
+    return quote(path_argument(argument, text), safe=_SEGMENT_SAFE)
 
 
 def path_argument(argument: str, value: str) -> str:

@@ -8,6 +8,7 @@ httpx2 client → its transport (the network, or what ``transport=`` gives).
 from __future__ import annotations
 
 import json as jsonlib
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -22,7 +23,7 @@ from inkbox_async._errors import (
     OutcomeUnknownError,
     error_from_response,
 )
-from inkbox_async._logging import loggable, logger
+from inkbox_async._logging import loggable, logger, scrub
 from inkbox_async._paths import query_string
 from inkbox_async._wire import NO_BODY, USER_AGENT, EngineResponse, json_body
 
@@ -181,13 +182,14 @@ class AsyncRequester:
                 failure = exc
                 retryable = _retry.may_retry_error(method, exc, keyed=keyed)
             else:
-                logger.debug(
-                    "%s %s -> %d in %.1f ms",
-                    method,
-                    shown,
-                    response.status_code,
-                    (time.perf_counter() - started) * 1000,
-                )
+                if logger.isEnabledFor(logging.DEBUG):  # the target with its query, masked
+                    logger.debug(
+                        "%s %s -> %d in %.1f ms",
+                        method,
+                        scrub(url[len(self.base_url) :]),
+                        response.status_code,
+                        (time.perf_counter() - started) * 1000,
+                    )
                 if response.status_code < 400:
                     return response
                 retry_after = _retry.retry_after_seconds(response.headers)

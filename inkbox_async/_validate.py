@@ -20,6 +20,7 @@ _UNSENDABLE = re.compile("[\x00\ud800-\udfff]")
 _NOT_ONE_LINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 # What a credential may hold: visible ASCII, no spaces.
 _CREDENTIAL = re.compile("[\x21-\x7e]+")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def type_error(argument: str, expected: str, value: object) -> InvalidArgumentTypeError:
@@ -180,6 +181,8 @@ def uuid(argument: str, value: object) -> str:
     """A UUID (object or string) as canonical lower-case hyphenated text."""
     if isinstance(value, UUID):
         return str(value)
+    if type(value) is str and _CANONICAL_UUID.fullmatch(value):
+        return value
     if not isinstance(value, str):
         raise type_error(argument, "a UUID or UUID string", value)
     try:

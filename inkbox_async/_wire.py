@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from inkbox_async._errors import InvalidArgumentError
+
+if TYPE_CHECKING:
+    import httpx2
 
 USER_AGENT = "inkbox-sdk-python/0.1.0"
 
@@ -46,3 +49,14 @@ def url_origin(url: str) -> str:
     """``scheme://host[:port]`` of ``url``: what an error message may show of it."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+def header_dict(headers: httpx2.Headers) -> dict[str, str]:
+    """Response headers as a dict of lower-case names, repeated ones joined by ``", "``.
+
+    What ``dict(headers)`` gives, in one pass instead of a scan per name.
+    """
+    found: dict[str, str] = {}
+    for name, value in headers.multi_items():
+        found[name] = f"{found[name]}, {value}" if name in found else value
+    return found

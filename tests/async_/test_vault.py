@@ -45,7 +45,7 @@ async def test_auth_hashes_and_keys_never_reach_the_logs(
     caplog.set_level(logging.DEBUG)
     result = await inkbox.vault.initialize(VAULT_KEY)
     await inkbox.vault.unlock(VAULT_KEY)
-    assert "auth_hash=***" in caplog.text  # the HTTP library's request line, masked
+    assert "auth_hash=***" in caplog.text  # our request line, masked
     assert re.search(r"\b[0-9a-f]{64}\b", caplog.text) is None
     for secret in (VAULT_KEY, *result.recovery_codes):
         assert secret not in caplog.text
