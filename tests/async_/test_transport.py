@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from inkbox_async import (
     StorageLimitExceededError,
     UnprocessableEntityError,
 )
+from inkbox_async._tunnels import SIGN_CSR_TIMEOUT
 
 KEY = "ApiKey_00000000-0000-0000-0000-000000000000.secret_topsecret"
 SUMMARY = {
@@ -469,3 +471,59 @@ async def test_sticky_session_cookies_are_replayed_across_resources() -> None:
         await inkbox.list_identities()
         await inkbox.mailboxes.list()
     assert seen == [None, "AWSALB=sticky"]
+
+
+async def test_requests_carry_the_headers_and_timeouts_the_wire_expects() -> None:
+    server = Recorder(httpx2.Response(200, json=[]))
+    async with client(server, timeout=7.5) as inkbox:
+        await inkbox.list_identities()
+    request = server.requests[0]
+    assert list(request.headers.keys()) == [
+        "host",
+        "accept-encoding",
+        "connection",
+        "accept",
+        "user-agent",
+        "x-api-key",
+    ]
+    assert request.headers["accept-encoding"] == "gzip, deflate"
+    assert request.headers["connection"] == "keep-alive"
+    assert request.headers["host"] == "api.test"
+    assert request.extensions["timeout"] == dict.fromkeys(("connect", "read", "write", "pool"), 7.5)
+
+
+async def test_a_call_with_its_own_timeout_sends_it() -> None:
+    signed = {
+        "cert_pem": "cert",
+        "chain_pem": "chain",
+        "cert_fingerprint_sha256": "ab" * 32,
+        "cert_expires_at": "2027-03-09T00:00:00Z",
+    }
+    server = Recorder(httpx2.Response(200, json=signed), httpx2.Response(200, json=[]))
+    csr = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+    async with client(server, timeout=7.5) as inkbox:
+        await inkbox.tunnels.sign_csr(SUMMARY["id"], csr_pem=csr)
+        await inkbox.list_identities()
+    sign, listing = (r.extensions["timeout"] for r in server.requests)
+    assert sign == dict.fromkeys(("connect", "read", "write", "pool"), SIGN_CSR_TIMEOUT)
+    assert listing["read"] == 7.5
+
+
+async def test_compressed_answers_are_decoded() -> None:
+    body = gzip.compress(json.dumps([SUMMARY]).encode())
+    server = Recorder(httpx2.Response(200, content=body, headers={"Content-Encoding": "gzip"}))
+    async with client(server) as inkbox:
+        (identity,) = await inkbox.list_identities()
+    assert identity.agent_handle == "sales-agent"
+
+
+async def test_response_headers_reach_errors_with_repeated_ones_joined() -> None:
+    answer = httpx2.Response(
+        429,
+        json={"detail": "slow down"},
+        headers=[("Retry-After", "0"), ("X-Request-Id", "req-1"), ("X-Request-Id", "req-2")],
+    )
+    async with client(Recorder(answer), max_retries=0) as inkbox:
+        with pytest.raises(RateLimitError) as raised:
+            await inkbox.list_identities()
+    assert raised.value.request_id == "req-1, req-2"
