@@ -98,6 +98,10 @@ class AsyncEngine:
             raise InkboxConnectionError(
                 f"connection to {url_origin(url)} failed: {exc!r}", request_sent=True
             ) from exc
+        except httpx2.DecodingError as exc:  # a compressed answer that does not decompress
+            raise InkboxConnectionError(
+                f"the answer from {url_origin(url)} could not be decoded: {exc}", request_sent=True
+            ) from exc
         return EngineResponse(response.status_code, header_dict(response.headers), body)
 
     async def aclose(self) -> None:

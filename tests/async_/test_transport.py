@@ -517,6 +517,22 @@ async def test_compressed_answers_are_decoded() -> None:
     assert identity.agent_handle == "sales-agent"
 
 
+async def test_an_answer_that_does_not_decompress_is_a_connection_error() -> None:
+    def broken() -> httpx2.Response:
+        return httpx2.Response(
+            200, stream=httpx2.ByteStream(b"not gzip"), headers={"Content-Encoding": "gzip"}
+        )
+
+    server = Recorder(broken(), httpx2.Response(200, json=[SUMMARY]))
+    async with client(server) as inkbox:
+        (identity,) = await inkbox.list_identities()  # a GET: retried
+    assert identity.agent_handle == "sales-agent"
+    async with client(Recorder(broken()), max_retries=0) as inkbox:
+        with pytest.raises(InkboxConnectionError, match="could not be decoded") as raised:
+            await inkbox.list_identities()
+    assert raised.value.request_sent
+
+
 async def test_response_headers_reach_errors_with_repeated_ones_joined() -> None:
     answer = httpx2.Response(
         429,
