@@ -12,8 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_check(root: Path) -> subprocess.CompletedProcess[str]:
+    """The check on the standard library alone: isolated, no site-packages (it reads source)."""
     return subprocess.run(
-        [sys.executable, str(root / "codegen" / "api_docs.py"), "--check"],
+        [sys.executable, "-I", "-S", str(root / "codegen" / "api_docs.py"), "--check"],
         capture_output=True,
         text=True,
         cwd=root,
@@ -54,7 +55,9 @@ def test_check_catches_a_stale_file_and_a_changed_docstring(tmp_path: Path) -> N
     assert result.returncode == 1 and "stale" in result.stderr
 
     subprocess.run(
-        [sys.executable, str(tmp_path / "codegen" / "api_docs.py")], check=True, cwd=tmp_path
+        [sys.executable, "-I", "-S", str(tmp_path / "codegen" / "api_docs.py")],
+        check=True,
+        cwd=tmp_path,
     )
     assert run_check(tmp_path).returncode == 0
     client = tmp_path / "inkbox_sync" / "_client.py"
