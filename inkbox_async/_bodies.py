@@ -113,8 +113,8 @@ def phone_options(value: PhoneOption) -> dict[str, Any]:
     from inkbox_async._phone_bodies import forwarding, number_type, us_state
 
     options = _options("phone_number", value, IdentityPhoneNumberCreateOptions)
-    # Warning frames: number_type, here, identity_create, create_identity, the user's line.
-    kind = number_type("phone_number.type", options.type, stacklevel=4)
+    # Frames above number_type's: here, identity_create, create_identity, the user's line.
+    kind = number_type("phone_number.type", options.type, stacklevel=5)
     action = check.choice(
         "phone_number.incoming_call_action", options.incoming_call_action, IncomingCallAction
     )

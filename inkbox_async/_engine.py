@@ -48,7 +48,7 @@ class AsyncEngine:
 
             self._timeouts = httpx2.Timeout(self._timeout).as_dict()
             self._cookies = httpx2.Cookies()
-            self._pool = self._transport or httpx2.AsyncHTTPTransport()
+            self._pool = self._transport or httpx2.AsyncHTTPTransport(trust_env=False)
         return self._pool
 
     async def send(

@@ -275,7 +275,8 @@ class _ModelCode:
         """Count one item of a layout; compile the layout's function at :data:`SHAPE_AFTER`."""
         if count is None:
             if len(self.shapes) >= SHAPES_PER_MODEL:  # forget the layouts still being counted
-                for key in [k for k, v in self.shapes.items() if v.__class__ is int]:
+                # list() copies in one step: other threads may insert while this evicts
+                for key in [k for k, v in list(self.shapes.items()) if v.__class__ is int]:
                     self.shapes.pop(key, None)
                 if len(self.shapes) >= SHAPES_PER_MODEL:
                     return

@@ -135,10 +135,11 @@ async def test_toll_free_is_no_longer_offered(inkbox: AsyncInkbox, emulator: Emu
     with pytest.warns(DeprecationWarning, match="toll-free"):
         await inkbox.phone_numbers.provision(agent_handle=other.agent_handle, type="toll_free")
     assert emulator.requests()[-1].json()["type"] == "local"
-    with pytest.warns(DeprecationWarning, match="toll-free"):
+    with pytest.warns(DeprecationWarning, match="toll-free") as warned:
         created = await inkbox.create_identity(
             unique("tollfree"), phone_number={"type": "toll_free", "state": "TX"}
         )
+    assert warned[0].filename == __file__
     assert created.phone_number is not None and created.phone_number.state == "TX"
 
 

@@ -361,3 +361,26 @@ def test_threads_compiling_layouts_at_once_get_their_own_functions() -> None:
     for data, got in zip(layouts, results, strict=True):
         assert got == [outcome(REFERENCE, data, Message)] * len(got)
     assert sum(callable(v) for v in hook.__globals__["_shapes"].values()) == SHAPES_PER_MODEL
+
+
+def test_threads_evicting_layouts_at_once_never_fail() -> None:
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    hook = _build_converter(fast=True).get_structure_hook(Message)
+    base = payload(Message)
+    expected = hook(dict(base), Message)
+
+    def parse(worker: int) -> int:
+        for n in range(400):  # one-off layouts: the table is full and evicts as others insert
+            model = hook(base | {f"w{worker}_{n}": n}, Message)
+            assert attrs.evolve(model, extra=expected.extra) == expected
+        return worker
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert sorted(pool.map(parse, range(8))) == list(range(8))
+    finally:
+        sys.setswitchinterval(interval)
