@@ -92,15 +92,13 @@ class HeaderListTooLarge(OversizedHeaderListError):
 class DynamicTable:
     """The dynamic table: newest entry first, the oldest evicted past ``maxsize`` octets."""
 
-    __slots__ = ("entries", "maxsize", "resized", "size")
+    __slots__ = ("entries", "maxsize", "size")
 
     def __init__(self, maxsize: int = DEFAULT_TABLE_SIZE) -> None:
         self.entries: deque[tuple[bytes, bytes]] = deque()
         self.size = 0
         """The octets the entries take (each its name, value and 32)."""
         self.maxsize = maxsize
-        self.resized = False
-        """Whether the last :meth:`resize` changed the size (an encoder must signal it)."""
 
     def add(self, entry: tuple[bytes, bytes]) -> None:
         """Insert ``entry`` (an entry larger than the table empties it)."""
@@ -117,7 +115,6 @@ class DynamicTable:
     def resize(self, maxsize: int) -> None:
         """A new maximum size, evicting what no longer fits."""
         old, self.maxsize = self.maxsize, maxsize
-        self.resized = maxsize != old
         if maxsize <= 0:
             self.entries.clear()
             self.size = 0
@@ -403,18 +400,17 @@ class IndexingEncoder:
 
     @header_table_size.setter
     def header_table_size(self, value: int) -> None:
-        self.table.resize(value)
-        if self.table.resized:
+        if value != self.table.maxsize:  # each change is signalled, a repeated value is not
             self._size_changes.append(value)
+        self.table.resize(value)
 
     def encode(self, headers: Iterable[Any] | dict[Any, Any]) -> bytes:
         """Encode one header block (a dictionary's pseudo-header fields go first)."""
         table = self.table
         block: list[bytes] = []
-        if table.resized:
+        if self._size_changes:
             block += [_encode_integer(size, 5, 0x20) for size in self._size_changes]
             self._size_changes = []
-            table.resized = False
         if isinstance(headers, dict):
             keys = sorted(headers, key=lambda key: not _to_bytes(key).startswith(b":"))
             headers = [(key, headers[key]) for key in keys]

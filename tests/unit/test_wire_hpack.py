@@ -589,3 +589,16 @@ def test_indexing_coders_log_nothing_even_when_the_table_evicts(
     decoder.header_table_size = 100  # shrinking (not to 0, which just clears) evicts
     encoder.header_table_size = 100
     assert "s3cr3t" not in caplog.text
+
+
+def test_a_repeated_table_size_still_signals_the_change() -> None:
+    encoder, decoder = IndexingEncoder(), Decoder()
+    encoder.header_table_size = 0
+    encoder.header_table_size = 0  # a second SETTINGS with the same value
+    decoder.max_allowed_table_size = 0
+    block = encoder.encode([(b"x-kept", b"yes")])
+    assert decoder.decode(block, raw=True) == [(b"x-kept", b"yes")]
+    assert decoder.header_table_size == 0
+    encoder.header_table_size = 4096
+    decoder.max_allowed_table_size = 4096
+    assert decoder.decode(encoder.encode([(b"x-kept", b"yes")]), raw=True) == [(b"x-kept", b"yes")]
