@@ -10,9 +10,8 @@ length-prefixed JSON records.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
+import re
 from http import HTTPStatus
 
 from wsproto.connection import Connection as WsConnection
@@ -45,7 +44,7 @@ __all__ = ["serve_public"]
 
 Headers = list[tuple[bytes, bytes]]
 
-_WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+_WS_KEY = re.compile(rb"[A-Za-z0-9+/]{22}==")  # RFC 6455: 16 random bytes, base64
 _DROPPED_REQUEST = frozenset([b"x-forwarded-for", b"forwarded"])
 _DROPPED_RESPONSE = frozenset(
     [
@@ -227,9 +226,10 @@ class _Caller:
 
     async def _websocket(self, tunnel: DataPlaneTunnel, request: Request, headers: Headers) -> bool:
         key = next((v for n, v in headers if n == b"sec-websocket-key"), None)
-        if key is None:
+        if key is None or not _WS_KEY.fullmatch(key):
             self.write_reply(
-                edge_reply(400, "bad-upgrade", "Sec-WebSocket-Key is missing"), head=False
+                edge_reply(400, "bad-upgrade", "Sec-WebSocket-Key is missing or malformed"),
+                head=False,
             )
             return False
         bridge = self.hub.open_bridge("ws", tunnel.id)
@@ -240,7 +240,7 @@ class _Caller:
             if reply.status != 200:
                 self.write_reply(reply, head=False, close=True)
                 return False
-            accept = base64.b64encode(hashlib.sha1(key + _WS_GUID).digest())
+            accept = ws_frames.accept_key(key.decode("ascii")).encode("ascii")
             response: Headers = [
                 (b"upgrade", b"websocket"),
                 (b"connection", b"Upgrade"),
