@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -292,7 +293,8 @@ async def replay(store: Store, request: Request, dispatcher: Dispatcher) -> Resp
     principal = auth(store, request)
     delivery_id = path_uuid(request, "delivery_id")
     event = store.run(subs.replay_event, principal, delivery_id)
-    row_id = dispatcher.replay_now(event)
+    # The POST blocks (up to the webhook timeout) and its receiver may call back into the API.
+    row_id = await anyio.to_thread.run_sync(dispatcher.replay_now, event)
     if row_id is None:
         raise ApiError(409, "The emulator was reset during the replay")
     return json_response(store.run(subs.delivery_by_id, row_id))
