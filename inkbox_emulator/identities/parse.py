@@ -11,13 +11,7 @@ from inkbox_emulator.accounts.handles import handle_problem, normalize_handle
 from inkbox_emulator.core.errors import ApiError, value_error
 from inkbox_emulator.core.removed_fields import forbid_removed_field
 from inkbox_emulator.core.validation import MISSING, Fields, Missing
-from inkbox_emulator.phone.allocation import AREA_CODES
-from inkbox_emulator.phone.numbers import (
-    CALL_ACTIONS,
-    FORWARDING,
-    forwarding_fields,
-    forwarding_problem,
-)
+from inkbox_emulator.phone.numbers import CALL_ACTIONS, check_new_number, forwarding_fields
 from inkbox_emulator.vault.secrets import (
     ALL_SECRETS,
 )
@@ -140,34 +134,15 @@ def _parse_phone(fields: Fields) -> PhoneOptions | None:
         incoming_text_webhook_url=optional(text_hook),
         forwarding={k: optional(v) for k, v in forwarding.items() if not isinstance(v, Missing)},
     )
-    if nested.errors:
-        return options
-    if options.state is not None and options.state not in AREA_CODES:
-        nested.error(
-            "state",
-            "value_error",
-            "Value error, state must be a two-letter US state code",
-            options.state,
+    if not nested.errors:
+        check_new_number(
+            nested,
+            action=options.incoming_call_action,
+            state=options.state,
+            websocket=options.client_websocket_url,
+            call_hook=options.incoming_call_webhook_url,
+            forwarding=options.forwarding,
         )
-    if options.incoming_call_action == "auto_accept" and not options.client_websocket_url:
-        nested.error(
-            "client_websocket_url",
-            "value_error",
-            "Value error, client_websocket_url is required when incoming_call_action is auto_accept",
-            None,
-        )
-    if options.incoming_call_action == "webhook" and not options.incoming_call_webhook_url:
-        nested.error(
-            "incoming_call_webhook_url",
-            "value_error",
-            "Value error, incoming_call_webhook_url is required when incoming_call_action is webhook",
-            None,
-        )
-    problem = forwarding_problem(
-        options.incoming_call_action, *(options.forwarding.get(name) for name in FORWARDING)
-    )
-    if problem is not None:
-        nested.error("forwarding_target_type", "value_error", f"Value error, {problem}", None)
     return options
 
 

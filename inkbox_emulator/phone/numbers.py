@@ -10,10 +10,11 @@ leading ``@`` is stripped; 404 when no such identity is visible); an identity
 that already holds an active number answers **409**. A scoped key may only
 provision for its own identity (403 otherwise). Only ``local`` numbers are
 offered (the default); ``type: "toll_free"`` answers **422**, as the service
-does since toll-free provisioning ended. Update applies only the keys
-sent; afterwards ``auto_accept`` needs a ``client_websocket_url``,
-``webhook`` an ``incoming_call_webhook_url`` and ``forward`` a
-``forwarding_target_type`` with its one target (``phone`` →
+does since toll-free provisioning ended; ``state`` must be a known US state
+code. Provision checks the new number's options and update the options as
+they stand once the keys sent are applied: ``auto_accept`` needs a
+``client_websocket_url``, ``webhook`` an ``incoming_call_webhook_url`` and
+``forward`` a ``forwarding_target_type`` with its one target (``phone`` →
 ``forwarding_phone_number``, ``sip`` → ``forwarding_sip_uri``) (**422**
 otherwise, also when a PATCH clears what the current action needs);
 ``hosted_agent`` needs nothing. ``filter_mode`` is admin-only (403 for scoped
@@ -24,7 +25,7 @@ Release (also the identity's ``DELETE …/phone_number``) is irreversible.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from inkbox_emulator.accounts.handles import normalize_handle
@@ -47,6 +48,7 @@ __all__ = [
     "list_numbers",
     "mark_sms_ready",
     "check_forwarding",
+    "check_new_number",
     "forwarding_fields",
     "forwarding_problem",
     "parse_number_patch",
@@ -74,6 +76,8 @@ class ProvisionRequest:
     incoming_call_webhook_url: str | None = None
     incoming_text_webhook_url: str | None = None
     filter_mode: str = "blacklist"
+    forwarding: dict[str, str | None] = field(default_factory=dict)
+    """``forwarding_target_type`` / ``forwarding_phone_number`` / ``forwarding_sip_uri``."""
 
 
 @dataclass(frozen=True)
@@ -166,19 +170,49 @@ def check_forwarding(action: str, kind: str | None, number: str | None, sip: str
         raise value_error(("body", "forwarding_target_type"), problem, kind)
 
 
-def _check_call_urls(action: str, websocket: str | None, call_hook: str | None) -> None:
+def _call_url_problem(
+    action: str, websocket: str | None, call_hook: str | None
+) -> tuple[str, str, str | None] | None:
+    """The URL ``action`` needs but lacks: (field, reason, value), or None."""
     if action == "auto_accept" and not websocket:
-        raise value_error(
-            ("body", "client_websocket_url"),
-            "client_websocket_url is required when incoming_call_action is auto_accept",
-            websocket,
-        )
+        reason = "client_websocket_url is required when incoming_call_action is auto_accept"
+        return "client_websocket_url", reason, websocket
     if action == "webhook" and not call_hook:
-        raise value_error(
-            ("body", "incoming_call_webhook_url"),
-            "incoming_call_webhook_url is required when incoming_call_action is webhook",
-            call_hook,
-        )
+        reason = "incoming_call_webhook_url is required when incoming_call_action is webhook"
+        return "incoming_call_webhook_url", reason, call_hook
+    return None
+
+
+def _check_call_urls(action: str, websocket: str | None, call_hook: str | None) -> None:
+    problem = _call_url_problem(action, websocket, call_hook)
+    if problem is not None:
+        name, reason, value = problem
+        raise value_error(("body", name), reason, value)
+
+
+def check_new_number(
+    fields: Fields,
+    *,
+    action: str,
+    state: str | None,
+    websocket: str | None,
+    call_hook: str | None,
+    forwarding: dict[str, str | None],
+) -> None:
+    """Record in ``fields`` each rule a new number's options break (provision and identity
+    create): an unknown ``state``, a URL the call action needs, forwarding that disagrees."""
+    problems: list[tuple[str, str, str | None]] = []
+    if state is not None and state not in AREA_CODES:
+        problems.append(("state", "state must be a two-letter US state code", state))
+    url = _call_url_problem(action, websocket, call_hook)
+    if url is not None:
+        problems.append(url)
+    kind = forwarding.get("forwarding_target_type")
+    forward = forwarding_problem(action, *(forwarding.get(name) for name in FORWARDING))
+    if forward is not None:
+        problems.append(("forwarding_target_type", forward, kind))
+    for name, reason, value in problems:
+        fields.error(name, "value_error", f"Value error, {reason}", value, error=reason)
 
 
 def _opt(value: Any) -> Any:
@@ -193,26 +227,26 @@ def parse_provision(data: dict[str, Any]) -> ProvisionRequest:
     state = fields.string("state")
     extra = _call_fields(fields)
     fields.raise_errors()
-    kind = "local"
-    st = state.upper() if isinstance(state, str) and state else None
-    if st is not None and st not in AREA_CODES:
-        raise value_error(("body", "state"), "state must be a two-letter US state code", state)
     action = extra["incoming_call_action"]
     request = ProvisionRequest(
         agent_handle=normalize_handle(handle),
-        type=kind,
-        state=st,
+        state=state.upper() if isinstance(state, str) and state else None,
         incoming_call_action=action if isinstance(action, str) else "auto_reject",
         client_websocket_url=_opt(extra["client_websocket_url"]),
         incoming_call_webhook_url=_opt(extra["incoming_call_webhook_url"]),
         incoming_text_webhook_url=_opt(extra["incoming_text_webhook_url"]),
         filter_mode=extra["filter_mode"] if isinstance(extra["filter_mode"], str) else "blacklist",
+        forwarding={name: _opt(extra[name]) for name in FORWARDING},
     )
-    _check_call_urls(
-        request.incoming_call_action,
-        request.client_websocket_url,
-        request.incoming_call_webhook_url,
+    check_new_number(
+        fields,
+        action=request.incoming_call_action,
+        state=request.state,
+        websocket=request.client_websocket_url,
+        call_hook=request.incoming_call_webhook_url,
+        forwarding=request.forwarding,
     )
+    fields.raise_errors()
     return request
 
 
@@ -299,6 +333,7 @@ def provision_number(db: Db, principal: Principal, request: ProvisionRequest) ->
         incoming_call_webhook_url=request.incoming_call_webhook_url,
         incoming_text_webhook_url=request.incoming_text_webhook_url,
         filter_mode=request.filter_mode,
+        forwarding=request.forwarding,
     )
     return number_record(row, db.now)
 
