@@ -11,7 +11,6 @@ for a stream, when the handler calls :meth:`ClientEngine.credit`.
 
 from __future__ import annotations
 
-import re
 from typing import Protocol
 
 from hpack import OversizedHeaderListError
@@ -46,8 +45,14 @@ from inkbox_wire.h2_engine import (
     content_length,
     frame,
     header_list_size,
+    valid_trailers,
 )
-from inkbox_wire.hpack_codec import Decoder, HeaderListTooLarge, TablelessEncoder
+from inkbox_wire.hpack_codec import (
+    DEFAULT_MAX_HEADER_LIST,
+    Decoder,
+    HeaderListTooLarge,
+    TablelessEncoder,
+)
 
 __all__ = [
     "CANCEL",
@@ -64,7 +69,7 @@ __all__ = [
     "header_list_size",
 ]
 
-MAX_HEADER_LIST = 65536
+MAX_HEADER_LIST = DEFAULT_MAX_HEADER_LIST
 """Our SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113 §6.5.2 size: name + value + 32 per field).
 
 Also what we assume of a peer that announces none: ``h2`` enforces this
@@ -82,8 +87,6 @@ LOCAL_SETTINGS = (
 )
 """What the agent announces; the same SETTINGS frame ``h2`` sent for it before."""
 
-_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")  # a lowercase token (RFC 9110 §5.1)
-_VALUE = re.compile(rb"(?:[^\x00\r\n\t ](?:[^\x00\r\n]*[^\x00\r\n\t ])?)?")
 _HEAD_METHOD = (b":method", b"HEAD")
 
 
@@ -231,11 +234,4 @@ def _response_status(fields: Fields) -> int | None:
     status = fields[0][1]
     if len(status) != 3 or not status.isdigit():
         return None
-    name_ok = _NAME.fullmatch
-    value_ok = _VALUE.fullmatch
-    for name, value in fields[1:]:
-        if name_ok(name) is None or value_ok(value) is None or name in CONNECTION_FIELDS:
-            return None
-        if name == b"te" and value != b"trailers":
-            return None
-    return int(status)
+    return int(status) if valid_trailers(fields[1:]) else None  # the same field rules

@@ -46,7 +46,7 @@ from inkbox_wire.h2_engine import (
     frame,
     header_list_size,
 )
-from inkbox_wire.hpack_codec import Decoder, IndexingEncoder
+from inkbox_wire.hpack_codec import DEFAULT_MAX_HEADER_LIST, Decoder, IndexingEncoder
 
 __all__ = [
     "CANCEL",
@@ -70,7 +70,7 @@ RECEIVE_WINDOW = 1 << 20
 CONNECTION_WINDOW = 1 << 24
 """The connection's receive window (raised by a WINDOW_UPDATE right after SETTINGS)."""
 MAX_STREAMS = 1000
-MAX_HEADER_LIST = 65536  # h2's default limit on a decoded header list
+MAX_HEADER_LIST = DEFAULT_MAX_HEADER_LIST
 
 LOCAL_SETTINGS = (
     (HEADER_TABLE_SIZE, 4096),

@@ -50,7 +50,7 @@ __all__ = [
 DEFAULT_TABLE_SIZE = 4096
 """SETTINGS_HEADER_TABLE_SIZE until a peer says otherwise."""
 DEFAULT_MAX_HEADER_LIST = 65536
-"""The header list limit ``hpack.Decoder`` applies by default."""
+"""The header list limit ``hpack.Decoder`` applies by default, and what both engines announce."""
 
 _new = tuple.__new__
 _STATIC: list[HeaderTuple] = [
@@ -406,7 +406,6 @@ class IndexingEncoder:
 
     def encode(self, headers: Iterable[Any] | dict[Any, Any]) -> bytes:
         """Encode one header block (a dictionary's pseudo-header fields go first)."""
-        table = self.table
         block: list[bytes] = []
         if self._size_changes:
             block += [_encode_integer(size, 5, 0x20) for size in self._size_changes]

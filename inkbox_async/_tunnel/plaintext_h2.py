@@ -43,7 +43,7 @@ from inkbox_async._tunnel.plaintext_request import (
 from inkbox_async._tunnel.ws_frame_peer import FramePeer
 from inkbox_async._tunnel.ws_local import WebSocketRefused, WSHandshake, open_local_websocket
 from inkbox_async._tunnel.ws_relay import relay
-from inkbox_wire.h2_client import MAX_HEADER_LIST
+from inkbox_wire.h2_server import MAX_HEADER_LIST
 from inkbox_wire.hpack_codec import TablelessEncoder
 
 __all__ = ["h2_request", "serve_h2"]

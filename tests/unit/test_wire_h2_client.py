@@ -410,6 +410,16 @@ def test_malformed_trailers_reset_the_stream(trailers: list[tuple[bytes, bytes]]
     assert pair.handler.events[-1] == ("reset", sid, PROTOCOL_ERROR)
 
 
+@pytest.mark.parametrize("field", [(b"te", b"Trailers"), (b"x-empty", b""), (b"x{y}", b"1")])
+def test_heads_and_trailers_follow_one_set_of_field_rules(field: tuple[bytes, bytes]) -> None:
+    pair = Pair(validate=False)
+    sid = pair.request()
+    pair.server.send_headers(sid, [(b":status", b"200"), field])
+    pair.server.send_headers(sid, [field], end_stream=True)
+    pair.pump()
+    assert pair.handler.kinds() == ["head", "end"]  # neither block was refused
+
+
 def test_frames_may_arrive_split_anywhere() -> None:
     pair = Pair()
     sid = pair.client.open_stream(GET, end_stream=True)
