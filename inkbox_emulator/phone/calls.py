@@ -531,12 +531,12 @@ def _moment(value: str | None, zone: Any, name: str, *, end: bool) -> float | No
             day = datetime.fromisoformat(value).replace(tzinfo=zone)
             return (day + timedelta(days=1 if end else 0)).timestamp()
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        return moment.timestamp()
+    except (ValueError, OverflowError):  # OverflowError: the day after 9999-12-31
         message = f"{name} must be an ISO 8601 date or datetime"
         raise value_error(("query", name), message, value) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.timestamp()
 
 
 def list_identity_calls(
