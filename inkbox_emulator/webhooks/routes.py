@@ -113,7 +113,7 @@ def _context_config(fields: Fields) -> dict[str, Any] | Missing | None:
                 problem = f"unknown context class {klass!r}"
             elif entry is not None:
                 mode = entry.get("mode") if isinstance(entry, dict) else None
-                if mode not in _CONTEXT_LIMITS:
+                if not isinstance(mode, str) or mode not in _CONTEXT_LIMITS:
                     problem = f"context_config.{klass}.mode must be 'count' or 'window'"
                     continue
                 key, top = _CONTEXT_LIMITS[mode]
