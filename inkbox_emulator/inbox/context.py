@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
@@ -18,15 +20,96 @@ from inkbox_emulator.webhooks.dispatcher import Dispatcher
 
 from .guard import CsrfToken, page_headers
 
-__all__ = ["REDACTED", "Inbox", "redact_headers"]
+__all__ = [
+    "REDACTED",
+    "Inbox",
+    "mask_secret",
+    "redact_body",
+    "redact_headers",
+    "redact_path",
+    "redact_query",
+]
 
 REDACTED = "…redacted…"
 _SECRET_HEADERS = frozenset(["authorization", "x-api-key", "cookie", "proxy-authorization"])
+_SECRET_FIELDS = frozenset(
+    [
+        "auth_hash",
+        "current_auth_hash",
+        "new_auth_hash",
+        "recovery_auth_hash",
+        "auth_token",
+        "access_token",
+        "refresh_token",
+        "api_key",
+        "token",
+        "password",
+        "signature",
+        "secret",
+        "signing_key",
+        "wrapped_org_encryption_key",
+        "encrypted_payload",
+    ]
+)
+"""Query parameters and JSON keys (at any depth) whose values the inbox masks."""
+_SECRET_SEGMENT = re.compile(r"(?<=/api/v1/vault/keys/)(?!primary(?:/|$))[^/]+")
+"""A path segment that is a secret: the auth hash of ``DELETE /api/v1/vault/keys/{auth_hash}``."""
+_SHOWN_TAIL = 6
+
+
+def mask_secret(value: object) -> str:
+    """A secret as the inbox shows it: ``…`` and its last characters when it is long
+    enough to keep them private (to tell two apart), else :data:`REDACTED`."""
+    text = value if isinstance(value, str) else None
+    if text is None or len(text) < 4 * _SHOWN_TAIL:
+        return REDACTED
+    return "…" + text[-_SHOWN_TAIL:]
 
 
 def redact_headers(headers: dict[str, str]) -> dict[str, str]:
     """``headers`` with credentials replaced (the inbox never shows an API key or token)."""
     return {k: REDACTED if k.lower() in _SECRET_HEADERS else v for k, v in headers.items()}
+
+
+def redact_path(path: str) -> str:
+    """A request path with a secret segment masked."""
+    return _SECRET_SEGMENT.sub(lambda match: mask_secret(match.group()), path)
+
+
+def redact_query(query: str) -> str:
+    """A raw query string with the value of each secret parameter masked."""
+    parts = []
+    for part in query.split("&"):
+        name, sep, value = part.partition("=")
+        if sep and unquote_plus(name).lower() in _SECRET_FIELDS:
+            part = f"{name}={mask_secret(unquote_plus(value))}"
+        parts.append(part)
+    return "&".join(parts)
+
+
+def _redact_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            k: mask_secret(v) if k.lower() in _SECRET_FIELDS else _redact_json(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_json(v) for v in value]
+    return value
+
+
+def redact_body(text: str) -> str:
+    """A request body with the value of each secret JSON key masked, at any depth (JSON
+    without one, and any other text, as given)."""
+    lowered = text.lower()
+    if not any(name in lowered for name in _SECRET_FIELDS):
+        return text
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text
+    redacted = _redact_json(data)
+    return text if redacted == data else json.dumps(redacted, ensure_ascii=False)
 
 
 def _when(epoch: float | None) -> str:

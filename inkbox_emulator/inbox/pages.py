@@ -15,7 +15,14 @@ from starlette.responses import JSONResponse, Response
 from inkbox_emulator.vault import model as vault_model
 
 from . import queries
-from .context import Inbox, redact_headers
+from .context import (
+    Inbox,
+    mask_secret,
+    redact_body,
+    redact_headers,
+    redact_path,
+    redact_query,
+)
 from .guard import BODY_CSP, page_headers
 
 __all__ = [
@@ -166,17 +173,17 @@ async def vault(inbox: Inbox, request: Request) -> Response:
     org_row = inbox.store.run(queries.org_name, org_id)
     state = inbox.store.run(vault_model.vault_state, org_id)
     for key in state["keys"]:  # an auth hash unlocks the vault's keys: show only its end
-        key["auth_hash"] = "…" + str(key["auth_hash"])[-6:]
+        key["auth_hash"] = mask_secret(key["auth_hash"])
     return inbox.render(request, "vault.html", org=org_row, vault=state)
 
 
 def _request_row(entry: Any) -> dict[str, Any]:
     wire = entry.to_wire()
-    text = wire["body_text"]
+    text = None if wire["body_text"] is None else redact_body(wire["body_text"])
     return {
         "method": wire["method"],
-        "path": wire["path"],
-        "query": wire["query"],
+        "path": redact_path(wire["path"]),
+        "query": redact_query(wire["query"]),
         "status": wire["status"],
         "fault": wire["fault"],
         "headers": redact_headers(wire["headers"]),
