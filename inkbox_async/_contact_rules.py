@@ -9,7 +9,6 @@ keyed by mailbox or phone number resolve their owner here first
 from __future__ import annotations
 
 import builtins
-import enum
 from typing import Any
 from uuid import UUID
 
@@ -34,8 +33,6 @@ from inkbox_async.models.phone import PhoneContactRule, PhoneRuleAction, PhoneRu
 
 from ._requester import AsyncRequester
 
-MAIL_RULES = "/api/v1/mail/contact-rules"
-PHONE_RULES = "/api/v1/phone/contact-rules"
 RULE_STATUS_REMOVED = (
     "{channel} contact rules can no longer be paused (the API dropped 'status'): delete the "
     "rule, or change its action or direction with "
@@ -48,7 +45,6 @@ class _IdentityRules:
 
     _kind = ""
     _model: type[Any] = object
-    _actions: type[enum.Enum] = enum.Enum
 
     def __init__(self, requester: AsyncRequester, agent_handle: str) -> None:
         self._requester = requester
@@ -93,7 +89,6 @@ class AsyncIdentityMailContactRules(_IdentityRules):
 
     _kind = "mail"
     _model = MailContactRule
-    _actions = MailRuleAction
 
     async def list(
         self,
@@ -172,7 +167,6 @@ class AsyncIdentityPhoneContactRules(_IdentityRules):
 
     _kind = "phone"
     _model = PhoneContactRule
-    _actions = PhoneRuleAction
 
     async def list(
         self,

@@ -15,6 +15,7 @@ from inkbox_async._converter import structure
 from inkbox_async._deprecation import removed
 from inkbox_async._errors import (
     InkboxError,
+    InvalidArgumentError,
     VaultLockedError,
 )
 from inkbox_async._idempotency import send_key
@@ -725,8 +726,14 @@ class AsyncAgentIdentity:
         )
 
     async def unsubscribe_webhook(self, subscription_id: UUID | str) -> None:
-        """Delete one of this identity's subscriptions."""
-        await self._subscriptions().delete(subscription_id, scope="identity")
+        """Delete one of this identity's subscriptions (another's is refused, not deleted)."""
+        subscriptions = self._subscriptions()
+        found = await subscriptions.get(subscription_id)
+        if self.id not in (found.agent_identity_id, found.owner_identity_id):
+            raise InvalidArgumentError(
+                "subscription_id", f"{found.id} is not a subscription of {self.agent_handle!r}"
+            )
+        await subscriptions.delete(found.id, scope="identity")
 
     async def create_signing_key(self) -> SigningKey:
         """Create, or rotate, this identity's webhook signing key (shown once: store it).

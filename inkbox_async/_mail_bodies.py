@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import enum
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from inkbox_async import _validate as check
 from inkbox_async._errors import InvalidArgumentError
 from inkbox_async._sentinel import UNSET, Unset
 from inkbox_async.models.mail import (
-    ContactRuleStatus,
     FilterMode,
     ForwardMode,
     MailRuleAction,
@@ -340,21 +338,6 @@ def rule_create(
         "match_type": kind,
         "match_target": target,
     }
-
-
-def rule_update(
-    *,
-    action: enum.Enum | str | Unset,
-    status: ContactRuleStatus | str | Unset,
-    actions: type[enum.Enum] = MailRuleAction,
-) -> dict[str, Any]:
-    """Body of a contact rule PATCH (mail or phone: ``actions`` is the action enum)."""
-    body: dict[str, Any] = {}
-    if action is not UNSET:
-        body["action"] = check.choice("action", action, actions)
-    if status is not UNSET:
-        body["status"] = check.choice("status", status, ContactRuleStatus)
-    return body
 
 
 def offset_limit(

@@ -92,11 +92,6 @@ def identity_path(handle: str, *rest: str | UUID) -> str:
     return "/".join([IDENTITIES, segment(handle), *(segment(part) for part in rest)])
 
 
-def identity_signing_key_path(agent_handle: str) -> str:
-    """``/api/v1/identities/{handle}/signing-key``."""
-    return f"{IDENTITIES}/{segment(agent_handle)}/signing-key"
-
-
 def tunnel_path(tunnel_id: UUID | str) -> str:
     """``/api/v1/tunnels/{id}`` for a checked UUID."""
     return f"{TUNNELS}/{segment(check.uuid('tunnel_id', tunnel_id))}"

@@ -16,7 +16,7 @@ from inkbox_async import _validate as check
 from inkbox_async._contact_rule_bodies import filters as rule_filters
 from inkbox_async._converter import structure, structure_list
 from inkbox_async._deprecation import deprecated, removed
-from inkbox_async._errors import InvalidArgumentError
+from inkbox_async._errors import InkboxError, InvalidArgumentError
 from inkbox_async._idempotency import send_key
 from inkbox_async._paths import CALLS, PHONE, call_path, number_path, segment
 from inkbox_async._sentinel import UNSET, Unset
@@ -236,7 +236,10 @@ class AsyncCalls:
                 "identity.list_calls()"
             )
             number = await self._requester.request("GET", number_path(phone_number_id))
-            params["agent_identity_id"] = number.get("agent_identity_id")
+            owner = number.get("agent_identity_id")
+            if owner is None:  # no identity filter would list the key's own calls instead
+                raise InkboxError(f"phone number {phone_number_id} belongs to no agent identity")
+            params["agent_identity_id"] = owner
         data = await self._requester.request("GET", CALLS, params=params)
         return structure_list(data, PhoneCall)
 

@@ -201,11 +201,6 @@ def number_update(
     return body
 
 
-def text(value: object) -> str:
-    """A text body: 1 to 1600 characters, not only whitespace."""
-    return check.text("text", value, max_length=TEXT_MAX)
-
-
 def _string_list(argument: str, value: object) -> list[str]:
     if isinstance(value, str | bytes) or not isinstance(value, Sequence):
         raise check.type_error(argument, "a list of strings", value)

@@ -543,3 +543,15 @@ async def test_response_headers_reach_errors_with_repeated_ones_joined() -> None
         with pytest.raises(RateLimitError) as raised:
             await inkbox.list_identities()
     assert raised.value.request_id == "req-1, req-2"
+
+
+async def test_legacy_calls_list_of_a_number_without_identity_refuses() -> None:
+    number = {"id": MAILBOX["id"], "agent_identity_id": None}
+    server = Recorder(httpx2.Response(200, json=number), httpx2.Response(200, json=[]))
+    async with client(server) as inkbox:
+        with (
+            pytest.warns(DeprecationWarning),
+            pytest.raises(InkboxError, match="belongs to no agent identity"),
+        ):
+            await inkbox.calls.list(phone_number_id=MAILBOX["id"])
+    assert [r.url.path for r in server.requests] == [f"/api/v1/phone/numbers/{MAILBOX['id']}"]

@@ -150,6 +150,10 @@ async def test_subscriptions_crud_and_filters(
         await subs.delete(mixed.id)
     await subs.update(mixed.id, url=receiver.url + "/mixed", scope="identity")
     await subs.delete(mixed.id, scope="identity")
+    other = await inkbox.create_identity(unique("other"))
+    with pytest.raises(InvalidArgumentError, match="subscription_id"):
+        await other.unsubscribe_webhook(texts.id)  # not its own: nothing deleted
+    assert (await subs.get(texts.id)).id == texts.id
     await identity.unsubscribe_webhook(texts.id)
     await subs.delete(mail.id)
     with pytest.raises(NotFoundError):
