@@ -89,10 +89,6 @@ def on_mailbox(
     return store.run(run)
 
 
-def page_query(request: Request) -> Query:
-    return Query(request)
-
-
 # -- mailboxes -----------------------------------------------------------------
 
 
@@ -113,7 +109,7 @@ async def update_mailbox(store: Store, request: Request) -> Response:
 
 async def search(store: Store, request: Request) -> Response:
     principal = auth(store, request)
-    query = page_query(request)
+    query = Query(request)
     q = query.string("q", required=True, min_length=1)
     limit = query.integer("limit", default=50, ge=1, le=100)
     query.raise_errors()
@@ -126,7 +122,7 @@ async def search(store: Store, request: Request) -> Response:
 
 async def list_messages(store: Store, request: Request) -> Response:
     principal = auth(store, request)
-    query = page_query(request)
+    query = Query(request)
     limit = query.integer("limit", default=50, ge=1, le=100)
     cursor = query.string("cursor")
     direction = query.literal("direction", ("inbound", "outbound"))
@@ -206,7 +202,7 @@ async def attachment(store: Store, request: Request) -> Response:
     principal = auth(store, request)
     message_id = path_uuid(request, "message_id")
     filename = str(request.path_params["filename"])
-    query = page_query(request)
+    query = Query(request)
     redirect = query.boolean("redirect", default=False)
     query.raise_errors()
     base = str(request.base_url)
@@ -227,7 +223,7 @@ async def attachment(store: Store, request: Request) -> Response:
 
 async def list_threads(store: Store, request: Request) -> Response:
     principal = auth(store, request)
-    query = page_query(request)
+    query = Query(request)
     limit = query.integer("limit", default=50, ge=1, le=100)
     cursor = query.string("cursor")
     folder = query.literal("folder", FOLDERS)
@@ -294,7 +290,7 @@ def rule_owner(store: Store, request: Request, principal: Principal) -> tuple[st
 async def list_rules(store: Store, request: Request) -> Response:
     principal = auth(store, request)
     handle, mailbox = rule_owner(store, request, principal)
-    query = page_query(request)
+    query = Query(request)
     filters = rule_filters(query)
     query.raise_errors()
     return json_response(store.run(rules.list_rules, principal, handle, mailbox, filters))
@@ -346,7 +342,7 @@ async def delete_rule(store: Store, request: Request) -> Response:
 
 async def list_all_rules(store: Store, request: Request) -> Response:
     principal = auth(store, request)
-    query = page_query(request)
+    query = Query(request)
     raw_identity = query.string("agent_identity_id")
     raw_mailbox = query.string("mailbox_id")
     filters = rule_filters(query)
@@ -365,7 +361,7 @@ async def list_all_rules(store: Store, request: Request) -> Response:
 
 async def list_domains(store: Store, request: Request) -> Response:
     principal = auth(store, request)
-    query = page_query(request)
+    query = Query(request)
     status = query.literal("status", domains.DOMAIN_STATUSES)
     query.raise_errors()
     return json_response(store.run(domains.list_domains, principal, status))

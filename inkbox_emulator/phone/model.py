@@ -29,7 +29,6 @@ __all__ = [
     "number_record",
     "opt_in_record",
     "phone_error",
-    "rule_record",
     "settle_sms",
     "text_record",
     "transcript_record",
@@ -208,20 +207,6 @@ def opt_in_record(row: Any) -> dict[str, Any]:
         "source": row["source"],
         "opted_in_at": iso_or_none(row["opted_in_at"]),
         "opted_out_at": iso_or_none(row["opted_out_at"]),
-        "created_at": iso(row["created_at"]),
-        "updated_at": iso(row["updated_at"]),
-    }
-
-
-def rule_record(row: Any) -> dict[str, Any]:
-    """PhoneContactRule."""
-    return {
-        "id": row["id"],
-        "phone_number_id": row["phone_number_id"],
-        "action": row["action"],
-        "match_type": row["match_type"],
-        "match_target": row["match_target"],
-        "status": row["status"],
         "created_at": iso(row["created_at"]),
         "updated_at": iso(row["updated_at"]),
     }
