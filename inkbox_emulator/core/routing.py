@@ -214,6 +214,12 @@ class Query:
         )
         return default
 
+    def optional_boolean(self, name: str) -> bool | None:
+        """A tri-state boolean parameter (as :meth:`boolean`): ``None`` when absent."""
+        if name not in self.params:
+            return None
+        return self.boolean(name)
+
     def raise_errors(self) -> None:
         """Raise the collected 422, if any."""
         if self.errors:

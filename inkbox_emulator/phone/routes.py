@@ -43,13 +43,6 @@ IDENTITY_RULES = "/api/v1/identities/{handle}/phone-contact-rules"
 _OPT_IN_STATUSES = ("opted_in", "opted_out")
 
 
-def _opt_bool(query: Query, name: str) -> bool | None:
-    """A tri-state boolean query parameter: ``None`` when absent."""
-    if name not in query.params:
-        return None
-    return query.boolean(name)
-
-
 def _page(query: Query) -> tuple[int, int]:
     limit = query.integer("limit", default=50, ge=1, le=200)
     offset = query.integer("offset", default=0, ge=0)
@@ -192,7 +185,7 @@ async def list_calls(store: Store, request: Request) -> Response:
     number_id = pn(request)
     query = Query(request)
     limit, offset = _page(query)
-    is_blocked = _opt_bool(query, "is_blocked")
+    is_blocked = query.optional_boolean("is_blocked")
     query.raise_errors()
     result = store.run(calls.list_calls, principal, number_id, limit, offset, is_blocked)
     return json_response(result)
@@ -282,8 +275,8 @@ async def list_texts(store: Store, request: Request) -> Response:
     number_id = pn(request)
     query = Query(request)
     limit, offset = _page(query)
-    is_read = _opt_bool(query, "is_read")
-    is_blocked = _opt_bool(query, "is_blocked")
+    is_read = query.optional_boolean("is_read")
+    is_blocked = query.optional_boolean("is_blocked")
     query.raise_errors()
     result = store.run(texts.list_texts, principal, number_id, limit, offset, is_read, is_blocked)
     return json_response(result)
@@ -321,7 +314,7 @@ async def search_texts(store: Store, request: Request) -> Response:
     query = Query(request)
     q = query.string("q", required=True, min_length=1)
     limit = query.integer("limit", default=50, ge=1, le=200)
-    is_blocked = _opt_bool(query, "is_blocked")
+    is_blocked = query.optional_boolean("is_blocked")
     query.raise_errors()
     assert q is not None and limit is not None
     result = store.run(texts.search_texts, principal, number_id, q, limit, is_blocked)
@@ -333,7 +326,7 @@ async def conversations(store: Store, request: Request) -> Response:
     number_id = pn(request)
     query = Query(request)
     limit, offset = _page(query)
-    is_blocked = _opt_bool(query, "is_blocked")
+    is_blocked = query.optional_boolean("is_blocked")
     groups = query.boolean("include_groups")
     query.raise_errors()
     result = store.run(
@@ -497,7 +490,7 @@ async def list_identity_calls(store: Store, request: Request) -> Response:
     query = Query(request)
     limit, offset = _page(query)
     raw_identity = query.string("agent_identity_id")
-    is_blocked = _opt_bool(query, "is_blocked")
+    is_blocked = query.optional_boolean("is_blocked")
     window = (
         query.string("start_datetime"),
         query.string("end_datetime"),

@@ -270,7 +270,7 @@ async def list_deliveries(store: Store, request: Request) -> Response:
     sub_id = query.string("subscription_id")
     number_id = query.string("phone_number_id")
     event_type = query.string("event_type")
-    success = query.boolean("success") if "success" in request.query_params else None
+    success = query.optional_boolean("success")
     limit = query.integer("limit", default=50, ge=1, le=200)
     offset = query.integer("offset", default=0, ge=0)
     query.raise_errors()
