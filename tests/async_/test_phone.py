@@ -23,7 +23,6 @@ from inkbox_async import (
     CustomerCampaignRequiredError,
     ForwardingTargetType,
     IncomingCallAction,
-    InkboxAPIError,
     InvalidArgumentError,
     NotFoundError,
     RecipientNotOptedInError,
@@ -416,31 +415,24 @@ async def test_group_texts_media_and_conversation_ids(
     assert state.conversation_id == group.conversation_id and state.remote_phone_number is None
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "expected"),
-    [
-        (429, "concurrent_calls_limit", ConcurrentCallsLimitError),
-        (503, "call_capacity_busy", CallCapacityBusyError),
-    ],
-)
-async def test_call_capacity_errors_are_typed(
-    status: int, code: str, expected: type[InkboxAPIError]
-) -> None:
-    sent: list[httpx2.Request] = []
-
-    def busy(request: httpx2.Request) -> httpx2.Response:
-        sent.append(request)
-        body = {"detail": {"error": code, "message": "try later"}}
-        return httpx2.Response(status, json=body, headers={"Retry-After": "7"})
-
-    transport = httpx2.MockTransport(busy)
-    async with AsyncInkbox(
-        "ApiKey_test", base_url="https://api.test", transport=transport, max_retries=0
-    ) as inkbox:
-        with pytest.raises(expected) as info:
-            await inkbox.calls.place(from_number="+15550001111", to_number=CUSTOMER)
-    assert info.value.code == code and info.value.retry_after == 7.0
-    assert info.value.idempotency_key == sent[0].headers["idempotency-key"]
+async def test_the_concurrent_calls_limit_is_typed() -> None:
+    emulator = Emulator(call_status_delay=60).start()  # placed calls stay live
+    try:
+        org = emulator.create_org()
+        async with AsyncInkbox(org.api_key, base_url=emulator.base_url, max_retries=0) as inkbox:
+            identity = await inkbox.create_identity(unique("limit"))
+            await identity.provision_phone_number()
+            for _ in range(10):
+                await identity.place_call(to_number=CUSTOMER)
+            with pytest.raises(ConcurrentCallsLimitError) as info:
+                await identity.place_call(to_number=CUSTOMER)
+        refused = emulator.requests()[-1]
+        assert refused.path == "/api/v1/phone/place-call"
+        assert info.value.status_code == 429 and info.value.code == "concurrent_calls_limit"
+        assert info.value.retry_after == 5.0
+        assert info.value.idempotency_key == refused.headers.get("idempotency-key")
+    finally:
+        emulator.close()
 
 
 async def test_imessage_line_call_without_a_local_number_parses() -> None:

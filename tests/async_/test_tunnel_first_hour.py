@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -27,9 +24,6 @@ from inkbox_async import (
     TunnelSupersededError,
 )
 from inkbox_emulator import Emulator
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -131,23 +125,6 @@ async def test_a_cached_id_of_another_name_is_not_used(
     )
     assert listener.tunnel.id == two.tunnel.id
     assert saved_id(state) == str(two.tunnel.id)
-
-
-def test_the_tunnel_examples_leave_nothing_in_home(home: Path) -> None:
-    environment = {**os.environ, "HOME": str(home)}
-    environment.pop("INKBOX_API_KEY", None)
-    for script, *arguments in (["tunnel_asgi_app.py"], ["tunnel_async.py", "asyncio"]):
-        result = subprocess.run(
-            [sys.executable, script, *arguments],
-            cwd=EXAMPLES,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stderr
-        assert "a caller got: 200" in result.stdout
-    # the autouse fixture then checks that HOME is still empty
 
 
 # -- item 6: the ASGI app's lifespan -------------------------------------------------------
