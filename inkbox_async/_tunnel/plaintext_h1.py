@@ -50,7 +50,10 @@ __all__ = [
 logger = logging.getLogger("inkbox.tunnels")
 
 MAX_HEAD = 64 * 1024
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00\r\n]")  # what a field value never holds (RFC 9110 §5.5)
+_DIGITS = re.compile(r"[0-9]+")
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
 
 
 class H1ParseError(Exception):
@@ -70,7 +73,7 @@ def parse_request_head(head: bytes) -> tuple[PlaintextRequest, BodyFraming]:
     """Parse a request head (without the blank line); raises :class:`H1ParseError`."""
     lines = head.decode("latin-1").lstrip("\r\n").split("\r\n")
     parts = lines[0].split(" ")
-    if len(parts) != 3 or not _TOKEN.match(parts[0]) or not parts[1]:
+    if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1]:
         raise H1ParseError(f"bad request line {lines[0][:80]!r}")
     method, target, version = parts
     if version not in ("HTTP/1.1", "HTTP/1.0"):
@@ -78,7 +81,7 @@ def parse_request_head(head: bytes) -> tuple[PlaintextRequest, BodyFraming]:
     headers: Headers = []
     for line in lines[1:]:
         name, sep, value = line.partition(":")
-        if not sep or not _TOKEN.match(name):
+        if not sep or not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
             raise H1ParseError(f"bad header line {line[:80]!r}")
         headers.append((name.lower(), value.strip(" \t")))
     is_websocket = (
@@ -107,7 +110,7 @@ def _framing(headers: Headers) -> BodyFraming:
         return BodyFraming("chunked")
     if not lengths:
         return BodyFraming("none")
-    if len(lengths) != 1 or not next(iter(lengths)).isdigit():
+    if len(lengths) != 1 or not _DIGITS.fullmatch(next(iter(lengths))):
         raise H1ParseError("bad content-length")
     length = int(next(iter(lengths)))
     return BodyFraming("length", length) if length else BodyFraming("none")
@@ -162,12 +165,9 @@ class ChunkedDecoder:
                 self.done = not line
                 continue
             size_text = line.split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise H1ParseError("bad chunk size") from None
-            if size_text.startswith((b"-", b"+", b"0x", b"0X")):
+            if not _HEX.fullmatch(size_text):
                 raise H1ParseError("bad chunk size")
+            size = int(size_text, 16)
             if size:
                 self._state, self._remaining = "data", size
             else:

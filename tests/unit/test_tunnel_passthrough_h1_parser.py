@@ -41,6 +41,10 @@ def test_content_length_body_and_raw_target_kept() -> None:
         b"GET /\r\n\r\n",
         b"GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
         b"GET / HTTP/1.1\r\n folded: x\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A: one\ntwo\r\n\r\n",  # a bare LF inside a value
+        b"GET / HTTP/1.1\r\nX-A: nul\x00\r\n\r\n",
+        b"GET / HTTP/1.1\r\nX-A\n: x\r\n\r\n",  # a name ending in LF
+        b"GET / HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n",  # a Latin-1 superscript digit
     ],
 )
 def test_malformed_requests(raw: bytes) -> None:
@@ -61,7 +65,9 @@ def test_chunked_extensions_trailers_and_leftover() -> None:
     assert leftover == b"GET / HTTP/1.1"
 
 
-@pytest.mark.parametrize("wire", [b"zz\r\n", b"-1\r\n", b"3\r\nabcXX", b"0x3\r\n"])
+@pytest.mark.parametrize(
+    "wire", [b"zz\r\n", b"-1\r\n", b"3\r\nabcXX", b"0x3\r\n", b"1_0\r\n", b"\r\n"]
+)
 def test_chunked_violations(wire: bytes) -> None:
     with pytest.raises(H1ParseError):
         ChunkedDecoder().feed(wire)
