@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx2
 import pytest
 
 from inkbox_emulator import Emulator, OrgCredentials
+
+if TYPE_CHECKING:
+    from .tunnel_agent_support import AgentPool
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +41,36 @@ def admin(emu: Emulator, org: OrgCredentials) -> Iterator[httpx2.Client]:
         base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10
     ) as client:
         yield client
+
+
+@contextlib.contextmanager
+def emulator_at(when: datetime, **options: Any) -> Iterator[tuple[Emulator, httpx2.Client]]:
+    """A fresh emulator (default settings plus ``options``) whose clock reads ``when``, with
+    an admin client of a new org on it.
+
+    ``Emulator.advance_clock`` only moves forward from the wall clock, so to run an emulator
+    from a date that has already passed (to pin a sunset of its defaults, whatever today is)
+    this sets the store's private clock offset; every later ``advance_clock`` adds to it.
+    """
+    with Emulator(**options) as emu:
+        store = emu._store
+        with store.lock:
+            store._clock_offset = when.timestamp() - time.time()
+        assert abs(emu.now() - when.timestamp()) < 5
+        org = emu.create_org()
+        with httpx2.Client(
+            base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10
+        ) as admin:
+            yield emu, admin
+
+
+@pytest.fixture
+def agents(emu: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
+    """Tunnel agents (tunnel_agent_support.EdgeAgent) of the test org, all closed at teardown."""
+    from .tunnel_agent_support import agent_pool  # it imports this module
+
+    with agent_pool(emu, org.api_key) as pool:
+        yield pool
 
 
 def as_key(client: httpx2.Client, key: str) -> dict[str, Any]:

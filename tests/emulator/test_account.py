@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx2
 
 from inkbox_emulator import Emulator, OrgCredentials
+from inkbox_emulator.core.store import Settings
+from inkbox_emulator.webhooks.subscriptions import ORG_SIGNING_KEYS_SUNSET
 
-from .conftest import create_identity, scoped_key
+from .conftest import create_identity, emulator_at, scoped_key
 
 
 def test_auth_errors(http: httpx2.Client) -> None:
@@ -75,10 +78,25 @@ def test_signing_keys_belong_to_identities(
     assert second["signing_key"] != first.json()["signing_key"]
     assert emu.identity_signing_key(identity["id"]) == second["signing_key"]
     assert admin.get(route).json() == {"configured": True, "created_at": second["created_at"]}
-    # The org-level route is past its 2026-08-31 sunset on the emulator clock.
+    # The org-level route is past its sunset (pinned by the next test).
     gone = admin.post("/api/v1/signing-keys", json={})
     assert gone.status_code == 410 and gone.json()["detail"]["error"] == "endpoint_sunset"
     assert emu.signing_key(org.organization_id) is None
+
+
+def test_the_org_signing_key_route_is_sunset_after_2026_08_31() -> None:
+    sunset = datetime(2026, 9, 1, tzinfo=UTC)  # "after 2026-08-31": from 09-01T00:00Z
+    assert ORG_SIGNING_KEYS_SUNSET == Settings.org_signing_keys_sunset == sunset.timestamp()
+    # An emulator with the default settings, its clock a minute before the sunset: an admin
+    # key is still pointed at the identity route (409); two minutes later the route is gone.
+    with emulator_at(sunset - timedelta(minutes=1)) as (emu, admin):
+        before = admin.post("/api/v1/signing-keys", json={})
+        assert before.status_code == 409, before.text
+        assert before.json()["detail"]["error"] == "signing_key_identity_required"
+        emu.advance_clock(120)
+        after = admin.post("/api/v1/signing-keys", json={})
+        assert after.status_code == 410, after.text
+        assert after.json()["detail"]["error"] == "endpoint_sunset"
 
 
 def test_api_key_rules(emu: Emulator, admin: httpx2.Client, org: OrgCredentials) -> None:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 import pytest
 
 from inkbox_emulator import Emulator
+from inkbox_emulator.contacts.rules import LEGACY_CUTOFF
+from inkbox_emulator.core.store import Settings
 
-from .conftest import create_identity, unique
+from .conftest import create_identity, emulator_at, unique
 from .phone_support import P, new_number, opted_in, ready_number, remote, send
 
 IDENTITIES = "/api/v1/identities"
@@ -151,13 +153,25 @@ def test_legacy_routes_answer_until_the_cutoff(
     assert [r["id"] for r in admin.get(phone_rules(number["handle"])).json()] == [rule["id"]]
 
 
-def test_the_default_cutoff_is_2026_08_31(emu: Emulator, admin: httpx2.Client) -> None:
-    number = new_number(admin, "local")
-    legacy = admin.get(f"{P}/numbers/{number['id']}/contact-rules")
-    if emu.now() >= datetime(2026, 8, 31, tzinfo=UTC).timestamp():
-        assert legacy.status_code == 410
-    else:
-        assert legacy.status_code == 200
+def test_the_default_cutoff_is_2026_08_31() -> None:
+    cutoff = datetime(2026, 8, 31, tzinfo=UTC)
+    assert LEGACY_CUTOFF == Settings.legacy_rules_until == cutoff.timestamp()
+    # An emulator with the default settings, its clock a minute before the cutoff: the legacy
+    # routes answer; two minutes later they are gone.
+    with emulator_at(cutoff - timedelta(minutes=1)) as (emu, admin):
+        number = new_number(admin, "local")
+        box = admin.get(f"{IDENTITIES}/{number['handle']}").json()["mailbox"]
+        legacy = (
+            f"{P}/numbers/{number['id']}/contact-rules",
+            f"{MAILBOXES}/{box['email_address']}/contact-rules",
+        )
+        for path in legacy:
+            assert admin.get(path).status_code == 200, path
+        emu.advance_clock(120)
+        for path in legacy:
+            gone = admin.get(path)
+            assert gone.status_code == 410, path
+            assert gone.json()["detail"]["error"] == "endpoint_removed"
 
 
 def test_rules_of_an_older_database_move_to_their_identities(tmp_path: Any) -> None:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 
 import httpx2
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from inkbox_emulator import Emulator, OrgCredentials
+from inkbox_emulator import Emulator
 from inkbox_emulator.tunnels.test_ca import TunnelCA
 
 from .conftest import as_key, scoped_key, wait_until
-from .tunnel_agent_support import AgentPool, agent_pool, new_tunnel
+from .tunnel_agent_support import AgentPool, new_tunnel
 
 TUNNEL_KEYS = {
     "id",
@@ -38,12 +36,6 @@ TUNNEL_KEYS = {
     "created_at",
     "updated_at",
 }
-
-
-@pytest.fixture
-def agents(emu: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
-    with agent_pool(emu, org.api_key) as pool:
-        yield pool
 
 
 def _csr(host: str, *, cn: str | None = None, san: str | None = None) -> str:

@@ -14,14 +14,14 @@ import pytest
 from inkbox_emulator import Emulator, OrgCredentials
 
 from .conftest import scoped_key, wait_until
-from .tunnel_agent_support import AgentPool, EdgeAgent, agent_pool, echo_handler, new_tunnel
+from .tunnel_agent_support import AgentPool, EdgeAgent, echo_handler, new_tunnel
 
 
 @pytest.fixture
-def agents(emu: Emulator, org: OrgCredentials, pool: ThreadPoolExecutor) -> Iterator[AgentPool]:
-    """Agents, closed before ``pool`` joins the public requests still waiting on them."""
-    with agent_pool(emu, org.api_key) as agent_factory:
-        yield agent_factory
+def agents(pool: ThreadPoolExecutor, agents: AgentPool) -> AgentPool:
+    """conftest's agents, set up after ``pool`` so they are closed before ``pool`` joins the
+    public requests still waiting on them."""
+    return agents
 
 
 @pytest.fixture

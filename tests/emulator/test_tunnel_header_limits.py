@@ -22,7 +22,7 @@ from inkbox_emulator import Emulator, OrgCredentials
 from inkbox_sync import Inkbox
 from inkbox_sync._tunnel_listener import TunnelListener
 
-from .tunnel_agent_support import AgentPool, Envelope, agent_pool, echo_handler, new_tunnel
+from .tunnel_agent_support import AgentPool, Envelope, echo_handler, new_tunnel
 
 LIMIT = 65536
 """What both the SDK agent and an ``h2``-based agent announce."""
@@ -124,20 +124,6 @@ def test_a_request_just_under_the_limit_reaches_the_sdk_agent(
 
 
 # -- the exact boundary, read off the envelopes an h2 agent receives ----------------------
-
-
-@pytest.fixture
-def admin(emulator: Emulator, org: OrgCredentials) -> Iterator[httpx2.Client]:
-    with httpx2.Client(
-        base_url=emulator.base_url, headers={"X-API-Key": org.api_key}, timeout=10
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-def agents(emulator: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
-    with agent_pool(emulator, org.api_key) as factory:
-        yield factory
 
 
 def test_the_edge_refuses_exactly_what_exceeds_the_announced_limit(

@@ -6,7 +6,6 @@ import contextlib
 import socket
 import ssl
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +16,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from inkbox_emulator import Emulator, OrgCredentials
+from inkbox_emulator import Emulator
 
 from .tunnel_agent_support import (
     AgentPool,
     EdgeAgent,
     Envelope,
-    agent_pool,
     mask_frame,
     new_tunnel,
     read_frames,
 )
-
-
-@pytest.fixture
-def agents(emu: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
-    with agent_pool(emu, org.api_key) as pool:
-        yield pool
 
 
 def _signed_context(admin: httpx2.Client, tunnel: dict[str, Any], tmp: Path) -> ssl.SSLContext:

@@ -2,10 +2,12 @@
 
 ``webhook_payloads/`` holds the service's 0.4.4-era examples (byte-identical,
 pinned by hash); ``webhook_payloads_current/`` holds one delivery per event
-type in today's shapes, recorded from the emulator by the scenario below and
-checked field by field against the wire facts. Both must fit the SDK's types
-exactly, and every delivery the emulator makes today must have the same keys
-as the current fixture of its event type.
+type in today's shapes, recorded from the emulator by the scenario below (what
+the emulator sends, not the service's own bytes). Both must fit the SDK's
+webhook TypedDicts exactly (key by key, type by type: the TypedDicts are
+written from the service's documented wire shapes), and every delivery the
+emulator makes today must have the same keys as the current fixture of its
+event type.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from inkbox_emulator import Emulator
 from inkbox_emulator.webhooks.context import CONTEXT_CAP_BYTES, _cap
 from inkbox_sync import Inkbox
 
-from .conftest import HookServer
+from .conftest import HookServer, wait_until
 from .webhook_shapes import key_tree, shape_errors
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
@@ -153,13 +155,6 @@ class World:
         return found
 
 
-def _wait(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     """The recording scenario: every event type, with history for the contexts."""
@@ -189,7 +184,7 @@ def world() -> Iterator[World]:
         time.sleep(0.7)
         emu.append_transcript(str(call.id), "local", "Hi Jane, about order 1234.")
         emu.append_transcript(str(call.id), "remote", "Thanks for calling back.")
-        _wait(lambda: world.deliveries("call.ended"))
+        wait_until(lambda: bool(world.deliveries("call.ended")), timeout=10)
         for n in (JANE, "+14155550101", "+14155550102"):
             emu.inject_text(to_number=me.phone_number.number, from_number=n, text="START")
         me.send_text(to=JANE, text="Your order 1234 has shipped.")
@@ -203,7 +198,7 @@ def world() -> Iterator[World]:
             subject="Order 1234",
             body_text="Hi",
         )
-        _wait(lambda: world.deliveries("message.received"))
+        wait_until(lambda: bool(world.deliveries("message.received")), timeout=10)
         first = world.deliveries("message.received")[0][1]["data"]["message"]
         emu.set_delivery_outcome("bounce@example.net", "bounced")
         emu.set_delivery_outcome("fail@example.org", "failed")
@@ -227,7 +222,7 @@ def world() -> Iterator[World]:
         )
         emu.inject_text(to_number=me.phone_number.number, from_number=JANE, text="When?")
         emu.inject_call(me.phone_number.number, other.phone_number.number)
-        _wait(lambda: all(world.deliveries(e) for e in ALL_EVENTS))
+        wait_until(lambda: all(world.deliveries(e) for e in ALL_EVENTS), timeout=10)
         yield world
     finally:
         ink.close()
