@@ -21,7 +21,6 @@ __all__ = [
     "Hello",
     "HelloRejected",
     "bridge_headers",
-    "field_list_size",
     "fixed_reply",
     "hello_headers",
     "intake_headers",
@@ -98,16 +97,6 @@ def response_headers(
     if reason is not None and _valid_field("inkbox-reason", reason):
         headers.append(("inkbox-reason", reason))
     return headers
-
-
-def field_list_size(headers: Headers) -> int:
-    """The size SETTINGS_MAX_HEADER_LIST_SIZE counts: name + value octets + 32 per field."""
-    return sum(
-        len(name.encode("utf-8", "surrogateescape"))
-        + len(value.encode("utf-8", "surrogateescape"))
-        + 32
-        for name, value in headers
-    )
 
 
 def _valid_field(name: str, value: str) -> bool:

@@ -35,7 +35,6 @@ from inkbox_async._tunnel.contracts import (
 from inkbox_async._tunnel.envelope import (
     Hello,
     bridge_headers,
-    field_list_size,
     fixed_reply,
     hello_headers,
     intake_headers,
@@ -43,7 +42,7 @@ from inkbox_async._tunnel.envelope import (
     parse_hello,
     response_headers,
 )
-from inkbox_wire.h2_client import MAX_HEADER_LIST
+from inkbox_wire.h2_client import MAX_HEADER_LIST, header_list_size
 
 __all__ = ["End", "Link", "REPLY_TIMEOUT"]
 
@@ -349,22 +348,26 @@ class Link:
         ``response-too-large`` (the edge would drop the whole connection for it).
         """
         settings = self.settings
-        headers = response_headers(
-            self.authority, settings.tunnel_id, settings.api_key, request_id, reply
-        )
-        if field_list_size(headers) > self.conn.max_header_list_size:
-            logger.warning(
-                "tunnel %s: reply %s has more header bytes than the edge accepts; sent as 502",
-                settings.options.name,
-                request_id,
+
+        def prepared(reply: Reply) -> PreparedHeaders:
+            return prepare_headers(
+                response_headers(
+                    self.authority, settings.tunnel_id, settings.api_key, request_id, reply
+                )
             )
-            reply = fixed_reply(502, "response-too-large", "response too large")
-            headers = response_headers(
-                self.authority, settings.tunnel_id, settings.api_key, request_id, reply
-            )
+
         stream: H2Stream | None = None
         status = 0
         try:
+            headers = prepared(reply)
+            if header_list_size(headers.fields) > self.conn.max_header_list_size:
+                logger.warning(
+                    "tunnel %s: reply %s has more header bytes than the edge accepts; sent as 502",
+                    settings.options.name,
+                    request_id,
+                )
+                reply = fixed_reply(502, "response-too-large", "response too large")
+                headers = prepared(reply)
             with anyio.move_on_after(REPLY_TIMEOUT + len(reply.body) / 1_000_000):
                 stream = await self.conn.open_stream(headers, end_stream=not reply.body)
                 if reply.body:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx2
 import pytest
 
-from inkbox_emulator import Emulator, OrgCredentials
+from inkbox_emulator import Emulator
 
-from .tunnel_agent_support import AgentPool, agent_pool, new_tunnel
-
-
-@pytest.fixture
-def agents(emu: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
-    with agent_pool(emu, org.api_key) as agent_factory:
-        yield agent_factory
+from .tunnel_agent_support import AgentPool, new_tunnel
 
 
 @pytest.mark.parametrize(

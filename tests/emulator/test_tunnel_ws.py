@@ -6,7 +6,6 @@ import base64
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -25,25 +24,18 @@ from wsproto.events import (
     TextMessage,
 )
 
-from inkbox_emulator import Emulator, OrgCredentials
+from inkbox_emulator import Emulator
 
 from .tunnel_agent_support import (
     AgentPool,
     EdgeAgent,
     Envelope,
-    agent_pool,
     mask_frame,
     new_tunnel,
     parse_records,
     read_frames,
     record,
 )
-
-
-@pytest.fixture
-def agents(emu: Emulator, org: OrgCredentials) -> Iterator[AgentPool]:
-    with agent_pool(emu, org.api_key) as pool:
-        yield pool
 
 
 class Caller:
