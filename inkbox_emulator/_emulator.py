@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -97,6 +98,10 @@ class Emulator:
     ``legacy_rules_until`` (emulator clock; default 2026-08-31T00:00:00Z, their
     sunset), then 410 like removed routes.
 
+    The emulator clock is the wall clock unless ``clock_start`` (an aware
+    ``datetime``) says where it starts, e.g. before one of the service's dated
+    changes; it then runs on, and :meth:`advance_clock` moves it forward.
+
     ``tunnel_ca_path`` keeps the tunnel test CA in files instead of memory: its
     certificate at that path (then :attr:`tunnel_ca_file`), its key beside it
     (``x.pem`` → ``x.key``, mode 0600); an emulator started on the same files
@@ -130,6 +135,7 @@ class Emulator:
         tunnel_offload_threshold: int = 1 << 20,
         legacy_rules_until: float | None = None,
         tunnel_ca_path: str | None = None,
+        clock_start: datetime | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -147,7 +153,11 @@ class Emulator:
         )
         if legacy_rules_until is not None:
             settings = dataclasses.replace(settings, legacy_rules_until=legacy_rules_until)
-        self._store = Store(db, settings)
+        if clock_start is not None and clock_start.tzinfo is None:
+            raise ValueError("clock_start must be timezone-aware")
+        self._store = Store(
+            db, settings, clock_start=None if clock_start is None else clock_start.timestamp()
+        )
         self._faults = FaultRegistry()
         self._dispatcher = Dispatcher(
             self._store,

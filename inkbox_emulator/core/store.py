@@ -584,11 +584,19 @@ class Db:
 class Store:
     """Thread-safe owner of the SQLite connection, the emulator clock and the request log."""
 
-    def __init__(self, path: str = ":memory:", settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        path: str = ":memory:",
+        settings: Settings | None = None,
+        *,
+        clock_start: float | None = None,
+    ) -> None:
         self.path = path
         self.settings = settings or Settings()
         self._lock = threading.RLock()
-        self._clock_offset = 0.0
+        self._start_offset = 0.0 if clock_start is None else clock_start - time.time()
+        """Where the clock starts, against the wall clock (``clock_start``: the epoch it reads)."""
+        self._clock_offset = self._start_offset
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA foreign_keys = ON")
@@ -726,7 +734,7 @@ class Store:
             return result
 
     def reset(self) -> None:
-        """Delete every row, clear the request log and reset the clock."""
+        """Delete every row, clear the request log and set the clock back to its start."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -737,7 +745,7 @@ class Store:
                 raise
             self._conn.execute("COMMIT")
             self.requests.clear()
-            self._clock_offset = 0.0
+            self._clock_offset = self._start_offset
 
     def row_counts(self) -> dict[str, int]:
         """Number of rows per table (diagnostics for tests)."""

@@ -45,18 +45,9 @@ def admin(emu: Emulator, org: OrgCredentials) -> Iterator[httpx2.Client]:
 
 @contextlib.contextmanager
 def emulator_at(when: datetime, **options: Any) -> Iterator[tuple[Emulator, httpx2.Client]]:
-    """A fresh emulator (default settings plus ``options``) whose clock reads ``when``, with
-    an admin client of a new org on it.
-
-    ``Emulator.advance_clock`` only moves forward from the wall clock, so to run an emulator
-    from a date that has already passed (to pin a sunset of its defaults, whatever today is)
-    this sets the store's private clock offset; every later ``advance_clock`` adds to it.
-    """
-    with Emulator(**options) as emu:
-        store = emu._store
-        with store.lock:
-            store._clock_offset = when.timestamp() - time.time()
-        assert abs(emu.now() - when.timestamp()) < 5
+    """A fresh emulator (``options`` as given) whose clock starts at ``when``, with an admin
+    client of a new org on it: to pin a dated change of its defaults, whatever today is."""
+    with Emulator(clock_start=when, **options) as emu:
         org = emu.create_org()
         with httpx2.Client(
             base_url=emu.base_url, headers={"X-API-Key": org.api_key}, timeout=10

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import httpx2
+import pytest
 
 from inkbox_emulator import Emulator, RecordedRequest
 
@@ -128,3 +130,15 @@ def test_opens_count_only_for_tracked_sends(http: httpx2.Client, admin: httpx2.C
     untouched = admin.get(f"/api/v1/mail/mailboxes/{address}/messages/{plain['id']}").json()
     assert untouched["open_count"] == 0 and untouched["first_opened_at"] is None
     assert http.post(f"/_emulator/mail/messages/{tracked['mailbox_id']}/opens").status_code == 404
+
+
+def test_the_clock_can_start_at_a_given_moment() -> None:
+    start = datetime(2026, 8, 30, 23, 59, tzinfo=UTC)
+    with Emulator(clock_start=start) as emu:
+        assert abs(emu.now() - start.timestamp()) < 5
+        emu.advance_clock(3600)
+        assert abs(emu.now() - start.timestamp() - 3600) < 5
+        emu.reset()  # back to where it started, not to the wall clock
+        assert abs(emu.now() - start.timestamp()) < 5
+    with pytest.raises(ValueError, match="timezone-aware"):
+        Emulator(clock_start=datetime(2026, 8, 30))
