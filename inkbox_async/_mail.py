@@ -469,9 +469,15 @@ class AsyncMailContactRules:
         offset: int | None = None,
     ) -> builtins.list[MailContactRule]:
         """Deprecated: the rules of the identity owning a mailbox."""
-        bodies.optional_choice("action", action, MailRuleAction)
-        bodies.optional_choice("match_type", match_type, MailRuleMatchType)
-        bodies.offset_limit(limit, offset)
+        rule_filters(  # checked before the owner lookup
+            actions=MailRuleAction,
+            match_types=MailRuleMatchType,
+            action=action,
+            match_type=match_type,
+            direction_=None,
+            limit=limit,
+            offset=offset,
+        )
         rules, mailbox_id = await self._owned(email_address, "list")
         found = await rules.list(action=action, match_type=match_type, limit=limit, offset=offset)
         return [attrs.evolve(r, mailbox_id=UUID(mailbox_id)) for r in found]

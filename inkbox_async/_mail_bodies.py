@@ -340,16 +340,6 @@ def rule_create(
     }
 
 
-def offset_limit(
-    limit: int | None, offset: int | None, *, max_limit: int = 200
-) -> dict[str, int | None]:
-    """``limit`` and ``offset`` queries, each only when given."""
-    return {
-        "limit": None if limit is None else check.int_range("limit", limit, 1, max_limit),
-        "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
-    }
-
-
 def reply_ref(value: str | UUID | None) -> str | None:
     """``in_reply_to_message_id`` as sent: a UUID or a Message-ID header value."""
     if value is None:

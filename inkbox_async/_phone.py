@@ -572,7 +572,15 @@ class AsyncPhoneContactRules:
     ) -> builtins.list[PhoneContactRule]:
         """Deprecated: the rules of the identity owning a number."""
         check.uuid("phone_number_id", phone_number_id)
-        bodies.rule_filters(action, match_type, limit, offset)
+        rule_filters(  # checked before the owner lookup
+            actions=PhoneRuleAction,
+            match_types=PhoneRuleMatchType,
+            action=action,
+            match_type=match_type,
+            direction_=None,
+            limit=limit,
+            offset=offset,
+        )
         rules = await self._owned(phone_number_id, "list")
         found = await rules.list(action=action, match_type=match_type, limit=limit, offset=offset)
         return [attrs.evolve(r, phone_number_id=UUID(str(phone_number_id))) for r in found]

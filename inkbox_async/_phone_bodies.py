@@ -366,23 +366,6 @@ def rule_create(
     }
 
 
-def rule_filters(
-    action: PhoneRuleAction | str | None,
-    match_type: PhoneRuleMatchType | str | None,
-    limit: int | None,
-    offset: int | None,
-) -> dict[str, Any]:
-    """Query of the contact-rule lists, each key only when set."""
-    return {
-        "action": None if action is None else check.choice("action", action, PhoneRuleAction),
-        "match_type": None
-        if match_type is None
-        else check.choice("match_type", match_type, PhoneRuleMatchType),
-        "limit": None if limit is None else check.int_range("limit", limit, 1, LIMIT_MAX),
-        "offset": None if offset is None else check.int_range("offset", offset, 0, 10**9),
-    }
-
-
 def legacy_call_id(call: str, ids: tuple[UUID | str, ...], replacement: str) -> UUID | str:
     """The call id of ``(call_id)`` or, deprecated, ``(phone_number_id, call_id)``."""
     if len(ids) == 2:
